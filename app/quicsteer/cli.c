@@ -1,0 +1,387 @@
+/* CLI commands, one block each: result struct, tokens, instance. The work
+ * is done by <object>_<verb> functions; handlers only call them. */
+#include <inttypes.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmdline.h>
+#include <cmdline_parse.h>
+#include <cmdline_parse_string.h>
+#include <cmdline_rdline.h>
+#include <cmdline_socket.h>
+#include <rte_log.h>
+
+#include "cli.h"
+
+#define PROMPT "quicsteer> "
+#define POLL_MS 100
+
+static struct qs_dataplane *cli_dp;
+static bool quit_requested;
+
+bool
+qs_cli_quit_requested(void)
+{
+	return quit_requested;
+}
+
+/* ---- the work behind the commands ---- */
+
+static void
+lcores_show(FILE *out)
+{
+	struct qs_stats s;
+
+	fprintf(out, "%-6s %-6s %12s %12s %12s %12s %12s %12s %12s\n", "worker",
+		"lcore", "rx_packets", "tx_packets", "quic_rx", "quic_local",
+		"fwd_out", "fwd_in", "fwd_dropped");
+	rte_spinlock_lock(&cli_dp->stats_lock);
+	for (uint16_t w = 0; w < cli_dp->n_workers; w++) {
+		qs_dataplane_stats(cli_dp, w, true, &s);
+		fprintf(out,
+			"%-6u %-6u %12" PRIu64 " %12" PRIu64 " %12" PRIu64
+			" %12" PRIu64 " %12" PRIu64 " %12" PRIu64 " %12" PRIu64 "\n",
+			w, cli_dp->workers[w]->lcore_id, s.rx_packets,
+			s.tx_packets, s.quic_rx, s.quic_local,
+			s.quic_forwarded_out, s.quic_forwarded_in,
+			s.quic_forward_dropped);
+	}
+	rte_spinlock_unlock(&cli_dp->stats_lock);
+}
+
+static void
+stats_show(FILE *out)
+{
+	struct qs_stats sum, one;
+
+	memset(&sum, 0, sizeof(sum));
+	rte_spinlock_lock(&cli_dp->stats_lock);
+	for (uint16_t w = 0; w < cli_dp->n_workers; w++) {
+		qs_dataplane_stats(cli_dp, w, true, &one);
+		qs_stats_add(&sum, &one);
+	}
+	rte_spinlock_unlock(&cli_dp->stats_lock);
+	fprintf(out, "counters summed over %u workers (since start or clear):\n",
+		cli_dp->n_workers);
+	for (int i = 0; i < QS_CNT_MAX; i++)
+		fprintf(out, "  %-36s %" PRIu64 "\n", qs_counter_names[i],
+			qs_stats_get(&sum, (enum qs_counter_id)i));
+}
+
+static void
+steering_show(FILE *out)
+{
+	struct qs_stats s;
+
+	fprintf(out, "packets forwarded from worker (row) to worker (column):\n");
+	fprintf(out, "%8s", "from\\to");
+	for (uint16_t to = 0; to < cli_dp->n_workers; to++)
+		fprintf(out, " %12u", to);
+	fprintf(out, "\n");
+	rte_spinlock_lock(&cli_dp->stats_lock);
+	for (uint16_t from = 0; from < cli_dp->n_workers; from++) {
+		qs_dataplane_stats(cli_dp, from, true, &s);
+		fprintf(out, "%8u", from);
+		for (uint16_t to = 0; to < cli_dp->n_workers; to++)
+			fprintf(out, " %12" PRIu64, s.forwarded[to]);
+		fprintf(out, "\n");
+	}
+	rte_spinlock_unlock(&cli_dp->stats_lock);
+}
+
+static void
+stats_clear(FILE *out)
+{
+	rte_spinlock_lock(&cli_dp->stats_lock);
+	qs_dataplane_stats_clear(cli_dp);
+	rte_spinlock_unlock(&cli_dp->stats_lock);
+	for (uint16_t i = 0; i < cli_dp->n_ports; i++)
+		qs_port_stats_clear(&cli_dp->ports[i]);
+	fprintf(out, "statistics cleared (telemetry keeps counting since start)\n");
+}
+
+static int
+log_level_parse(const char *s)
+{
+	static const char *const names[] = {"", "emerg", "alert", "crit", "err",
+					    "warning", "notice", "info", "debug"};
+	char *end;
+	long v;
+
+	for (int i = 1; i < (int)RTE_DIM(names); i++)
+		if (strcmp(s, names[i]) == 0)
+			return i;
+	v = strtol(s, &end, 10);
+	if (*end == '\0' && v >= RTE_LOG_EMERG && v <= RTE_LOG_DEBUG)
+		return (int)v;
+	return -1;
+}
+
+static void
+log_set(FILE *out, const char *type, const char *level_name)
+{
+	int level = log_level_parse(level_name);
+
+	if (level < 0) {
+		fprintf(out, "bad log level '%s' (emerg..debug or 1..8)\n",
+			level_name);
+		return;
+	}
+	if (strcmp(type, "global") == 0) {
+		rte_log_set_global_level((uint32_t)level);
+	} else if (rte_log_set_level_pattern(type, (uint32_t)level) < 0) {
+		fprintf(out, "cannot set log level of '%s'\n", type);
+		return;
+	}
+	fprintf(out, "log level of %s set to %s\n", type, level_name);
+}
+
+/* cmdline's input is a terminal or a file; its output is always stdout */
+static FILE *
+cl_out(struct cmdline *cl __rte_unused)
+{
+	return stdout;
+}
+
+/* ---- show port info|stats all ---- */
+struct cmd_show_port_result {
+	cmdline_fixed_string_t show;
+	cmdline_fixed_string_t port;
+	cmdline_fixed_string_t what;
+	cmdline_fixed_string_t all;
+};
+
+static void
+cmd_show_port_parsed(void *parsed, struct cmdline *cl, void *data __rte_unused)
+{
+	struct cmd_show_port_result *res = parsed;
+	FILE *out = cl_out(cl);
+
+	for (uint16_t i = 0; i < cli_dp->n_ports; i++) {
+		if (strcmp(res->what, "info") == 0)
+			qs_port_info_show(&cli_dp->ports[i], out);
+		else
+			qs_port_stats_show(&cli_dp->ports[i], out);
+	}
+	fflush(out);
+}
+
+static cmdline_parse_token_string_t cmd_show_port_show =
+	TOKEN_STRING_INITIALIZER(struct cmd_show_port_result, show, "show");
+static cmdline_parse_token_string_t cmd_show_port_port =
+	TOKEN_STRING_INITIALIZER(struct cmd_show_port_result, port, "port");
+static cmdline_parse_token_string_t cmd_show_port_what =
+	TOKEN_STRING_INITIALIZER(struct cmd_show_port_result, what, "info#stats");
+static cmdline_parse_token_string_t cmd_show_port_all =
+	TOKEN_STRING_INITIALIZER(struct cmd_show_port_result, all, "all");
+
+static cmdline_parse_inst_t cmd_show_port = {
+	.f = cmd_show_port_parsed,
+	.help_str = "show port info|stats all: port details or NIC counters",
+	.tokens = {(void *)&cmd_show_port_show, (void *)&cmd_show_port_port,
+		   (void *)&cmd_show_port_what, (void *)&cmd_show_port_all, NULL},
+};
+
+/* ---- show lcores|steering|config|stats ---- */
+struct cmd_show_result {
+	cmdline_fixed_string_t show;
+	cmdline_fixed_string_t what;
+};
+
+static void
+cmd_show_parsed(void *parsed, struct cmdline *cl, void *data __rte_unused)
+{
+	struct cmd_show_result *res = parsed;
+	FILE *out = cl_out(cl);
+
+	if (strcmp(res->what, "lcores") == 0)
+		lcores_show(out);
+	else if (strcmp(res->what, "steering") == 0)
+		steering_show(out);
+	else if (strcmp(res->what, "config") == 0)
+		qs_config_dump(cli_dp->cfg, out);
+	else
+		stats_show(out);
+	fflush(out);
+}
+
+static cmdline_parse_token_string_t cmd_show_show =
+	TOKEN_STRING_INITIALIZER(struct cmd_show_result, show, "show");
+static cmdline_parse_token_string_t cmd_show_what =
+	TOKEN_STRING_INITIALIZER(struct cmd_show_result, what,
+				 "lcores#steering#config#stats");
+
+static cmdline_parse_inst_t cmd_show = {
+	.f = cmd_show_parsed,
+	.help_str = "show lcores|steering|config|stats: per-worker counters, "
+		    "forwarding matrix, effective config, summed counters",
+	.tokens = {(void *)&cmd_show_show, (void *)&cmd_show_what, NULL},
+};
+
+/* ---- clear stats ---- */
+struct cmd_clear_stats_result {
+	cmdline_fixed_string_t clear;
+	cmdline_fixed_string_t stats;
+};
+
+static void
+cmd_clear_stats_parsed(void *parsed __rte_unused, struct cmdline *cl,
+		       void *data __rte_unused)
+{
+	FILE *out = cl_out(cl);
+
+	stats_clear(out);
+	fflush(out);
+}
+
+static cmdline_parse_token_string_t cmd_clear_stats_clear =
+	TOKEN_STRING_INITIALIZER(struct cmd_clear_stats_result, clear, "clear");
+static cmdline_parse_token_string_t cmd_clear_stats_stats =
+	TOKEN_STRING_INITIALIZER(struct cmd_clear_stats_result, stats, "stats");
+
+static cmdline_parse_inst_t cmd_clear_stats = {
+	.f = cmd_clear_stats_parsed,
+	.help_str = "clear stats: zero the CLI's view of lcore and port counters",
+	.tokens = {(void *)&cmd_clear_stats_clear, (void *)&cmd_clear_stats_stats,
+		   NULL},
+};
+
+/* ---- set log <type> <level> ---- */
+struct cmd_set_log_result {
+	cmdline_fixed_string_t set;
+	cmdline_fixed_string_t log;
+	cmdline_fixed_string_t type;
+	cmdline_fixed_string_t level;
+};
+
+static void
+cmd_set_log_parsed(void *parsed, struct cmdline *cl, void *data __rte_unused)
+{
+	struct cmd_set_log_result *res = parsed;
+	FILE *out = cl_out(cl);
+
+	log_set(out, res->type, res->level);
+	fflush(out);
+}
+
+static cmdline_parse_token_string_t cmd_set_log_set =
+	TOKEN_STRING_INITIALIZER(struct cmd_set_log_result, set, "set");
+static cmdline_parse_token_string_t cmd_set_log_log =
+	TOKEN_STRING_INITIALIZER(struct cmd_set_log_result, log, "log");
+static cmdline_parse_token_string_t cmd_set_log_type =
+	TOKEN_STRING_INITIALIZER(struct cmd_set_log_result, type, NULL);
+static cmdline_parse_token_string_t cmd_set_log_level =
+	TOKEN_STRING_INITIALIZER(struct cmd_set_log_result, level, NULL);
+
+static cmdline_parse_inst_t cmd_set_log = {
+	.f = cmd_set_log_parsed,
+	.help_str = "set log global|<type pattern> <level>: e.g. "
+		    "set log quicsteer.* debug",
+	.tokens = {(void *)&cmd_set_log_set, (void *)&cmd_set_log_log,
+		   (void *)&cmd_set_log_type, (void *)&cmd_set_log_level, NULL},
+};
+
+/* ---- help ---- */
+struct cmd_help_result {
+	cmdline_fixed_string_t help;
+};
+
+static void
+cmd_help_parsed(void *parsed __rte_unused, struct cmdline *cl,
+		void *data __rte_unused)
+{
+	cmdline_printf(cl,
+		"show port info all     ports: driver, MAC, link, queues, offloads\n"
+		"show port stats all    NIC counters per port\n"
+		"show lcores            per-worker packet and steering counters\n"
+		"show stats             every counter, summed over workers\n"
+		"show steering          packets forwarded from worker i to j\n"
+		"show config            the effective configuration\n"
+		"clear stats            zero the CLI's view of the counters\n"
+		"set log <type> <level> e.g. set log quicsteer.* debug\n"
+		"quit                   stop the dataplane and exit\n");
+}
+
+static cmdline_parse_token_string_t cmd_help_help =
+	TOKEN_STRING_INITIALIZER(struct cmd_help_result, help, "help");
+
+static cmdline_parse_inst_t cmd_help = {
+	.f = cmd_help_parsed,
+	.help_str = "help: list the commands",
+	.tokens = {(void *)&cmd_help_help, NULL},
+};
+
+/* ---- quit ---- */
+struct cmd_quit_result {
+	cmdline_fixed_string_t quit;
+};
+
+static void
+cmd_quit_parsed(void *parsed __rte_unused, struct cmdline *cl,
+		void *data __rte_unused)
+{
+	quit_requested = true;
+	cmdline_quit(cl);
+}
+
+static cmdline_parse_token_string_t cmd_quit_quit =
+	TOKEN_STRING_INITIALIZER(struct cmd_quit_result, quit, "quit");
+
+static cmdline_parse_inst_t cmd_quit = {
+	.f = cmd_quit_parsed,
+	.help_str = "quit: stop the dataplane and exit",
+	.tokens = {(void *)&cmd_quit_quit, NULL},
+};
+
+static cmdline_parse_ctx_t main_ctx[] = {
+	(cmdline_parse_inst_t *)&cmd_show_port,
+	(cmdline_parse_inst_t *)&cmd_show,
+	(cmdline_parse_inst_t *)&cmd_clear_stats,
+	(cmdline_parse_inst_t *)&cmd_set_log,
+	(cmdline_parse_inst_t *)&cmd_help,
+	(cmdline_parse_inst_t *)&cmd_quit,
+	NULL,
+};
+
+int
+qs_cli_run_file(struct qs_dataplane *dp, const char *path)
+{
+	struct cmdline *cl;
+
+	cli_dp = dp;
+	cl = cmdline_file_new(main_ctx, PROMPT, path);
+	if (cl == NULL)
+		return -1;
+	cmdline_interact(cl);
+	cmdline_free(cl);
+	fflush(stdout);
+	return 0;
+}
+
+void
+qs_cli_interact(struct qs_dataplane *dp, volatile bool *stop)
+{
+	struct cmdline *cl;
+	struct pollfd pfd = {.fd = STDIN_FILENO, .events = POLLIN};
+
+	cli_dp = dp;
+	cl = cmdline_stdin_new(main_ctx, PROMPT);
+	if (cl == NULL)
+		return;
+	/* poll so a signal can end the prompt between keystrokes */
+	while (!*stop && !quit_requested) {
+		int rc = poll(&pfd, 1, POLL_MS);
+
+		if (rc <= 0)
+			continue;
+		if (pfd.revents & (POLLHUP | POLLERR | POLLNVAL)) {
+			if (!(pfd.revents & POLLIN))
+				break;
+		}
+		if (cmdline_poll(cl) == RDLINE_EXITED)
+			break;
+	}
+	cmdline_stdin_exit(cl);
+}

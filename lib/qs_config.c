@@ -1,0 +1,346 @@
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <rte_cfgfile.h>
+#include <rte_common.h>
+
+#include "qs_config.h"
+#include "qs_steer.h"
+
+enum key_kind { K_UINT, K_PATH, K_NAME, K_STEER, K_ADDR, K_HEX_SECRET };
+
+struct key_def {
+	const char *section;
+	const char *key;
+	enum key_kind kind;
+	size_t offset;
+	uint32_t min, max;      /* K_UINT bounds; K_PATH/K_NAME: buffer size */
+	bool pow2;
+};
+
+#define F(field) offsetof(struct qs_config, field)
+#define SZ(field) sizeof(((struct qs_config *)0)->field)
+
+static const struct key_def keys[] = {
+	{"listen", "addr", K_ADDR, 0, 0, 0, false},
+	{"listen", "port", K_UINT, F(port), 1, 65535, false},
+	{"dataplane", "steer", K_STEER, F(steer), 0, 0, false},
+	{"dataplane", "cid_format", K_NAME, F(cid_format), 0, SZ(cid_format), false},
+	{"dataplane", "burst", K_UINT, F(burst), 1, QS_MAX_BURST, false},
+	{"dataplane", "inbox_size", K_UINT, F(inbox_size), 64, 65536, true},
+	{"dataplane", "inbox_drain", K_UINT, F(inbox_drain), 1, 4096, false},
+	{"dataplane", "rx_desc", K_UINT, F(rx_desc), 64, 16384, false},
+	{"dataplane", "tx_desc", K_UINT, F(tx_desc), 64, 16384, false},
+	{"dataplane", "mbufs", K_UINT, F(mbufs), 0, 16777216, false},
+	{"dataplane", "idle_sleep_us", K_UINT, F(idle_sleep_us), 0, 100000, false},
+	{"quic", "reset_secret", K_HEX_SECRET, F(reset_secret), 0, 0, false},
+	{"quic", "reset_rate", K_UINT, F(reset_rate), 0, 10000000, false},
+	{"quic", "reset_burst", K_UINT, F(reset_burst), 1, 10000000, false},
+	{"tls", "cert", K_PATH, F(cert), 0, SZ(cert), false},
+	{"tls", "key", K_PATH, F(key), 0, SZ(key), false},
+	{"http", "docroot", K_PATH, F(docroot), 0, SZ(docroot), false},
+};
+
+void
+qs_config_defaults(struct qs_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->port = 443;
+	cfg->listen.port_be = htons(443);
+	cfg->steer = QS_STEER_MODE_CID;
+	strcpy(cfg->cid_format, "nibble");
+	cfg->burst = 32;
+	cfg->inbox_size = 1024;
+	cfg->inbox_drain = 64;
+	cfg->rx_desc = 1024;
+	cfg->tx_desc = 1024;
+	cfg->idle_sleep_us = 100;
+	cfg->reset_rate = 10000;
+	cfg->reset_burst = 1000;
+}
+
+void
+qs_config_clear_addrs(struct qs_config *cfg)
+{
+	cfg->listen.n_v4 = 0;
+	cfg->listen.n_v6 = 0;
+}
+
+static int
+add_addr(struct qs_config *cfg, const char *value, char *err, size_t errlen)
+{
+	struct qs_listen *l = &cfg->listen;
+	uint8_t buf[16];
+
+	if (l->n_v4 + l->n_v6 >= QS_MAX_ADDRS) {
+		snprintf(err, errlen, "more than %d addresses", QS_MAX_ADDRS);
+		return -1;
+	}
+	if (inet_pton(AF_INET, value, buf) == 1) {
+		memcpy(&l->v4[l->n_v4++], buf, 4);
+		return 0;
+	}
+	if (inet_pton(AF_INET6, value, buf) == 1) {
+		if (buf[0] == 0xff) {
+			snprintf(err, errlen, "'%s' is a multicast address", value);
+			return -1;
+		}
+		memcpy(l->v6[l->n_v6++], buf, 16);
+		return 0;
+	}
+	snprintf(err, errlen, "'%s' is not an IPv4 or IPv6 address", value);
+	return -1;
+}
+
+static int
+parse_uint(const char *value, const struct key_def *d, uint32_t *out,
+	   char *err, size_t errlen)
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	if (value[0] == '-' || value[0] == '\0')
+		goto bad;
+	v = strtoull(value, &end, 0);
+	if (errno != 0 || *end != '\0')
+		goto bad;
+	if (v < d->min || v > d->max) {
+		snprintf(err, errlen, "%s is out of range %u..%u", value, d->min,
+			 d->max);
+		return -1;
+	}
+	if (d->pow2 && !rte_is_power_of_2((uint32_t)v)) {
+		snprintf(err, errlen, "%s is not a power of 2", value);
+		return -1;
+	}
+	*out = (uint32_t)v;
+	return 0;
+bad:
+	snprintf(err, errlen, "'%s' is not a number", value);
+	return -1;
+}
+
+static int
+parse_hex_secret(const char *value, uint8_t *out, char *err, size_t errlen)
+{
+	if (strlen(value) != 2 * QS_RESET_SECRET_LEN)
+		goto bad;
+	for (int i = 0; i < QS_RESET_SECRET_LEN; i++) {
+		unsigned int b;
+
+		if (sscanf(value + 2 * i, "%2x", &b) != 1 ||
+		    !strchr("0123456789abcdefABCDEF", value[2 * i]) ||
+		    !strchr("0123456789abcdefABCDEF", value[2 * i + 1]))
+			goto bad;
+		out[i] = (uint8_t)b;
+	}
+	return 0;
+bad:
+	snprintf(err, errlen, "expected %d hex digits", 2 * QS_RESET_SECRET_LEN);
+	return -1;
+}
+
+int
+qs_config_set(struct qs_config *cfg, const char *section, const char *key,
+	      const char *value, char *err, size_t errlen)
+{
+	const struct key_def *d = NULL;
+	char *base = (char *)cfg;
+	bool section_known = false;
+
+	for (size_t i = 0; i < RTE_DIM(keys); i++) {
+		if (strcmp(keys[i].section, section) != 0)
+			continue;
+		section_known = true;
+		if (strcmp(keys[i].key, key) == 0) {
+			d = &keys[i];
+			break;
+		}
+	}
+	if (!section_known) {
+		snprintf(err, errlen, "unknown section");
+		return -1;
+	}
+	if (d == NULL) {
+		snprintf(err, errlen, "unknown key");
+		return -1;
+	}
+
+	switch (d->kind) {
+	case K_UINT: {
+		uint32_t v;
+
+		if (parse_uint(value, d, &v, err, errlen) < 0)
+			return -1;
+		if (d->offset == F(port)) {
+			cfg->port = (uint16_t)v;
+			cfg->listen.port_be = htons((uint16_t)v);
+		} else {
+			*(uint32_t *)(base + d->offset) = v;
+		}
+		return 0;
+	}
+	case K_PATH:
+	case K_NAME:
+		if (value[0] == '\0' || strlen(value) >= d->max) {
+			snprintf(err, errlen, "value is empty or too long");
+			return -1;
+		}
+		strcpy(base + d->offset, value);
+		return 0;
+	case K_STEER:
+		if (strcmp(value, "cid") == 0)
+			cfg->steer = QS_STEER_MODE_CID;
+		else if (strcmp(value, "off") == 0)
+			cfg->steer = QS_STEER_MODE_OFF;
+		else {
+			snprintf(err, errlen, "'%s' is not cid or off", value);
+			return -1;
+		}
+		return 0;
+	case K_ADDR:
+		return add_addr(cfg, value, err, errlen);
+	case K_HEX_SECRET:
+		if (parse_hex_secret(value, cfg->reset_secret, err, errlen) < 0)
+			return -1;
+		cfg->reset_secret_set = true;
+		return 0;
+	}
+	return -1;
+}
+
+int
+qs_config_load(struct qs_config *cfg, const char *path, char *err,
+	       size_t errlen)
+{
+	struct rte_cfgfile *file;
+	char msg[QS_ERR_LEN];
+	int n_sections, rc = -1;
+	char (*names)[CFG_NAME_LEN] = NULL;
+	char **name_ptrs = NULL;
+
+	if (access(path, R_OK) != 0) {
+		snprintf(err, errlen, "%s: cannot read: %s", path, strerror(errno));
+		return -1;
+	}
+	file = rte_cfgfile_load(path, 0);
+	if (file == NULL) {
+		snprintf(err, errlen,
+			 "%s: not a valid INI file (a line is neither [section] "
+			 "nor key = value; see the CFGFILE message above)", path);
+		return -1;
+	}
+	snprintf(cfg->file, sizeof(cfg->file), "%s", path);
+
+	n_sections = rte_cfgfile_num_sections(file, NULL, 0);
+	names = calloc(RTE_MAX(n_sections, 1), sizeof(*names));
+	name_ptrs = calloc(RTE_MAX(n_sections, 1), sizeof(*name_ptrs));
+	if (names == NULL || name_ptrs == NULL) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		goto out;
+	}
+	for (int i = 0; i < n_sections; i++)
+		name_ptrs[i] = names[i];
+	rte_cfgfile_sections(file, name_ptrs, n_sections);
+
+	for (int s = 0; s < n_sections; s++) {
+		int n = rte_cfgfile_section_num_entries_by_index(file, names[s],
+								  s);
+		struct rte_cfgfile_entry entries[n > 0 ? n : 1];
+		char section[CFG_NAME_LEN];
+
+		if (n < 0) {
+			snprintf(err, errlen, "%s: [%s]: unreadable section", path,
+				 names[s]);
+			goto out;
+		}
+		snprintf(section, sizeof(section), "%s", names[s]);
+		rte_cfgfile_section_entries_by_index(file, s, section, entries, n);
+		for (int e = 0; e < n; e++) {
+			if (qs_config_set(cfg, section, entries[e].name,
+					  entries[e].value, msg, sizeof(msg)) < 0) {
+				snprintf(err, errlen, "%s: [%s] %s: %s", path,
+					 section, entries[e].name, msg);
+				goto out;
+			}
+		}
+		if (n == 0) {
+			bool known = false;
+
+			for (size_t i = 0; i < RTE_DIM(keys); i++)
+				known |= strcmp(keys[i].section, section) == 0;
+			if (!known) {
+				snprintf(err, errlen, "%s: [%s]: unknown section",
+					 path, section);
+				goto out;
+			}
+		}
+	}
+	rc = 0;
+out:
+	free(names);
+	free(name_ptrs);
+	rte_cfgfile_close(file);
+	return rc;
+}
+
+static int
+check_readable(const char *what, const char *path, bool dir, char *err,
+	       size_t errlen)
+{
+	if (path[0] == '\0')
+		return 0;
+	if (access(path, R_OK | (dir ? X_OK : 0)) != 0) {
+		snprintf(err, errlen, "%s '%s': %s", what, path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int
+qs_config_validate(const struct qs_config *cfg, char *err, size_t errlen)
+{
+	if (cfg->listen.n_v4 + cfg->listen.n_v6 == 0) {
+		snprintf(err, errlen,
+			 "no listen address: set [listen] addr or --addr");
+		return -1;
+	}
+	if (check_readable("[tls] cert", cfg->cert, false, err, errlen) < 0 ||
+	    check_readable("[tls] key", cfg->key, false, err, errlen) < 0 ||
+	    check_readable("[http] docroot", cfg->docroot, true, err, errlen) < 0)
+		return -1;
+	return 0;
+}
+
+void
+qs_config_dump(const struct qs_config *cfg, FILE *out)
+{
+	char buf[INET6_ADDRSTRLEN];
+
+	fprintf(out, "# effective configuration%s%s\n",
+		cfg->file[0] ? " from " : "", cfg->file);
+	fprintf(out, "[listen]\n");
+	for (unsigned int i = 0; i < cfg->listen.n_v4; i++)
+		fprintf(out, "addr = %s\n",
+			inet_ntop(AF_INET, &cfg->listen.v4[i], buf, sizeof(buf)));
+	for (unsigned int i = 0; i < cfg->listen.n_v6; i++)
+		fprintf(out, "addr = %s\n",
+			inet_ntop(AF_INET6, cfg->listen.v6[i], buf, sizeof(buf)));
+	fprintf(out, "port = %u\n", cfg->port);
+	fprintf(out, "\n[dataplane]\nsteer = %s\ncid_format = %s\n",
+		cfg->steer == QS_STEER_MODE_CID ? "cid" : "off", cfg->cid_format);
+	fprintf(out, "burst = %u\ninbox_size = %u\ninbox_drain = %u\n",
+		cfg->burst, cfg->inbox_size, cfg->inbox_drain);
+	fprintf(out, "rx_desc = %u\ntx_desc = %u\nmbufs = %u\nidle_sleep_us = %u\n",
+		cfg->rx_desc, cfg->tx_desc, cfg->mbufs, cfg->idle_sleep_us);
+	fprintf(out, "\n[quic]\nreset_secret = %s\nreset_rate = %u\nreset_burst = %u\n",
+		cfg->reset_secret_set ? "(set)" : "(random)", cfg->reset_rate,
+		cfg->reset_burst);
+	fprintf(out, "\n[tls]\ncert = %s\nkey = %s\n", cfg->cert, cfg->key);
+	fprintf(out, "\n[http]\ndocroot = %s\n", cfg->docroot);
+}

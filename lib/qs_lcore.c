@@ -1,0 +1,270 @@
+/* The worker loop (DESIGN.md "Threads"): rx_burst -> classify -> steer ->
+ * flush staged datagrams to their owners -> drain own inbox -> QUIC input
+ * -> tx_burst -> back off when idle. */
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
+#include <rte_log.h>
+#include <rte_prefetch.h>
+
+#include "qs_log.h"
+#include "qs_lcore.h"
+#include "qs_net.h"
+
+#define PREFETCH_AHEAD 3
+/* empty polls spent spinning before the loop starts to sleep */
+#define IDLE_SPIN_POLLS 256
+
+static inline const struct qs_tx_caps *
+port_caps(const struct qs_lcore *lc, uint16_t port_id)
+{
+	return &lc->dp->ports[lc->dp->port_index[port_id]].caps;
+}
+
+static void
+tx_flush(struct qs_lcore *lc, uint16_t pi)
+{
+	struct qs_tx_queue *txq = &lc->tx[pi];
+	uint16_t sent;
+
+	if (txq->n == 0)
+		return;
+	sent = rte_eth_tx_burst(lc->dp->ports[pi].port_id, lc->queue, txq->pkts,
+				txq->n);
+	lc->stats.tx_packets += sent;
+	for (uint16_t i = 0; i < sent; i++)
+		lc->stats.tx_bytes += rte_pktmbuf_pkt_len(txq->pkts[i]);
+	if (unlikely(sent < txq->n)) {
+		lc->stats.drop_tx_full += txq->n - sent;
+		rte_pktmbuf_free_bulk(&txq->pkts[sent], txq->n - sent);
+	}
+	txq->n = 0;
+}
+
+static inline void
+tx_enqueue(struct qs_lcore *lc, struct rte_mbuf *m)
+{
+	uint16_t pi = lc->dp->port_index[m->port];
+	struct qs_tx_queue *txq = &lc->tx[pi];
+
+	txq->pkts[txq->n++] = m;
+	if (txq->n == QS_TX_BURST)
+		tx_flush(lc, pi);
+}
+
+/* Sends m if the in-place reply worked, else frees it; counts on success. */
+static inline void
+send_reply(struct qs_lcore *lc, struct rte_mbuf *m, int rc, uint64_t *counter)
+{
+	if (likely(rc == 0)) {
+		(*counter)++;
+		tx_enqueue(lc, m);
+	} else {
+		lc->stats.drop_malformed++;
+		rte_pktmbuf_free(m);
+	}
+}
+
+/* A QUIC datagram this lcore owns: the input of the server side. Until
+ * connections exist every short header is unknown here and is answered by
+ * a stateless reset. */
+static void
+quic_input(struct qs_lcore *lc, struct rte_mbuf *m)
+{
+	const struct qs_cid_codec *codec = &lc->dp->codec;
+	struct qs_quic_hdr hdr;
+	uint16_t len;
+	uint8_t *payload = qs_net_udp_payload(m, &len);
+	size_t reset_len;
+
+	if (qs_quic_parse(payload, len, codec->cid_len, &hdr) != QS_QUIC_OK) {
+		lc->stats.quic_drop_malformed++;
+		goto drop;
+	}
+	switch (hdr.type) {
+	case QS_QUIC_SHORT:
+		reset_len = qs_endpoint_reset_len(len);
+		if (reset_len == 0) {
+			lc->stats.quic_drop_short++;
+			goto drop;
+		}
+		if (!qs_ratelimit_take(&lc->reset_limit, rte_rdtsc())) {
+			lc->stats.quic_stateless_resets_ratelimited++;
+			goto drop;
+		}
+		if (qs_endpoint_write_reset(payload, reset_len, hdr.dcid,
+					    hdr.dcid_len) != 0 ||
+		    qs_net_udp_reply(m, (uint16_t)reset_len,
+				     port_caps(lc, m->port)) != 0) {
+			lc->stats.quic_drop_malformed++;
+			goto drop;
+		}
+		lc->stats.quic_stateless_resets_sent++;
+		tx_enqueue(lc, m);
+		return;
+	case QS_QUIC_INITIAL:
+		lc->stats.quic_initials++;
+		/* no connection can be accepted yet */
+		__attribute__((fallthrough));
+	default:
+		lc->stats.quic_drop_no_conn++;
+		RTE_LOG(DEBUG, QS_LCORE, "worker %u: no connection for %s packet\n",
+			   lc->worker, qs_quic_type_name(hdr.type));
+		goto drop;
+	}
+drop:
+	rte_pktmbuf_free(m);
+}
+
+/* Classifies one received frame; QUIC datagrams owned here go to local[],
+ * others to the staging area of their owner. */
+static inline void
+rx_one(struct qs_lcore *lc, struct rte_mbuf *m, struct rte_mbuf **local,
+       uint16_t *n_local)
+{
+	const struct qs_tx_caps *caps = port_caps(lc, m->port);
+	struct qs_pkt_meta meta;
+	struct qs_quic_hdr hdr;
+	enum qs_pkt_class c;
+	uint16_t owner, len;
+	uint8_t *payload;
+
+	lc->stats.rx_bytes += rte_pktmbuf_pkt_len(m);
+	if (unlikely(m->nb_segs != 1)) {
+		lc->stats.drop_malformed++;
+		rte_pktmbuf_free(m);
+		return;
+	}
+	c = qs_net_classify(rte_pktmbuf_mtod(m, const uint8_t *),
+			    rte_pktmbuf_data_len(m), &lc->dp->cfg->listen, &meta);
+	switch (c) {
+	case QS_PKT_QUIC:
+		break;
+	case QS_PKT_ARP_REQUEST:
+		send_reply(lc, m, qs_net_arp_reply(m, caps), &lc->stats.arp_replies);
+		return;
+	case QS_PKT_ICMP4_ECHO:
+		send_reply(lc, m, qs_net_icmp4_echo_reply(m, &meta, caps),
+			   &lc->stats.icmp_echo_replies);
+		return;
+	case QS_PKT_ICMP6_ECHO:
+		send_reply(lc, m, qs_net_icmp6_echo_reply(m, &meta, caps),
+			   &lc->stats.icmp_echo_replies);
+		return;
+	case QS_PKT_ND_SOLICIT:
+		send_reply(lc, m, qs_net_nd_advert(m, &meta, caps),
+			   &lc->stats.nd_adverts);
+		return;
+	case QS_PKT_MALFORMED:
+		lc->stats.drop_malformed++;
+		rte_pktmbuf_free(m);
+		return;
+	case QS_PKT_NOT_OURS:
+	default:
+		lc->stats.drop_not_ours++;
+		rte_pktmbuf_free(m);
+		return;
+	}
+
+	qs_net_meta_to_mbuf(m, &meta);
+	lc->stats.quic_rx++;
+	payload = qs_net_udp_payload(m, &len);
+	switch (qs_steer_decide(&lc->dp->codec, lc->steer, lc->worker, payload,
+				len, &hdr, &owner)) {
+	case QS_STEER_LOCAL:
+		lc->stats.quic_local++;
+		local[(*n_local)++] = m;
+		break;
+	case QS_STEER_FORWARD:
+		qs_steer_stage_add(&lc->stage, owner, m);
+		break;
+	case QS_STEER_DROP:
+	default:
+		lc->stats.quic_drop_malformed++;
+		RTE_LOG(DEBUG, QS_LCORE, "worker %u: unparseable QUIC header\n",
+			   lc->worker);
+		rte_pktmbuf_free(m);
+		break;
+	}
+}
+
+static uint16_t
+rx_poll(struct qs_lcore *lc, uint16_t pi)
+{
+	struct rte_mbuf *pkts[QS_MAX_BURST], *local[QS_MAX_BURST];
+	uint16_t n, n_local = 0, i;
+
+	n = rte_eth_rx_burst(lc->dp->ports[pi].port_id, lc->queue, pkts,
+			     (uint16_t)lc->burst);
+	if (n == 0)
+		return 0;
+	lc->stats.rx_packets += n;
+
+	for (i = 0; i < PREFETCH_AHEAD && i < n; i++)
+		rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void *));
+	for (i = 0; i < n; i++) {
+		if (i + PREFETCH_AHEAD < n)
+			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + PREFETCH_AHEAD],
+						       void *));
+		rx_one(lc, pkts[i], local, &n_local);
+	}
+	qs_steer_flush(&lc->stage, lc->dp->inbox, lc->dp->n_workers, &lc->stats);
+	for (i = 0; i < n_local; i++)
+		quic_input(lc, local[i]);
+	return n;
+}
+
+/* Datagrams other lcores moved here; never forwarded again. */
+static unsigned int
+inbox_drain(struct qs_lcore *lc)
+{
+	struct rte_mbuf *pkts[QS_MAX_BURST];
+	unsigned int total = 0, n;
+
+	do {
+		n = rte_ring_dequeue_burst(lc->inbox, (void **)pkts,
+					   RTE_MIN((unsigned int)QS_MAX_BURST,
+						   lc->inbox_drain - total),
+					   NULL);
+		lc->stats.quic_forwarded_in += n;
+		for (unsigned int i = 0; i < n; i++)
+			quic_input(lc, pkts[i]);
+		total += n;
+	} while (n == QS_MAX_BURST && total < lc->inbox_drain);
+	return total;
+}
+
+/* Spin briefly, then sleep, so more lcores than CPUs stay responsive. */
+static inline void
+idle_backoff(struct qs_lcore *lc, unsigned int work)
+{
+	if (work != 0) {
+		lc->idle_polls = 0;
+		return;
+	}
+	if (++lc->idle_polls < IDLE_SPIN_POLLS || lc->idle_sleep_us == 0)
+		rte_pause();
+	else
+		rte_delay_us_sleep(lc->idle_sleep_us);
+}
+
+int
+qs_lcore_main(void *arg)
+{
+	struct qs_lcore *lc = arg;
+	struct qs_dataplane *dp = lc->dp;
+
+	RTE_LOG(INFO, QS_LCORE, "worker %u on lcore %u: %u ports, queue %u\n",
+		lc->worker, lc->lcore_id, dp->n_ports, lc->queue);
+
+	while (!__atomic_load_n(&dp->quit, __ATOMIC_RELAXED)) {
+		unsigned int work = 0;
+
+		for (uint16_t pi = 0; pi < dp->n_ports; pi++)
+			work += rx_poll(lc, pi);
+		work += inbox_drain(lc);
+		for (uint16_t pi = 0; pi < dp->n_ports; pi++)
+			tx_flush(lc, pi);
+		idle_backoff(lc, work);
+	}
+	return 0;
+}

@@ -1,0 +1,88 @@
+/* The dataplane: per-lcore worker state, the worker loop, and the setup
+ * and teardown the main lcore does around it. */
+#ifndef QS_LCORE_H
+#define QS_LCORE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <rte_ethdev.h>
+#include <rte_mbuf.h>
+#include <rte_mempool.h>
+#include <rte_ring.h>
+#include <rte_spinlock.h>
+
+#include "qs_cid.h"
+#include "qs_config.h"
+#include "qs_endpoint.h"
+#include "qs_port.h"
+#include "qs_stats.h"
+#include "qs_steer.h"
+
+#define QS_TX_BURST 64
+
+struct qs_dataplane;
+
+struct qs_tx_queue {
+	uint16_t n;
+	struct rte_mbuf *pkts[QS_TX_BURST];
+};
+
+/* Everything one worker lcore touches on the fast path. */
+struct qs_lcore {
+	/* read-only after start */
+	struct qs_dataplane *dp;
+	unsigned int lcore_id;
+	uint16_t worker;                /* index encoded in CIDs */
+	uint16_t queue;                 /* RX and TX queue on every port */
+	bool steer;
+	uint32_t burst;
+	uint32_t inbox_drain;
+	uint32_t idle_sleep_us;
+	struct rte_ring *inbox;
+
+	/* written only by this lcore */
+	uint64_t idle_polls;
+	struct qs_ratelimit reset_limit;
+	struct qs_tx_queue tx[QS_MAX_PORTS];
+	struct qs_steer_stage stage;
+	struct qs_stats stats;
+} __rte_cache_aligned;
+
+struct qs_dataplane {
+	const struct qs_config *cfg;
+	struct qs_cid_codec codec;
+	uint16_t n_workers;
+	struct qs_lcore *workers[QS_MAX_WORKERS];
+	struct rte_ring *inbox[QS_MAX_WORKERS];
+	struct qs_port ports[QS_MAX_PORTS];
+	uint16_t n_ports;
+	uint8_t port_index[RTE_MAX_ETHPORTS];
+	struct rte_mempool *pool;
+	bool launched;
+	volatile bool quit;
+
+	/* control plane only: the view `clear stats` resets; stats_lock
+	 * serialises the CLI, telemetry thread and teardown (never a worker) */
+	rte_spinlock_t stats_lock;
+	struct qs_stats cleared[QS_MAX_WORKERS];
+};
+
+/* Builds the dataplane from cfg: codec, mbuf pool, ports, inbox rings and
+ * one qs_lcore per worker (every lcore but the main one). */
+int qs_dataplane_init(struct qs_dataplane *dp, const struct qs_config *cfg);
+/* Starts the worker loop on every worker lcore. */
+int qs_dataplane_launch(struct qs_dataplane *dp);
+/* Stops the workers, the ports, and frees what init took. */
+void qs_dataplane_fini(struct qs_dataplane *dp);
+
+/* Counters of worker w (since start, or since the last clear). The caller
+ * holds dp->stats_lock, as does the caller of qs_dataplane_stats_clear. */
+void qs_dataplane_stats(struct qs_dataplane *dp, uint16_t w, bool since_clear,
+			struct qs_stats *out);
+void qs_dataplane_stats_clear(struct qs_dataplane *dp);
+
+/* The worker loop; arg is a struct qs_lcore. */
+int qs_lcore_main(void *arg);
+
+#endif

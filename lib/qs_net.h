@@ -1,0 +1,90 @@
+/* L2/L3/L4 for the dataplane: classify a received frame, answer ARP, ICMP
+ * echo and IPv6 neighbour solicitation in place, turn a datagram into a UDP
+ * reply, and the one checksum helper every UDP sender uses. */
+#ifndef QS_NET_H
+#define QS_NET_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <rte_ether.h>
+#include <rte_mbuf.h>
+#include <rte_udp.h>
+
+#define QS_MAX_ADDRS 8
+
+/* What we answer for: listen addresses and the UDP port, in network order. */
+struct qs_listen {
+	uint32_t v4[QS_MAX_ADDRS];
+	uint8_t v6[QS_MAX_ADDRS][16];
+	unsigned int n_v4;
+	unsigned int n_v6;
+	uint16_t port_be;
+};
+
+enum qs_pkt_class {
+	QS_PKT_MALFORMED = 0,
+	QS_PKT_NOT_OURS,
+	QS_PKT_ARP_REQUEST,
+	QS_PKT_ICMP4_ECHO,
+	QS_PKT_ICMP6_ECHO,
+	QS_PKT_ND_SOLICIT,
+	QS_PKT_QUIC,
+};
+
+/* Offsets found by the classifier; valid for every class but MALFORMED and
+ * NOT_OURS. l4_end is where the IP payload ends (Ethernet padding beyond). */
+struct qs_pkt_meta {
+	uint16_t l3_off;
+	uint16_t l4_off;
+	uint16_t l4_end;
+	bool ipv6;
+};
+
+/* Per-port facts a sender needs: our MAC and which checksums the NIC fills. */
+struct qs_tx_caps {
+	struct rte_ether_addr mac;
+	bool hw_ip_cksum;
+	bool hw_udp_cksum;
+};
+
+enum qs_pkt_class qs_net_classify(const uint8_t *frame, uint32_t len,
+				  const struct qs_listen *l,
+				  struct qs_pkt_meta *meta);
+
+/* Records a QUIC datagram's offsets in the mbuf (l2_len, l3_len,
+ * packet_type) and trims Ethernet padding, so the owner lcore finds the
+ * datagram and its source without classifying again. */
+void qs_net_meta_to_mbuf(struct rte_mbuf *m, const struct qs_pkt_meta *meta);
+
+/* UDP payload of an mbuf classified as QUIC. */
+static inline uint8_t *
+qs_net_udp_payload(struct rte_mbuf *m, uint16_t *len)
+{
+	uint16_t off = (uint16_t)(m->l2_len + m->l3_len + 8);
+
+	*len = (uint16_t)(rte_pktmbuf_data_len(m) - off);
+	return rte_pktmbuf_mtod_offset(m, uint8_t *, off);
+}
+
+/* In-place answers; each returns 0 when m is ready to transmit. */
+int qs_net_arp_reply(struct rte_mbuf *m, const struct qs_tx_caps *caps);
+int qs_net_icmp4_echo_reply(struct rte_mbuf *m, const struct qs_pkt_meta *meta,
+			    const struct qs_tx_caps *caps);
+int qs_net_icmp6_echo_reply(struct rte_mbuf *m, const struct qs_pkt_meta *meta,
+			    const struct qs_tx_caps *caps);
+int qs_net_nd_advert(struct rte_mbuf *m, const struct qs_pkt_meta *meta,
+		     const struct qs_tx_caps *caps);
+
+/* Turns a classified QUIC datagram into a reply to its sender carrying
+ * payload_len bytes the caller has written at the UDP payload. */
+int qs_net_udp_reply(struct rte_mbuf *m, uint16_t payload_len,
+		     const struct qs_tx_caps *caps);
+
+/* Sets the IPv4 header and UDP checksums, by offload where caps allow. */
+void qs_net_l4_cksum(struct rte_mbuf *m, void *l3, struct rte_udp_hdr *udp,
+		     bool ipv6, const struct qs_tx_caps *caps);
+
+const char *qs_net_class_name(enum qs_pkt_class c);
+
+#endif

@@ -1,0 +1,107 @@
+#include <stdio.h>
+#include <string.h>
+
+#include <rte_telemetry.h>
+
+#include "qs_telemetry.h"
+
+static struct qs_dataplane *tel_dp;
+
+static void
+add_counters(struct rte_tel_data *d, const struct qs_stats *s)
+{
+	for (int i = 0; i < QS_CNT_MAX; i++)
+		rte_tel_data_add_dict_u64(d, qs_counter_names[i],
+					  qs_stats_get(s, (enum qs_counter_id)i));
+}
+
+static int
+tel_stats_locked(const char *cmd __rte_unused, const char *params __rte_unused,
+	  struct rte_tel_data *d)
+{
+	struct qs_stats sum, one;
+
+	memset(&sum, 0, sizeof(sum));
+	for (uint16_t w = 0; w < tel_dp->n_workers; w++) {
+		qs_dataplane_stats(tel_dp, w, false, &one);
+		qs_stats_add(&sum, &one);
+	}
+	rte_tel_data_start_dict(d);
+	rte_tel_data_add_dict_int(d, "workers", tel_dp->n_workers);
+	add_counters(d, &sum);
+	return 0;
+}
+
+static int
+tel_lcores_locked(const char *cmd __rte_unused, const char *params __rte_unused,
+	   struct rte_tel_data *d)
+{
+	rte_tel_data_start_dict(d);
+	for (uint16_t w = 0; w < tel_dp->n_workers; w++) {
+		struct rte_tel_data *c = rte_tel_data_alloc();
+		struct qs_stats s;
+		char name[8];
+
+		if (c == NULL)
+			return -ENOMEM;
+		qs_dataplane_stats(tel_dp, w, false, &s);
+		rte_tel_data_start_dict(c);
+		rte_tel_data_add_dict_int(c, "lcore_id",
+					  (int)tel_dp->workers[w]->lcore_id);
+		add_counters(c, &s);
+		snprintf(name, sizeof(name), "%u", w);
+		rte_tel_data_add_dict_container(d, name, c, 0);
+	}
+	return 0;
+}
+
+static int
+tel_steering_locked(const char *cmd __rte_unused, const char *params __rte_unused,
+	     struct rte_tel_data *d)
+{
+	rte_tel_data_start_dict(d);
+	for (uint16_t from = 0; from < tel_dp->n_workers; from++) {
+		struct rte_tel_data *row = rte_tel_data_alloc();
+		struct qs_stats s;
+		char name[8];
+
+		if (row == NULL)
+			return -ENOMEM;
+		qs_dataplane_stats(tel_dp, from, false, &s);
+		rte_tel_data_start_array(row, RTE_TEL_U64_VAL);
+		for (uint16_t to = 0; to < tel_dp->n_workers; to++)
+			rte_tel_data_add_array_u64(row, s.forwarded[to]);
+		snprintf(name, sizeof(name), "%u", from);
+		rte_tel_data_add_dict_container(d, name, row, 0);
+	}
+	return 0;
+}
+
+/* The lock keeps qs_dataplane_fini from freeing workers mid-read. */
+#define TEL_LOCKED(fn) \
+	static int fn(const char *cmd, const char *params, \
+		      struct rte_tel_data *d) \
+	{ \
+		int rc; \
+		rte_spinlock_lock(&tel_dp->stats_lock); \
+		rc = fn##_locked(cmd, params, d); \
+		rte_spinlock_unlock(&tel_dp->stats_lock); \
+		return rc; \
+	}
+TEL_LOCKED(tel_stats)
+TEL_LOCKED(tel_lcores)
+TEL_LOCKED(tel_steering)
+
+int
+qs_telemetry_register(struct qs_dataplane *dp)
+{
+	tel_dp = dp;
+	if (rte_telemetry_register_cmd("/quicsteer/stats", tel_stats,
+			"Counters summed over all worker lcores") != 0 ||
+	    rte_telemetry_register_cmd("/quicsteer/lcores", tel_lcores,
+			"Counters per worker lcore, keyed by worker index") != 0 ||
+	    rte_telemetry_register_cmd("/quicsteer/steering", tel_steering,
+			"Packets forwarded: row = from worker, column = to worker") != 0)
+		return -1;
+	return 0;
+}
