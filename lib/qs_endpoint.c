@@ -86,9 +86,10 @@ qs_endpoint_write_reset(uint8_t *out, size_t len, const uint8_t *dcid,
 	if (ngtcp2_crypto_generate_stateless_reset_token(
 		    token, reset_secret, sizeof(reset_secret), &cid) != 0)
 		return -1;
+	/* the first random byte becomes the header byte */
 	qs_random_bytes(rand, sizeof(rand));
 	if (ngtcp2_pkt_write_stateless_reset(out, len, token, rand,
-					     len - 1 - sizeof(token)) !=
+					     len - sizeof(token)) !=
 	    (ngtcp2_ssize)len)
 		return -1;
 	return 0;

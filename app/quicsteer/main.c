@@ -166,8 +166,9 @@ main(int argc, char **argv)
 
 	ret = rte_eal_init(argc, argv);
 	if (ret < 0) {
-		fprintf(stderr, "quicsteer: EAL initialisation failed: %s\n",
-			rte_strerror(rte_errno));
+		fprintf(stderr, "quicsteer: EAL initialisation failed: %s (see the "
+			"EAL messages above; is another process using the same "
+			"--file-prefix?)\n", rte_strerror(rte_errno));
 		return 1;
 	}
 	argc -= ret;
