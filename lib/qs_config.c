@@ -1,5 +1,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,38 +12,62 @@
 #include "qs_config.h"
 #include "qs_steer.h"
 
-enum key_kind { K_UINT, K_PATH, K_NAME, K_STEER, K_ADDR, K_HEX_SECRET };
+enum key_kind {
+	K_UINT, K_U64, K_PATH, K_NAME, K_CHOICE, K_ADDR, K_HEX,
+};
+
+/* K_CHOICE keys: the words accepted, in enum order */
+static const char *const steer_words[] = {"cid", "off", NULL};
+static const char *const retry_words[] = {"off", "on", "auto", NULL};
+static const char *const cc_words[] = {"cubic", "reno", "bbr", "bbr2", NULL};
 
 struct key_def {
 	const char *section;
 	const char *key;
 	enum key_kind kind;
 	size_t offset;
-	uint32_t min, max;      /* K_UINT bounds; K_PATH/K_NAME: buffer size */
+	uint64_t min, max;      /* K_UINT/K_U64 bounds; K_PATH/K_NAME: size;
+				 * K_HEX: bytes */
 	bool pow2;
+	const char *const *words;  /* K_CHOICE */
+	size_t set_flag;           /* K_HEX: offset of its bool "set" */
 };
 
 #define F(field) offsetof(struct qs_config, field)
 #define SZ(field) sizeof(((struct qs_config *)0)->field)
 
 static const struct key_def keys[] = {
-	{"listen", "addr", K_ADDR, 0, 0, 0, false},
-	{"listen", "port", K_UINT, F(port), 1, 65535, false},
-	{"dataplane", "steer", K_STEER, F(steer), 0, 0, false},
-	{"dataplane", "cid_format", K_NAME, F(cid_format), 0, SZ(cid_format), false},
-	{"dataplane", "burst", K_UINT, F(burst), 1, QS_MAX_BURST, false},
-	{"dataplane", "inbox_size", K_UINT, F(inbox_size), 64, 65536, true},
-	{"dataplane", "inbox_drain", K_UINT, F(inbox_drain), 1, 4096, false},
-	{"dataplane", "rx_desc", K_UINT, F(rx_desc), 64, 16384, false},
-	{"dataplane", "tx_desc", K_UINT, F(tx_desc), 64, 16384, false},
-	{"dataplane", "mbufs", K_UINT, F(mbufs), 0, 16777216, false},
-	{"dataplane", "idle_sleep_us", K_UINT, F(idle_sleep_us), 0, 100000, false},
-	{"quic", "reset_secret", K_HEX_SECRET, F(reset_secret), 0, 0, false},
-	{"quic", "reset_rate", K_UINT, F(reset_rate), 0, 10000000, false},
-	{"quic", "reset_burst", K_UINT, F(reset_burst), 1, 10000000, false},
-	{"tls", "cert", K_PATH, F(cert), 0, SZ(cert), false},
-	{"tls", "key", K_PATH, F(key), 0, SZ(key), false},
-	{"http", "docroot", K_PATH, F(docroot), 0, SZ(docroot), false},
+	{"listen", "addr", K_ADDR, 0, 0, 0, false, NULL, 0},
+	{"listen", "port", K_UINT, F(port), 1, 65535, false, NULL, 0},
+	{"dataplane", "steer", K_CHOICE, F(steer), 0, 0, false, steer_words, 0},
+	{"dataplane", "cid_format", K_NAME, F(cid_format), 0, SZ(cid_format), false, NULL, 0},
+	{"dataplane", "burst", K_UINT, F(burst), 1, QS_MAX_BURST, false, NULL, 0},
+	{"dataplane", "inbox_size", K_UINT, F(inbox_size), 64, 65536, true, NULL, 0},
+	{"dataplane", "inbox_drain", K_UINT, F(inbox_drain), 1, 4096, false, NULL, 0},
+	{"dataplane", "rx_desc", K_UINT, F(rx_desc), 64, 16384, false, NULL, 0},
+	{"dataplane", "tx_desc", K_UINT, F(tx_desc), 64, 16384, false, NULL, 0},
+	{"dataplane", "mbufs", K_UINT, F(mbufs), 0, 16777216, false, NULL, 0},
+	{"dataplane", "idle_sleep_us", K_UINT, F(idle_sleep_us), 0, 100000, false, NULL, 0},
+	{"quic", "reset_secret", K_HEX, F(reset_secret), 0, QS_RESET_SECRET_LEN, false, NULL, F(reset_secret_set)},
+	{"quic", "reset_rate", K_UINT, F(reset_rate), 0, 10000000, false, NULL, 0},
+	{"quic", "reset_burst", K_UINT, F(reset_burst), 1, 10000000, false, NULL, 0},
+	{"quic", "token_secret", K_HEX, F(token_secret), 0, QS_RESET_SECRET_LEN, false, NULL, F(token_secret_set)},
+	{"quic", "retry", K_CHOICE, F(retry), 0, 0, false, retry_words, 0},
+	{"quic", "retry_auto_rate", K_UINT, F(retry_auto_rate), 1, 10000000, false, NULL, 0},
+	{"quic", "max_conns", K_UINT, F(max_conns), 1, 1000000, false, NULL, 0},
+	{"quic", "idle_timeout_ms", K_UINT, F(idle_timeout_ms), 100, 3600000, false, NULL, 0},
+	{"quic", "handshake_timeout_ms", K_UINT, F(handshake_timeout_ms), 100, 600000, false, NULL, 0},
+	{"quic", "cc", K_CHOICE, F(cc), 0, 0, false, cc_words, 0},
+	{"quic", "max_streams_bidi", K_UINT, F(max_streams_bidi), 1, 10000, false, NULL, 0},
+	{"quic", "max_stream_data", K_UINT, F(max_stream_data), 1024, 1u << 30, false, NULL, 0},
+	{"quic", "max_data", K_UINT, F(max_data), 1024, 1u << 30, false, NULL, 0},
+	{"quic", "shutdown_timeout_ms", K_UINT, F(shutdown_timeout_ms), 0, 600000, false, NULL, 0},
+	{"tls", "cert", K_PATH, F(cert), 0, SZ(cert), false, NULL, 0},
+	{"tls", "key", K_PATH, F(key), 0, SZ(key), false, NULL, 0},
+	{"tls", "ticket_key", K_HEX, F(ticket_key), 0, QS_TICKET_KEY_LEN, false, NULL, F(ticket_key_set)},
+	{"http", "docroot", K_PATH, F(docroot), 0, SZ(docroot), false, NULL, 0},
+	{"http", "docroot_max_mb", K_UINT, F(docroot_max_mb), 1, 65536, false, NULL, 0},
+	{"http", "bytes_max", K_U64, F(bytes_max), 0, UINT64_C(1) << 40, false, NULL, 0},
 };
 
 void
@@ -61,6 +86,18 @@ qs_config_defaults(struct qs_config *cfg)
 	cfg->idle_sleep_us = 100;
 	cfg->reset_rate = 10000;
 	cfg->reset_burst = 1000;
+	cfg->retry = QS_RETRY_OFF;
+	cfg->retry_auto_rate = 1000;
+	cfg->max_conns = 4096;
+	cfg->idle_timeout_ms = 30000;
+	cfg->handshake_timeout_ms = 10000;
+	cfg->cc = QS_CC_CUBIC;
+	cfg->max_streams_bidi = 100;
+	cfg->max_stream_data = 256 * 1024;
+	cfg->max_data = 1024 * 1024;
+	cfg->shutdown_timeout_ms = 5000;
+	cfg->docroot_max_mb = 256;
+	cfg->bytes_max = UINT64_C(1) << 30;
 }
 
 void
@@ -97,7 +134,7 @@ add_addr(struct qs_config *cfg, const char *value, char *err, size_t errlen)
 }
 
 static int
-parse_uint(const char *value, const struct key_def *d, uint32_t *out,
+parse_uint(const char *value, const struct key_def *d, uint64_t *out,
 	   char *err, size_t errlen)
 {
 	char *end;
@@ -110,15 +147,15 @@ parse_uint(const char *value, const struct key_def *d, uint32_t *out,
 	if (errno != 0 || *end != '\0')
 		goto bad;
 	if (v < d->min || v > d->max) {
-		snprintf(err, errlen, "%s is out of range %u..%u", value, d->min,
-			 d->max);
+		snprintf(err, errlen, "%s is out of range %" PRIu64 "..%" PRIu64,
+			 value, d->min, d->max);
 		return -1;
 	}
 	if (d->pow2 && !rte_is_power_of_2((uint32_t)v)) {
 		snprintf(err, errlen, "%s is not a power of 2", value);
 		return -1;
 	}
-	*out = (uint32_t)v;
+	*out = v;
 	return 0;
 bad:
 	snprintf(err, errlen, "'%s' is not a number", value);
@@ -126,11 +163,11 @@ bad:
 }
 
 static int
-parse_hex_secret(const char *value, uint8_t *out, char *err, size_t errlen)
+parse_hex(const char *value, uint8_t *out, size_t n, char *err, size_t errlen)
 {
-	if (strlen(value) != 2 * QS_RESET_SECRET_LEN)
+	if (strlen(value) != 2 * n)
 		goto bad;
-	for (int i = 0; i < QS_RESET_SECRET_LEN; i++) {
+	for (size_t i = 0; i < n; i++) {
 		unsigned int b;
 
 		if (sscanf(value + 2 * i, "%2x", &b) != 1 ||
@@ -141,7 +178,7 @@ parse_hex_secret(const char *value, uint8_t *out, char *err, size_t errlen)
 	}
 	return 0;
 bad:
-	snprintf(err, errlen, "expected %d hex digits", 2 * QS_RESET_SECRET_LEN);
+	snprintf(err, errlen, "expected %zu hex digits", 2 * n);
 	return -1;
 }
 
@@ -172,16 +209,19 @@ qs_config_set(struct qs_config *cfg, const char *section, const char *key,
 	}
 
 	switch (d->kind) {
-	case K_UINT: {
-		uint32_t v;
+	case K_UINT:
+	case K_U64: {
+		uint64_t v;
 
 		if (parse_uint(value, d, &v, err, errlen) < 0)
 			return -1;
 		if (d->offset == F(port)) {
 			cfg->port = (uint16_t)v;
 			cfg->listen.port_be = htons((uint16_t)v);
+		} else if (d->kind == K_U64) {
+			*(uint64_t *)(base + d->offset) = v;
 		} else {
-			*(uint32_t *)(base + d->offset) = v;
+			*(uint32_t *)(base + d->offset) = (uint32_t)v;
 		}
 		return 0;
 	}
@@ -193,22 +233,29 @@ qs_config_set(struct qs_config *cfg, const char *section, const char *key,
 		}
 		strcpy(base + d->offset, value);
 		return 0;
-	case K_STEER:
-		if (strcmp(value, "cid") == 0)
-			cfg->steer = QS_STEER_MODE_CID;
-		else if (strcmp(value, "off") == 0)
-			cfg->steer = QS_STEER_MODE_OFF;
-		else {
-			snprintf(err, errlen, "'%s' is not cid or off", value);
-			return -1;
+	case K_CHOICE:
+		for (int i = 0; d->words[i] != NULL; i++) {
+			if (strcmp(value, d->words[i]) == 0) {
+				*(int *)(base + d->offset) = i;
+				return 0;
+			}
 		}
-		return 0;
+		{
+			char list[128] = "";
+
+			for (int i = 0; d->words[i] != NULL; i++)
+				snprintf(list + strlen(list), sizeof(list) - strlen(list),
+					 "%s%s", i ? ", " : "", d->words[i]);
+			snprintf(err, errlen, "'%s' is not one of: %s", value, list);
+		}
+		return -1;
 	case K_ADDR:
 		return add_addr(cfg, value, err, errlen);
-	case K_HEX_SECRET:
-		if (parse_hex_secret(value, cfg->reset_secret, err, errlen) < 0)
+	case K_HEX:
+		if (parse_hex(value, (uint8_t *)base + d->offset, d->max, err,
+			      errlen) < 0)
 			return -1;
-		cfg->reset_secret_set = true;
+		*(bool *)(base + d->set_flag) = true;
 		return 0;
 	}
 	return -1;
@@ -310,6 +357,10 @@ qs_config_validate(const struct qs_config *cfg, char *err, size_t errlen)
 			 "no listen address: set [listen] addr or --addr");
 		return -1;
 	}
+	if ((cfg->cert[0] == '\0') != (cfg->key[0] == '\0')) {
+		snprintf(err, errlen, "[tls] cert and key must be given together");
+		return -1;
+	}
 	if (check_readable("[tls] cert", cfg->cert, false, err, errlen) < 0 ||
 	    check_readable("[tls] key", cfg->key, false, err, errlen) < 0 ||
 	    check_readable("[http] docroot", cfg->docroot, true, err, errlen) < 0)
@@ -333,7 +384,7 @@ qs_config_dump(const struct qs_config *cfg, FILE *out)
 			inet_ntop(AF_INET6, cfg->listen.v6[i], buf, sizeof(buf)));
 	fprintf(out, "port = %u\n", cfg->port);
 	fprintf(out, "\n[dataplane]\nsteer = %s\ncid_format = %s\n",
-		cfg->steer == QS_STEER_MODE_CID ? "cid" : "off", cfg->cid_format);
+		steer_words[cfg->steer], cfg->cid_format);
 	fprintf(out, "burst = %u\ninbox_size = %u\ninbox_drain = %u\n",
 		cfg->burst, cfg->inbox_size, cfg->inbox_drain);
 	fprintf(out, "rx_desc = %u\ntx_desc = %u\nmbufs = %u\nidle_sleep_us = %u\n",
@@ -341,6 +392,17 @@ qs_config_dump(const struct qs_config *cfg, FILE *out)
 	fprintf(out, "\n[quic]\nreset_secret = %s\nreset_rate = %u\nreset_burst = %u\n",
 		cfg->reset_secret_set ? "(set)" : "(random)", cfg->reset_rate,
 		cfg->reset_burst);
-	fprintf(out, "\n[tls]\ncert = %s\nkey = %s\n", cfg->cert, cfg->key);
-	fprintf(out, "\n[http]\ndocroot = %s\n", cfg->docroot);
+	fprintf(out, "token_secret = %s\nretry = %s\nretry_auto_rate = %u\n",
+		cfg->token_secret_set ? "(set)" : "(random)",
+		retry_words[cfg->retry], cfg->retry_auto_rate);
+	fprintf(out, "max_conns = %u\nidle_timeout_ms = %u\nhandshake_timeout_ms = %u\n",
+		cfg->max_conns, cfg->idle_timeout_ms, cfg->handshake_timeout_ms);
+	fprintf(out, "cc = %s\nmax_streams_bidi = %u\nmax_stream_data = %u\n"
+		"max_data = %u\nshutdown_timeout_ms = %u\n", cc_words[cfg->cc],
+		cfg->max_streams_bidi, cfg->max_stream_data, cfg->max_data,
+		cfg->shutdown_timeout_ms);
+	fprintf(out, "\n[tls]\ncert = %s\nkey = %s\nticket_key = %s\n", cfg->cert,
+		cfg->key, cfg->ticket_key_set ? "(set)" : "(random)");
+	fprintf(out, "\n[http]\ndocroot = %s\ndocroot_max_mb = %u\nbytes_max = %" PRIu64 "\n",
+		cfg->docroot, cfg->docroot_max_mb, cfg->bytes_max);
 }

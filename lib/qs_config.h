@@ -13,7 +13,11 @@
 #define QS_ERR_LEN 512
 #define QS_RESET_SECRET_LEN 32
 
+#define QS_TICKET_KEY_LEN 64      /* gnutls_session_ticket_key_generate size */
+
 enum qs_steer_mode { QS_STEER_MODE_CID, QS_STEER_MODE_OFF };
+enum qs_retry_mode { QS_RETRY_OFF, QS_RETRY_ON, QS_RETRY_AUTO };
+enum qs_cc_algo { QS_CC_CUBIC, QS_CC_RENO, QS_CC_BBR, QS_CC_BBR2 };
 
 struct qs_config {
 	char file[PATH_MAX];            /* "" when no --config */
@@ -38,13 +42,29 @@ struct qs_config {
 	bool reset_secret_set;          /* else random at start */
 	uint32_t reset_rate;            /* per lcore per second; 0: never */
 	uint32_t reset_burst;
+	uint8_t token_secret[QS_RESET_SECRET_LEN];
+	bool token_secret_set;          /* else random at start */
+	enum qs_retry_mode retry;
+	uint32_t retry_auto_rate;       /* handshakes/s per lcore before Retry */
+	uint32_t max_conns;             /* per worker lcore */
+	uint32_t idle_timeout_ms;
+	uint32_t handshake_timeout_ms;
+	enum qs_cc_algo cc;
+	uint32_t max_streams_bidi;
+	uint32_t max_stream_data;       /* receive window per stream */
+	uint32_t max_data;              /* receive window per connection */
+	uint32_t shutdown_timeout_ms;
 
 	/* [tls] */
 	char cert[PATH_MAX];
 	char key[PATH_MAX];
+	uint8_t ticket_key[QS_TICKET_KEY_LEN];
+	bool ticket_key_set;            /* else random at start */
 
 	/* [http] */
 	char docroot[PATH_MAX];
+	uint32_t docroot_max_mb;        /* content store cap */
+	uint64_t bytes_max;             /* largest /bytes/N */
 };
 
 void qs_config_defaults(struct qs_config *cfg);

@@ -1,4 +1,6 @@
 /* Setup and teardown of the dataplane, done by the main lcore. */
+#include <inttypes.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <rte_eal.h>
@@ -9,10 +11,15 @@
 #include <rte_mbuf.h>
 
 #include "qs_log.h"
+#include "qs_content.h"
 #include "qs_lcore.h"
+#include "qs_tls.h"
 
 #define POOL_CACHE 256
 #define POOL_SPARE 1024
+#define CTL_RING_SIZE 16
+#define STOP_POLL_US 10000
+#define STOP_SLACK_NS (2ull * 1000000000)
 
 static uint32_t
 pool_size(const struct qs_config *cfg, uint16_t n_workers, uint16_t n_ports)
@@ -53,6 +60,20 @@ qs_dataplane_init(struct qs_dataplane *dp, const struct qs_config *cfg)
 	}
 	if (qs_endpoint_init(cfg) != 0)
 		return -1;
+	if (qs_tls_init(cfg, err, sizeof(err)) != 0 ||
+	    qs_content_load(cfg->docroot, (uint64_t)cfg->docroot_max_mb << 20, err,
+			    sizeof(err)) != 0) {
+		fprintf(stderr, "quicsteer: config error: %s\n", err);
+		return -1;
+	}
+	if (!qs_tls_enabled())
+		RTE_LOG(WARNING, QS_DP,
+			"no [tls] cert and key: HTTP/3 connections are refused "
+			"(quic_drop_no_tls); steering and resets still work\n");
+	if (cfg->docroot[0] != '\0')
+		RTE_LOG(INFO, QS_DP, "docroot %s: %zu files, %" PRIu64 " bytes\n",
+			cfg->docroot, qs_content_count(), qs_content_bytes());
+	qs_h3_global_init();
 
 	n_mbufs = pool_size(cfg, dp->n_workers, RTE_MAX(n_ports, 1));
 	dp->pool = rte_pktmbuf_pool_create("qs_mbufs", n_mbufs, POOL_CACHE, 0,
@@ -79,13 +100,19 @@ qs_dataplane_init(struct qs_dataplane *dp, const struct qs_config *cfg)
 		struct qs_lcore *lc;
 		int socket = (int)rte_lcore_to_socket_id(lcore_id);
 
+		char ring_name[RTE_RING_NAMESIZE];
+
 		dp->inbox[w] = qs_steer_inbox_create(w, cfg->inbox_size, socket);
 		lc = rte_zmalloc_socket("qs_lcore", sizeof(*lc),
 					RTE_CACHE_LINE_SIZE, socket);
+		dp->workers[w] = lc;
 		if (dp->inbox[w] == NULL || lc == NULL) {
 			RTE_LOG(ERR, QS_DP, "worker %u: no memory for its state\n", w);
 			return -1;
 		}
+		snprintf(ring_name, sizeof(ring_name), "qs_ctl_%u", w);
+		lc->ctl = rte_ring_create(ring_name, CTL_RING_SIZE, socket,
+					  RING_F_SC_DEQ);  /* CLI and telemetry both ask */
 		lc->dp = dp;
 		lc->lcore_id = lcore_id;
 		lc->worker = w;
@@ -97,7 +124,15 @@ qs_dataplane_init(struct qs_dataplane *dp, const struct qs_config *cfg)
 		lc->inbox = dp->inbox[w];
 		qs_ratelimit_init(&lc->reset_limit, cfg->reset_rate,
 				  cfg->reset_burst);
-		dp->workers[w++] = lc;
+		lc->now = qs_now_ns();
+		if (lc->ctl == NULL || qs_server_init(&lc->srv, lc, socket) != 0) {
+			RTE_LOG(ERR, QS_DP,
+				"worker %u: no memory for its connection table "
+				"(max_conns %u; give EAL more with -m)\n", w,
+				cfg->max_conns);
+			return -1;
+		}
+		w++;
 	}
 	RTE_LOG(INFO, QS_DP, "%u workers, steering %s, cid format %s\n",
 		dp->n_workers, cfg->steer == QS_STEER_MODE_CID ? "by cid" : "off",
@@ -143,12 +178,43 @@ qs_dataplane_fini(struct qs_dataplane *dp)
 			rte_ring_free(dp->inbox[w]);
 			dp->inbox[w] = NULL;
 		}
+		if (dp->workers[w] != NULL) {
+			qs_server_fini(&dp->workers[w]->srv);
+			rte_ring_free(dp->workers[w]->ctl);
+		}
 		rte_free(dp->workers[w]);
 		dp->workers[w] = NULL;
 	}
 	rte_spinlock_unlock(&dp->stats_lock);
 	rte_mempool_free(dp->pool);
 	dp->pool = NULL;
+	qs_tls_fini();
+	qs_content_free();
+}
+
+void
+qs_dataplane_stop(struct qs_dataplane *dp)
+{
+	uint64_t grace_ns = (uint64_t)dp->cfg->shutdown_timeout_ms * 1000000;
+	uint64_t give_up = qs_now_ns() + grace_ns + STOP_SLACK_NS;
+	bool running = true;
+
+	if (!dp->launched)
+		return;
+	dp->stop_deadline = qs_now_ns() + grace_ns;
+	__atomic_store_n(&dp->stopping, true, __ATOMIC_RELEASE);
+	while (running && qs_now_ns() < give_up) {
+		running = false;
+		for (uint16_t w = 0; w < dp->n_workers; w++)
+			if (rte_eal_get_lcore_state(dp->workers[w]->lcore_id) ==
+			    RUNNING)
+				running = true;
+		if (running)
+			rte_delay_us_sleep(STOP_POLL_US);
+	}
+	if (running)
+		RTE_LOG(WARNING, QS_DP, "workers did not stop in time; forcing\n");
+	__atomic_store_n(&dp->quit, true, __ATOMIC_RELEASE);
 }
 
 void

@@ -1,9 +1,12 @@
 #include <string.h>
+#include <time.h>
 #include <sys/random.h>
 
 #include <ngtcp2/ngtcp2.h>
 #include <ngtcp2/ngtcp2_crypto.h>
+#include <rte_common.h>
 #include <rte_cycles.h>
+#include <rte_random.h>
 #include <rte_log.h>
 
 #include "qs_log.h"
@@ -11,7 +14,39 @@
 #include "qs_endpoint.h"
 
 
+#define RETRY_TOKEN_LIFETIME (10 * NGTCP2_SECONDS)
+#define REGULAR_TOKEN_LIFETIME (3600 * NGTCP2_SECONDS)
+
+/* read-only after qs_endpoint_init */
 static uint8_t reset_secret[QS_RESET_SECRET_LEN];
+static uint8_t token_secret[QS_RESET_SECRET_LEN];
+
+/* Tokens carry wall-clock time so that other nodes and restarts agree. */
+static ngtcp2_tstamp
+wall_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (ngtcp2_tstamp)ts.tv_sec * NGTCP2_SECONDS + (ngtcp2_tstamp)ts.tv_nsec;
+}
+
+static int
+secret_init(uint8_t *dst, const uint8_t *configured, bool set, const char *key)
+{
+	if (set) {
+		memcpy(dst, configured, QS_RESET_SECRET_LEN);
+		return 0;
+	}
+	if (getrandom(dst, QS_RESET_SECRET_LEN, 0) != QS_RESET_SECRET_LEN) {
+		RTE_LOG(ERR, QS_EP, "getrandom failed for [quic] %s\n", key);
+		return -1;
+	}
+	RTE_LOG(INFO, QS_EP,
+		"[quic] %s is random; set it to keep tokens valid across "
+		"restarts and nodes\n", key);
+	return 0;
+}
 
 void
 qs_ratelimit_init(struct qs_ratelimit *rl, uint32_t per_second, uint32_t burst)
@@ -47,19 +82,24 @@ qs_ratelimit_take(struct qs_ratelimit *rl, uint64_t now_tsc)
 int
 qs_endpoint_init(const struct qs_config *cfg)
 {
-	if (cfg->reset_secret_set) {
-		memcpy(reset_secret, cfg->reset_secret, sizeof(reset_secret));
-		return 0;
-	}
-	if (getrandom(reset_secret, sizeof(reset_secret), 0) !=
-	    (ssize_t)sizeof(reset_secret)) {
-		RTE_LOG(ERR, QS_EP, "getrandom failed for the reset secret\n");
+	if (secret_init(reset_secret, cfg->reset_secret, cfg->reset_secret_set,
+			"reset_secret") != 0 ||
+	    secret_init(token_secret, cfg->token_secret, cfg->token_secret_set,
+			"token_secret") != 0)
 		return -1;
-	}
-	RTE_LOG(INFO, QS_EP,
-		"stateless reset secret is random; set [quic] reset_secret to "
-		"keep tokens valid across restarts and nodes\n");
 	return 0;
+}
+
+int
+qs_endpoint_reset_token(uint8_t *token, const uint8_t *cid, size_t cid_len)
+{
+	ngtcp2_cid c;
+
+	if (cid_len > NGTCP2_MAX_CIDLEN)
+		return -1;
+	ngtcp2_cid_init(&c, cid, cid_len);
+	return ngtcp2_crypto_generate_stateless_reset_token(
+		       token, reset_secret, sizeof(reset_secret), &c) == 0 ? 0 : -1;
 }
 
 size_t
@@ -77,14 +117,9 @@ qs_endpoint_write_reset(uint8_t *out, size_t len, const uint8_t *dcid,
 {
 	uint8_t token[NGTCP2_STATELESS_RESET_TOKENLEN];
 	uint8_t rand[QS_RESET_MAX_LEN];
-	ngtcp2_cid cid;
 
 	if (len < QS_RESET_MIN_LEN || len > QS_RESET_MAX_LEN ||
-	    dcid_len > NGTCP2_MAX_CIDLEN)
-		return -1;
-	ngtcp2_cid_init(&cid, dcid, dcid_len);
-	if (ngtcp2_crypto_generate_stateless_reset_token(
-		    token, reset_secret, sizeof(reset_secret), &cid) != 0)
+	    qs_endpoint_reset_token(token, dcid, dcid_len) != 0)
 		return -1;
 	/* the first random byte becomes the header byte */
 	qs_random_bytes(rand, sizeof(rand));
@@ -93,4 +128,74 @@ qs_endpoint_write_reset(uint8_t *out, size_t len, const uint8_t *dcid,
 	    (ngtcp2_ssize)len)
 		return -1;
 	return 0;
+}
+
+ssize_t
+qs_endpoint_write_vn(uint8_t *out, size_t outlen, const uint8_t *dcid,
+		     size_t dcid_len, const uint8_t *scid, size_t scid_len)
+{
+	/* a reserved version too, so clients see negotiation is alive (6.3) */
+	uint32_t versions[2] = {NGTCP2_PROTO_VER_V1,
+				((uint32_t)rte_rand() & 0xf0f0f0f0u) | 0x0a0a0a0au};
+
+	/* the reply's DCID is the client's SCID and vice versa */
+	return ngtcp2_pkt_write_version_negotiation(
+		out, outlen, (uint8_t)rte_rand(), scid, scid_len, dcid, dcid_len,
+		versions, RTE_DIM(versions));
+}
+
+ssize_t
+qs_endpoint_write_retry(uint8_t *out, size_t outlen, const ngtcp2_pkt_hd *hd,
+			const struct sockaddr *remote, socklen_t addrlen,
+			const ngtcp2_cid *retry_scid)
+{
+	uint8_t token[NGTCP2_CRYPTO_MAX_RETRY_TOKENLEN];
+	ngtcp2_ssize tokenlen;
+
+	tokenlen = ngtcp2_crypto_generate_retry_token(
+		token, token_secret, sizeof(token_secret), hd->version, remote,
+		addrlen, retry_scid, &hd->dcid, wall_ns());
+	if (tokenlen < 0)
+		return -1;
+	return ngtcp2_crypto_write_retry(out, outlen, hd->version, &hd->scid,
+					 retry_scid, &hd->dcid, token,
+					 (size_t)tokenlen);
+}
+
+ssize_t
+qs_endpoint_write_close(uint8_t *out, size_t outlen, const ngtcp2_pkt_hd *hd,
+			uint64_t error_code)
+{
+	return ngtcp2_crypto_write_connection_close(out, outlen, hd->version,
+						    &hd->scid, &hd->dcid,
+						    error_code, NULL, 0);
+}
+
+int
+qs_endpoint_verify_retry_token(ngtcp2_cid *odcid, const ngtcp2_pkt_hd *hd,
+			       const struct sockaddr *remote, socklen_t addrlen)
+{
+	return ngtcp2_crypto_verify_retry_token(
+		odcid, hd->token.base, hd->token.len, token_secret,
+		sizeof(token_secret), hd->version, remote, addrlen, &hd->dcid,
+		RETRY_TOKEN_LIFETIME, wall_ns());
+}
+
+int
+qs_endpoint_verify_regular_token(const ngtcp2_pkt_hd *hd,
+				 const struct sockaddr *remote,
+				 socklen_t addrlen)
+{
+	return ngtcp2_crypto_verify_regular_token(
+		hd->token.base, hd->token.len, token_secret, sizeof(token_secret),
+		remote, addrlen, REGULAR_TOKEN_LIFETIME, wall_ns());
+}
+
+ssize_t
+qs_endpoint_regular_token(uint8_t *out, const struct sockaddr *remote,
+			  socklen_t addrlen)
+{
+	return ngtcp2_crypto_generate_regular_token(
+		out, token_secret, sizeof(token_secret), remote, addrlen,
+		wall_ns());
 }

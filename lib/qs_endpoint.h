@@ -7,6 +7,9 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
+
+#include <ngtcp2/ngtcp2.h>
 
 #include "qs_config.h"
 
@@ -39,5 +42,37 @@ size_t qs_endpoint_reset_len(size_t trigger_len);
  * the trigger: dcid is read first). Returns 0, or -1. */
 int qs_endpoint_write_reset(uint8_t *out, size_t len, const uint8_t *dcid,
 			    size_t dcid_len);
+
+/* The stateless reset token of a CID: the same on every lcore and, with a
+ * configured reset_secret, on every node. */
+int qs_endpoint_reset_token(uint8_t *token, const uint8_t *cid, size_t cid_len);
+
+/* Version Negotiation in answer to a long header of a version we do not
+ * speak (dcid/scid as the client sent them). Returns its length or -1. */
+ssize_t qs_endpoint_write_vn(uint8_t *out, size_t outlen, const uint8_t *dcid,
+			     size_t dcid_len, const uint8_t *scid,
+			     size_t scid_len);
+
+/* Retry for Initial hd from remote, moving the client to retry_scid. */
+ssize_t qs_endpoint_write_retry(uint8_t *out, size_t outlen,
+				const ngtcp2_pkt_hd *hd,
+				const struct sockaddr *remote, socklen_t addrlen,
+				const ngtcp2_cid *retry_scid);
+
+/* Stateless CONNECTION_CLOSE in an Initial, e.g. CONNECTION_REFUSED. */
+ssize_t qs_endpoint_write_close(uint8_t *out, size_t outlen,
+				const ngtcp2_pkt_hd *hd, uint64_t error_code);
+
+/* Checks a Retry token; on success *odcid is the client's first DCID. */
+int qs_endpoint_verify_retry_token(ngtcp2_cid *odcid, const ngtcp2_pkt_hd *hd,
+				   const struct sockaddr *remote,
+				   socklen_t addrlen);
+/* Checks a NEW_TOKEN token from an earlier connection. */
+int qs_endpoint_verify_regular_token(const ngtcp2_pkt_hd *hd,
+				     const struct sockaddr *remote,
+				     socklen_t addrlen);
+/* Makes a NEW_TOKEN token for the peer at remote. */
+ssize_t qs_endpoint_regular_token(uint8_t *out, const struct sockaddr *remote,
+				  socklen_t addrlen);
 
 #endif

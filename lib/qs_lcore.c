@@ -1,6 +1,8 @@
 /* The worker loop (DESIGN.md "Threads"): rx_burst -> classify -> steer ->
  * flush staged datagrams to their owners -> drain own inbox -> QUIC input
  * -> tx_burst -> back off when idle. */
+#include <string.h>
+
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
 #include <rte_log.h>
@@ -8,20 +10,26 @@
 
 #include "qs_log.h"
 #include "qs_lcore.h"
+#include "qs_ctl.h"
 #include "qs_net.h"
 
 #define PREFETCH_AHEAD 3
 /* empty polls spent spinning before the loop starts to sleep */
 #define IDLE_SPIN_POLLS 256
 
-static inline const struct qs_tx_caps *
-port_caps(const struct qs_lcore *lc, uint16_t port_id)
+uint64_t
+qs_now_ns(void)
 {
-	return &lc->dp->ports[lc->dp->port_index[port_id]].caps;
+	static uint64_t mult;   /* ns per cycle, 32.32 fixed point */
+
+	if (unlikely(mult == 0))
+		__atomic_store_n(&mult, (UINT64_C(1000000000) << 32) / rte_get_tsc_hz(),
+				 __ATOMIC_RELAXED);
+	return (uint64_t)(((unsigned __int128)rte_rdtsc() * mult) >> 32);
 }
 
-static void
-tx_flush(struct qs_lcore *lc, uint16_t pi)
+void
+qs_lcore_tx_flush(struct qs_lcore *lc, uint16_t pi)
 {
 	struct qs_tx_queue *txq = &lc->tx[pi];
 	uint16_t sent;
@@ -33,22 +41,10 @@ tx_flush(struct qs_lcore *lc, uint16_t pi)
 	lc->stats.tx_packets += sent;
 	for (uint16_t i = 0; i < sent; i++)
 		lc->stats.tx_bytes += rte_pktmbuf_pkt_len(txq->pkts[i]);
-	if (unlikely(sent < txq->n)) {
-		lc->stats.drop_tx_full += txq->n - sent;
-		rte_pktmbuf_free_bulk(&txq->pkts[sent], txq->n - sent);
-	}
-	txq->n = 0;
-}
-
-static inline void
-tx_enqueue(struct qs_lcore *lc, struct rte_mbuf *m)
-{
-	uint16_t pi = lc->dp->port_index[m->port];
-	struct qs_tx_queue *txq = &lc->tx[pi];
-
-	txq->pkts[txq->n++] = m;
-	if (txq->n == QS_TX_BURST)
-		tx_flush(lc, pi);
+	if (sent < txq->n)
+		memmove(txq->pkts, txq->pkts + sent,
+			(txq->n - sent) * sizeof(txq->pkts[0]));
+	txq->n -= sent;
 }
 
 /* Sends m if the in-place reply worked, else frees it; counts on success. */
@@ -57,62 +53,11 @@ send_reply(struct qs_lcore *lc, struct rte_mbuf *m, int rc, uint64_t *counter)
 {
 	if (likely(rc == 0)) {
 		(*counter)++;
-		tx_enqueue(lc, m);
+		qs_lcore_tx(lc, m);
 	} else {
 		lc->stats.drop_malformed++;
 		rte_pktmbuf_free(m);
 	}
-}
-
-/* A QUIC datagram this lcore owns: the input of the server side. Until
- * connections exist every short header is unknown here and is answered by
- * a stateless reset. */
-static void
-quic_input(struct qs_lcore *lc, struct rte_mbuf *m)
-{
-	const struct qs_cid_codec *codec = &lc->dp->codec;
-	struct qs_quic_hdr hdr;
-	uint16_t len;
-	uint8_t *payload = qs_net_udp_payload(m, &len);
-	size_t reset_len;
-
-	if (qs_quic_parse(payload, len, codec->cid_len, &hdr) != QS_QUIC_OK) {
-		lc->stats.quic_drop_malformed++;
-		goto drop;
-	}
-	switch (hdr.type) {
-	case QS_QUIC_SHORT:
-		reset_len = qs_endpoint_reset_len(len);
-		if (reset_len == 0) {
-			lc->stats.quic_drop_short++;
-			goto drop;
-		}
-		if (!qs_ratelimit_take(&lc->reset_limit, rte_rdtsc())) {
-			lc->stats.quic_stateless_resets_ratelimited++;
-			goto drop;
-		}
-		if (qs_endpoint_write_reset(payload, reset_len, hdr.dcid,
-					    hdr.dcid_len) != 0 ||
-		    qs_net_udp_reply(m, (uint16_t)reset_len,
-				     port_caps(lc, m->port)) != 0) {
-			lc->stats.quic_drop_malformed++;
-			goto drop;
-		}
-		lc->stats.quic_stateless_resets_sent++;
-		tx_enqueue(lc, m);
-		return;
-	case QS_QUIC_INITIAL:
-		lc->stats.quic_initials++;
-		/* no connection can be accepted yet */
-		__attribute__((fallthrough));
-	default:
-		lc->stats.quic_drop_no_conn++;
-		RTE_LOG(DEBUG, QS_LCORE, "worker %u: no connection for %s packet\n",
-			   lc->worker, qs_quic_type_name(hdr.type));
-		goto drop;
-	}
-drop:
-	rte_pktmbuf_free(m);
 }
 
 /* Classifies one received frame; QUIC datagrams owned here go to local[],
@@ -121,7 +66,7 @@ static inline void
 rx_one(struct qs_lcore *lc, struct rte_mbuf *m, struct rte_mbuf **local,
        uint16_t *n_local)
 {
-	const struct qs_tx_caps *caps = port_caps(lc, m->port);
+	const struct qs_tx_caps *caps = qs_lcore_caps(lc, m->port);
 	struct qs_pkt_meta meta;
 	struct qs_quic_hdr hdr;
 	enum qs_pkt_class c;
@@ -209,7 +154,7 @@ rx_poll(struct qs_lcore *lc, uint16_t pi)
 	}
 	qs_steer_flush(&lc->stage, lc->dp->inbox, lc->dp->n_workers, &lc->stats);
 	for (i = 0; i < n_local; i++)
-		quic_input(lc, local[i]);
+		qs_server_input(&lc->srv, local[i]);
 	return n;
 }
 
@@ -227,7 +172,7 @@ inbox_drain(struct qs_lcore *lc)
 					   NULL);
 		lc->stats.quic_forwarded_in += n;
 		for (unsigned int i = 0; i < n; i++)
-			quic_input(lc, pkts[i]);
+			qs_server_input(&lc->srv, pkts[i]);
 		total += n;
 	} while (n == QS_MAX_BURST && total < lc->inbox_drain);
 	return total;
@@ -247,6 +192,33 @@ idle_backoff(struct qs_lcore *lc, unsigned int work)
 		rte_delay_us_sleep(lc->idle_sleep_us);
 }
 
+/* Control-plane requests (show conns): answered between bursts. */
+static void
+ctl_poll(struct qs_lcore *lc)
+{
+	struct qs_ctl_req *req = NULL;
+
+	while (rte_ring_dequeue(lc->ctl, (void **)&req) == 0)
+		qs_ctl_serve(lc, req);
+}
+
+/* Graceful stop: GOAWAY once, then close when streams are done or the
+ * deadline passed; returns true when the loop may end. */
+static bool
+stop_progress(struct qs_lcore *lc)
+{
+	struct qs_dataplane *dp = lc->dp;
+
+	if (!lc->srv.stopping)
+		qs_server_shutdown(&lc->srv);
+	if (qs_server_has_active_streams(&lc->srv) && lc->now < dp->stop_deadline)
+		return false;
+	qs_server_close_all(&lc->srv);
+	for (uint16_t pi = 0; pi < dp->n_ports; pi++)
+		qs_lcore_tx_flush(lc, pi);
+	return true;
+}
+
 int
 qs_lcore_main(void *arg)
 {
@@ -259,12 +231,19 @@ qs_lcore_main(void *arg)
 	while (!__atomic_load_n(&dp->quit, __ATOMIC_RELAXED)) {
 		unsigned int work = 0;
 
+		lc->now = qs_now_ns();
 		for (uint16_t pi = 0; pi < dp->n_ports; pi++)
 			work += rx_poll(lc, pi);
 		work += inbox_drain(lc);
+		qs_server_run(&lc->srv);
 		for (uint16_t pi = 0; pi < dp->n_ports; pi++)
-			tx_flush(lc, pi);
+			qs_lcore_tx_flush(lc, pi);
+		ctl_poll(lc);
+		if (unlikely(__atomic_load_n(&dp->stopping, __ATOMIC_RELAXED)) &&
+		    stop_progress(lc))
+			break;
 		idle_backoff(lc, work);
 	}
+	RTE_LOG(INFO, QS_LCORE, "worker %u stopped\n", lc->worker);
 	return 0;
 }

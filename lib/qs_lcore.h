@@ -15,17 +15,21 @@
 #include "qs_cid.h"
 #include "qs_config.h"
 #include "qs_endpoint.h"
+#include "qs_server.h"
 #include "qs_port.h"
 #include "qs_stats.h"
 #include "qs_steer.h"
 
-#define QS_TX_BURST 64
+#define QS_TX_BURST 32
+/* packets a worker holds per port when the NIC queue is full: connections
+ * stop writing (back-pressure) before anything is dropped */
+#define QS_TX_QUEUE 512
 
 struct qs_dataplane;
 
 struct qs_tx_queue {
 	uint16_t n;
-	struct rte_mbuf *pkts[QS_TX_BURST];
+	struct rte_mbuf *pkts[QS_TX_QUEUE];
 };
 
 /* Everything one worker lcore touches on the fast path. */
@@ -41,8 +45,12 @@ struct qs_lcore {
 	uint32_t idle_sleep_us;
 	struct rte_ring *inbox;
 
+	struct rte_ring *ctl;            /* requests from the control plane */
+
 	/* written only by this lcore */
+	uint64_t now;                    /* ns, monotonic, once per iteration */
 	uint64_t idle_polls;
+	struct qs_server srv;
 	struct qs_ratelimit reset_limit;
 	struct qs_tx_queue tx[QS_MAX_PORTS];
 	struct qs_steer_stage stage;
@@ -60,7 +68,9 @@ struct qs_dataplane {
 	uint8_t port_index[RTE_MAX_ETHPORTS];
 	struct rte_mempool *pool;
 	bool launched;
-	volatile bool quit;
+	volatile bool stopping;          /* graceful: GOAWAY, drain, close */
+	volatile bool quit;              /* leave the loop now */
+	uint64_t stop_deadline;          /* ns; close what is left by then */
 
 	/* control plane only: the view `clear stats` resets; stats_lock
 	 * serialises the CLI, telemetry thread and teardown (never a worker) */
@@ -82,7 +92,51 @@ void qs_dataplane_stats(struct qs_dataplane *dp, uint16_t w, bool since_clear,
 			struct qs_stats *out);
 void qs_dataplane_stats_clear(struct qs_dataplane *dp);
 
+/* Graceful stop: workers send GOAWAY, let responses finish until
+ * shutdown_timeout_ms, close every connection and leave their loops. */
+void qs_dataplane_stop(struct qs_dataplane *dp);
+
 /* The worker loop; arg is a struct qs_lcore. */
 int qs_lcore_main(void *arg);
+
+/* Monotonic nanoseconds from the TSC. */
+uint64_t qs_now_ns(void);
+
+/* Sends what the port's TX queue of this lcore holds; keeps what the NIC
+ * did not take. */
+void qs_lcore_tx_flush(struct qs_lcore *lc, uint16_t port_index);
+
+static inline const struct qs_tx_caps *
+qs_lcore_caps(const struct qs_lcore *lc, uint16_t port_id)
+{
+	return &lc->dp->ports[lc->dp->port_index[port_id]].caps;
+}
+
+/* Room left in the TX queue towards port_id. */
+static inline unsigned int
+qs_lcore_tx_room(const struct qs_lcore *lc, uint16_t port_id)
+{
+	return QS_TX_QUEUE - lc->tx[lc->dp->port_index[port_id]].n;
+}
+
+/* Queues m for transmission on m->port; drops and counts when full. */
+static inline void
+qs_lcore_tx(struct qs_lcore *lc, struct rte_mbuf *m)
+{
+	uint16_t pi = lc->dp->port_index[m->port];
+	struct qs_tx_queue *txq = &lc->tx[pi];
+
+	if (unlikely(txq->n == QS_TX_QUEUE)) {
+		qs_lcore_tx_flush(lc, pi);
+		if (txq->n == QS_TX_QUEUE) {
+			lc->stats.drop_tx_full++;
+			rte_pktmbuf_free(m);
+			return;
+		}
+	}
+	txq->pkts[txq->n++] = m;
+	if (txq->n >= QS_TX_BURST)
+		qs_lcore_tx_flush(lc, pi);
+}
 
 #endif

@@ -446,6 +446,111 @@ qs_net_udp_reply(struct rte_mbuf *m, uint16_t payload_len,
 	return 0;
 }
 
+void
+qs_net_path_from_mbuf(const struct rte_mbuf *m, struct qs_net_path *p)
+{
+	const uint8_t *frame = rte_pktmbuf_mtod(m, const uint8_t *);
+	const struct rte_ether_hdr *eth = (const struct rte_ether_hdr *)frame;
+	const struct rte_udp_hdr *udp =
+		(const struct rte_udp_hdr *)(frame + m->l2_len + m->l3_len);
+
+	rte_ether_addr_copy(&eth->src_addr, &p->peer_mac);
+	if (RTE_ETH_IS_IPV6_HDR(m->packet_type)) {
+		const struct rte_ipv6_hdr *ip =
+			(const struct rte_ipv6_hdr *)(frame + m->l2_len);
+
+		memset(&p->local.in6, 0, sizeof(p->local.in6));
+		memset(&p->remote.in6, 0, sizeof(p->remote.in6));
+		p->local.in6.sin6_family = p->remote.in6.sin6_family = AF_INET6;
+		memcpy(&p->local.in6.sin6_addr, ip->dst_addr, 16);
+		memcpy(&p->remote.in6.sin6_addr, ip->src_addr, 16);
+		p->addrlen = sizeof(struct sockaddr_in6);
+		p->ecn = (rte_be_to_cpu_32(ip->vtc_flow) >> 20) & 0x3;
+		p->local.in6.sin6_port = udp->dst_port;
+		p->remote.in6.sin6_port = udp->src_port;
+	} else {
+		const struct rte_ipv4_hdr *ip =
+			(const struct rte_ipv4_hdr *)(frame + m->l2_len);
+
+		memset(&p->local.in, 0, sizeof(p->local.in));
+		memset(&p->remote.in, 0, sizeof(p->remote.in));
+		p->local.in.sin_family = p->remote.in.sin_family = AF_INET;
+		p->local.in.sin_addr.s_addr = ip->dst_addr;
+		p->remote.in.sin_addr.s_addr = ip->src_addr;
+		p->addrlen = sizeof(struct sockaddr_in);
+		p->ecn = ip->type_of_service & 0x3;
+		p->local.in.sin_port = udp->dst_port;
+		p->remote.in.sin_port = udp->src_port;
+	}
+}
+
+int
+qs_net_udp_build(struct rte_mbuf *m, const struct sockaddr *local,
+		 const struct sockaddr *remote, uint8_t ecn,
+		 const struct rte_ether_addr *dst_mac,
+		 const struct qs_tx_caps *caps)
+{
+	bool ipv6 = remote->sa_family == AF_INET6;
+	uint16_t l3_len = ipv6 ? sizeof(struct rte_ipv6_hdr)
+			       : sizeof(struct rte_ipv4_hdr);
+	uint16_t udp_len = (uint16_t)(rte_pktmbuf_data_len(m) +
+				      sizeof(struct rte_udp_hdr));
+	struct rte_ether_hdr *eth;
+	struct rte_udp_hdr *udp;
+	void *l3;
+
+	if (local->sa_family != remote->sa_family)
+		return -1;
+	eth = (struct rte_ether_hdr *)rte_pktmbuf_prepend(
+		m, (uint16_t)(sizeof(*eth) + l3_len + sizeof(*udp)));
+	if (eth == NULL)
+		return -1;
+	l3 = eth + 1;
+	udp = (struct rte_udp_hdr *)((uint8_t *)l3 + l3_len);
+	rte_ether_addr_copy(dst_mac, &eth->dst_addr);
+	rte_ether_addr_copy(&caps->mac, &eth->src_addr);
+	m->ol_flags = 0;
+	m->l2_len = sizeof(*eth);
+	m->l3_len = l3_len;
+	udp->dgram_len = rte_cpu_to_be_16(udp_len);
+	if (ipv6) {
+		const struct sockaddr_in6 *lo = (const struct sockaddr_in6 *)local;
+		const struct sockaddr_in6 *re = (const struct sockaddr_in6 *)remote;
+		struct rte_ipv6_hdr *ip = l3;
+
+		eth->ether_type = RTE_BE16(RTE_ETHER_TYPE_IPV6);
+		ip->vtc_flow = rte_cpu_to_be_32(6u << 28 | (uint32_t)(ecn & 3) << 20);
+		ip->payload_len = rte_cpu_to_be_16(udp_len);
+		ip->proto = IPPROTO_UDP;
+		ip->hop_limits = REPLY_TTL;
+		memcpy(ip->src_addr, &lo->sin6_addr, 16);
+		memcpy(ip->dst_addr, &re->sin6_addr, 16);
+		udp->src_port = lo->sin6_port;
+		udp->dst_port = re->sin6_port;
+		m->packet_type = RTE_PTYPE_L3_IPV6 | RTE_PTYPE_L4_UDP;
+	} else {
+		const struct sockaddr_in *lo = (const struct sockaddr_in *)local;
+		const struct sockaddr_in *re = (const struct sockaddr_in *)remote;
+		struct rte_ipv4_hdr *ip = l3;
+
+		eth->ether_type = RTE_BE16(RTE_ETHER_TYPE_IPV4);
+		ip->version_ihl = RTE_IPV4_VHL_DEF;
+		ip->type_of_service = ecn & 3;
+		ip->total_length = rte_cpu_to_be_16((uint16_t)(l3_len + udp_len));
+		ip->packet_id = 0;
+		ip->fragment_offset = RTE_BE16(RTE_IPV4_HDR_DF_FLAG);
+		ip->time_to_live = REPLY_TTL;
+		ip->next_proto_id = IPPROTO_UDP;
+		ip->src_addr = lo->sin_addr.s_addr;
+		ip->dst_addr = re->sin_addr.s_addr;
+		udp->src_port = lo->sin_port;
+		udp->dst_port = re->sin_port;
+		m->packet_type = RTE_PTYPE_L3_IPV4 | RTE_PTYPE_L4_UDP;
+	}
+	qs_net_l4_cksum(m, l3, udp, ipv6, caps);
+	return 0;
+}
+
 const char *
 qs_net_class_name(enum qs_pkt_class c)
 {

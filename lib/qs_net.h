@@ -6,6 +6,8 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include <rte_ether.h>
 #include <rte_mbuf.h>
@@ -79,6 +81,27 @@ int qs_net_nd_advert(struct rte_mbuf *m, const struct qs_pkt_meta *meta,
 /* Turns a classified QUIC datagram into a reply to its sender carrying
  * payload_len bytes the caller has written at the UDP payload. */
 int qs_net_udp_reply(struct rte_mbuf *m, uint16_t payload_len,
+		     const struct qs_tx_caps *caps);
+
+/* The 4-tuple, ECN bits and sender MAC of a classified QUIC datagram. */
+struct qs_net_path {
+	union {
+		struct sockaddr sa;
+		struct sockaddr_in in;
+		struct sockaddr_in6 in6;
+	} local, remote;
+	socklen_t addrlen;
+	uint8_t ecn;
+	struct rte_ether_addr peer_mac;
+};
+
+void qs_net_path_from_mbuf(const struct rte_mbuf *m, struct qs_net_path *p);
+
+/* Prepends Ethernet, IP and UDP headers to the datagram payload held in m,
+ * from local to remote, with ECN bits, checksums per caps. */
+int qs_net_udp_build(struct rte_mbuf *m, const struct sockaddr *local,
+		     const struct sockaddr *remote, uint8_t ecn,
+		     const struct rte_ether_addr *dst_mac,
 		     const struct qs_tx_caps *caps);
 
 /* Sets the IPv4 header and UDP checksums, by offload where caps allow. */

@@ -14,6 +14,7 @@
 #include <rte_log.h>
 
 #include "cli.h"
+#include "qs_ctl.h"
 
 #define PROMPT "quicsteer> "
 #define POLL_MS 100
@@ -138,6 +139,101 @@ log_set(FILE *out, const char *type, const char *level_name)
 	fprintf(out, "log level of %s set to %s\n", type, level_name);
 }
 
+#define CTL_TIMEOUT_MS 1000
+#define SHOW_CONNS_TOP 10
+
+static void
+conn_info_print(FILE *out, const struct qs_ctl_conn_info *ci)
+{
+	fprintf(out,
+		"%-6u %-17s %-42s %-8s %8" PRIu64 " %8" PRIu64 " %12" PRIu64
+		" %12" PRIu64 " %7u\n", ci->worker, ci->cid, ci->peer, ci->state,
+		ci->age_ms, ci->srtt_us, ci->rx_bytes, ci->tx_bytes, ci->streams);
+}
+
+static void
+conn_header_print(FILE *out)
+{
+	fprintf(out, "%-6s %-17s %-42s %-8s %8s %8s %12s %12s %7s\n", "worker",
+		"cid", "peer", "state", "age_ms", "rtt_us", "rx_bytes",
+		"tx_bytes", "streams");
+}
+
+/* Per-worker counts, then the busiest connections of all workers. */
+static void
+conns_show(FILE *out)
+{
+	struct qs_ctl_req q = {.type = QS_CTL_CONNS, .max = SHOW_CONNS_TOP};
+	struct qs_ctl_conn_info top[SHOW_CONNS_TOP];
+	uint32_t n_top = 0, total = 0;
+
+	fprintf(out, "connections per worker:");
+	for (uint16_t w = 0; w < cli_dp->n_workers; w++) {
+		struct qs_ctl_req *a = qs_ctl_ask(cli_dp, w, &q, CTL_TIMEOUT_MS);
+
+		if (a == NULL) {
+			fprintf(out, " %u:?", w);
+			continue;
+		}
+		fprintf(out, " %u:%u", w, a->n_conns);
+		total += a->n_conns;
+		for (uint32_t i = 0; i < a->n_out; i++) {
+			const struct qs_ctl_conn_info *ci = &a->out[i];
+			uint64_t bytes = ci->rx_bytes + ci->tx_bytes;
+			uint32_t pos = n_top;
+
+			while (pos > 0 && top[pos - 1].rx_bytes + top[pos - 1].tx_bytes < bytes)
+				pos--;
+			if (pos >= SHOW_CONNS_TOP)
+				continue;
+			if (n_top < SHOW_CONNS_TOP)
+				n_top++;
+			memmove(&top[pos + 1], &top[pos], (n_top - 1 - pos) * sizeof(top[0]));
+			top[pos] = *ci;
+		}
+		qs_ctl_release(a);
+	}
+	fprintf(out, "  (total %u)\n", total);
+	if (n_top == 0)
+		return;
+	fprintf(out, "busiest %u:\n", n_top);
+	conn_header_print(out);
+	for (uint32_t i = 0; i < n_top; i++)
+		conn_info_print(out, &top[i]);
+}
+
+static void
+conn_show(FILE *out, const char *hex)
+{
+	struct qs_ctl_req q = {.type = QS_CTL_CONN};
+	int len = qs_ctl_parse_cid(hex, q.cid);
+	int owner;
+
+	if (len < 0) {
+		fprintf(out, "'%s' is not a connection ID in hex\n", hex);
+		return;
+	}
+	q.cid_len = (uint8_t)len;
+	/* the owner is named in the CID itself; ask it first */
+	owner = qs_cid_decode(&cli_dp->codec, q.cid, q.cid_len);
+	for (uint16_t i = 0; i < cli_dp->n_workers; i++) {
+		uint16_t w = owner >= 0 ? (uint16_t)((owner + i) % cli_dp->n_workers) : i;
+		struct qs_ctl_req *a = qs_ctl_ask(cli_dp, w, &q, CTL_TIMEOUT_MS);
+
+		if (a != NULL && a->n_out == 1) {
+			conn_header_print(out);
+			conn_info_print(out, &a->out[0]);
+			fprintf(out, "  server CIDs %u, peer addresses seen %u\n",
+				a->out[0].n_cids, a->out[0].migrations_seen);
+			qs_ctl_release(a);
+			return;
+		}
+		if (a != NULL)
+			qs_ctl_release(a);
+	}
+	fprintf(out, "no connection with CID %s\n", hex);
+}
+
 /* cmdline's input is a terminal or a file; its output is always stdout */
 static FILE *
 cl_out(struct cmdline *cl __rte_unused)
@@ -198,6 +294,8 @@ cmd_show_parsed(void *parsed, struct cmdline *cl, void *data __rte_unused)
 
 	if (strcmp(res->what, "lcores") == 0)
 		lcores_show(out);
+	else if (strcmp(res->what, "conns") == 0)
+		conns_show(out);
 	else if (strcmp(res->what, "steering") == 0)
 		steering_show(out);
 	else if (strcmp(res->what, "config") == 0)
@@ -211,13 +309,45 @@ static cmdline_parse_token_string_t cmd_show_show =
 	TOKEN_STRING_INITIALIZER(struct cmd_show_result, show, "show");
 static cmdline_parse_token_string_t cmd_show_what =
 	TOKEN_STRING_INITIALIZER(struct cmd_show_result, what,
-				 "lcores#steering#config#stats");
+				 "lcores#steering#config#stats#conns");
 
 static cmdline_parse_inst_t cmd_show = {
 	.f = cmd_show_parsed,
-	.help_str = "show lcores|steering|config|stats: per-worker counters, "
-		    "forwarding matrix, effective config, summed counters",
+	.help_str = "show lcores|steering|config|stats|conns: per-worker "
+		    "counters, forwarding matrix, effective config, summed "
+		    "counters, connections",
 	.tokens = {(void *)&cmd_show_show, (void *)&cmd_show_what, NULL},
+};
+
+/* ---- show conn <cid> ---- */
+struct cmd_show_conn_result {
+	cmdline_fixed_string_t show;
+	cmdline_fixed_string_t conn;
+	cmdline_fixed_string_t cid;
+};
+
+static void
+cmd_show_conn_parsed(void *parsed, struct cmdline *cl, void *data __rte_unused)
+{
+	struct cmd_show_conn_result *res = parsed;
+	FILE *out = cl_out(cl);
+
+	conn_show(out, res->cid);
+	fflush(out);
+}
+
+static cmdline_parse_token_string_t cmd_show_conn_show =
+	TOKEN_STRING_INITIALIZER(struct cmd_show_conn_result, show, "show");
+static cmdline_parse_token_string_t cmd_show_conn_conn =
+	TOKEN_STRING_INITIALIZER(struct cmd_show_conn_result, conn, "conn");
+static cmdline_parse_token_string_t cmd_show_conn_cid =
+	TOKEN_STRING_INITIALIZER(struct cmd_show_conn_result, cid, NULL);
+
+static cmdline_parse_inst_t cmd_show_conn = {
+	.f = cmd_show_conn_parsed,
+	.help_str = "show conn <cid hex>: one connection by any of its server CIDs",
+	.tokens = {(void *)&cmd_show_conn_show, (void *)&cmd_show_conn_conn,
+		   (void *)&cmd_show_conn_cid, NULL},
 };
 
 /* ---- clear stats ---- */
@@ -298,6 +428,8 @@ cmd_help_parsed(void *parsed __rte_unused, struct cmdline *cl,
 		"show lcores            per-worker packet and steering counters\n"
 		"show stats             every counter, summed over workers\n"
 		"show steering          packets forwarded from worker i to j\n"
+		"show conns             connections per worker and the busiest\n"
+		"show conn <cid>        one connection (CID in hex)\n"
 		"show config            the effective configuration\n"
 		"clear stats            zero the CLI's view of the counters\n"
 		"set log <type> <level> e.g. set log quicsteer.* debug\n"
@@ -338,6 +470,7 @@ static cmdline_parse_inst_t cmd_quit = {
 static cmdline_parse_ctx_t main_ctx[] = {
 	(cmdline_parse_inst_t *)&cmd_show_port,
 	(cmdline_parse_inst_t *)&cmd_show,
+	(cmdline_parse_inst_t *)&cmd_show_conn,
 	(cmdline_parse_inst_t *)&cmd_clear_stats,
 	(cmdline_parse_inst_t *)&cmd_set_log,
 	(cmdline_parse_inst_t *)&cmd_help,

@@ -203,7 +203,9 @@ main(int argc, char **argv)
 		while (!stop_requested && !qs_cli_quit_requested())
 			usleep(WAIT_POLL_US);
 
-	RTE_LOG(INFO, QS_APP, "stopping\n");
+	RTE_LOG(INFO, QS_APP, "stopping: GOAWAY to every connection, up to "
+		"%u ms for responses in flight\n", cfg.shutdown_timeout_ms);
+	qs_dataplane_stop(&dp);
 	exit_code = 0;
 pdump:
 	rte_pdump_uninit();
