@@ -1,0 +1,475 @@
+"""The one test rig every quicsteer integration test uses (DESIGN.md "Test rig").
+
+    with Rig("steer", workers=4) as rig:
+        before = rig.counters()
+        results = rig.probe(short_headers(worker=2, count=64))
+        after = rig.counters()
+
+A Rig creates a server and a client network namespace joined by a veth pair,
+runs quicsteer on the af_packet PMD in the server namespace and tears all of
+it down on exit, also after a failure, an exception or SIGTERM. Nothing
+outside those namespaces is ever a destination: the server answers for
+198.18.0.1 and 2001:db8::1, the client has 198.18.0.2 and 2001:db8::2.
+Every wait is bounded.
+"""
+import contextlib
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+TOOLS = REPO / "tests" / "tools"
+sys.path.insert(0, str(TOOLS))
+
+from quic_probe import short_header  # noqa: E402  (shared packet builder)
+
+SERVER_V4, CLIENT_V4 = "198.18.0.1", "198.18.0.2"
+SERVER_V6, CLIENT_V6 = "2001:db8::1", "2001:db8::2"
+QUIC_PORT = 4433
+DPDK_RUN_DIR = Path("/var/run/dpdk")
+READY_TIMEOUT = 20.0
+STOP_TIMEOUT = 15.0
+SKIP = 77  # meson's exit code for a skipped test
+
+NETNS_RE = re.compile(r"^qs-([a-z0-9]+)-(\d+)-(srv|cli)$")
+
+
+class TestFailure(Exception):
+    """An assertion about quicsteer's behaviour did not hold."""
+
+
+class Interrupted(BaseException):
+    """SIGTERM/SIGHUP (e.g. meson's timeout): unwind so cleanup runs."""
+
+
+def check(condition, message):
+    if not condition:
+        raise TestFailure(message)
+
+
+def check_eq(actual, expected, what):
+    check(actual == expected, f"{what}: expected {expected}, got {actual}")
+
+
+def binary(env_var, default):
+    """Path of a built program: meson sets env_var, else the usual build dir."""
+    path = Path(os.environ.get(env_var) or REPO / "build" / default)
+    check(path.is_file() and os.access(path, os.X_OK),
+          f"{path} is not an executable: build first (ninja -C build) or set {env_var}")
+    return str(path)
+
+
+def quicsteer_binary():
+    return binary("QUICSTEER", "app/quicsteer/quicsteer")
+
+
+def run(argv, timeout=30, check_rc=True, **kw):
+    """Runs a command to completion within timeout; output as text."""
+    try:
+        proc = subprocess.run(argv, capture_output=True, text=True,
+                              timeout=timeout, **kw)
+    except subprocess.TimeoutExpired as e:
+        raise TestFailure(f"{' '.join(map(str, argv))}: no exit within {timeout} s") from e
+    if check_rc and proc.returncode != 0:
+        raise TestFailure(f"{' '.join(map(str, argv))} exited {proc.returncode}: "
+                          f"{proc.stderr.strip() or proc.stdout.strip()}")
+    return proc
+
+
+def main(test):
+    """Entry point of a test script: root or skip, PASS/FAIL and exit code."""
+    if os.geteuid() != 0:
+        print("SKIP: needs root (network namespaces, af_packet)")
+        sys.exit(SKIP)
+
+    def interrupted(signum, _frame):
+        raise Interrupted(f"signal {signum}")
+
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, interrupted)
+    try:
+        test()
+    except TestFailure as e:
+        print(f"FAIL: {e}", file=sys.stderr)
+        sys.exit(1)
+    print("PASS")
+    sys.exit(0)
+
+
+# ---- counters -------------------------------------------------------------
+
+def delta(before, after):
+    """Per-worker counter differences of two Rig.counters() snapshots."""
+    return {w: {k: v - before[w][k] for k, v in after[w].items()
+                if isinstance(v, int) and k != "lcore_id"}
+            for w in after}
+
+
+def matrix_delta(before, after):
+    return [[a - b for a, b in zip(row_a, row_b)]
+            for row_a, row_b in zip(after, before)]
+
+
+def total(d, counter, workers=None):
+    return sum(d[w][counter] for w in (d if workers is None else workers))
+
+
+# ---- replies --------------------------------------------------------------
+
+def short_headers(worker, count, length=64):
+    """count short-header datagrams whose DCID names worker (one per socket)."""
+    return [short_header(worker, length) for _ in range(count)]
+
+
+def check_stateless_resets(results, server, what):
+    """Each datagram got exactly one reply, a stateless reset from the
+    server's address and port: shorter than the trigger, header 0b01xxxxxx."""
+    for r in results:
+        replies = r["replies"]
+        check(len(replies) == 1,
+              f"{what}: source port {r['src_port']} got {len(replies)} replies, expected 1")
+        rep = replies[0]
+        check(tuple(rep["from"]) == server,
+              f"{what}: reply from {rep['from']}, expected {list(server)}")
+        check(rep["first_byte"] & 0xC0 == 0x40,
+              f"{what}: reply first byte {rep['first_byte']:#04x} is not a short header (0b01xxxxxx)")
+        # RFC 9000 10.3: at least 21 bytes, and shorter than the trigger so
+        # that two endpoints cannot reset each other forever (10.3.3)
+        check(21 <= rep["len"] < r["sent_len"],
+              f"{what}: reset of {rep['len']} bytes for a {r['sent_len']}-byte trigger "
+              f"(must be >= 21 and shorter than the trigger)")
+
+
+def check_no_replies(results, what):
+    for r in results:
+        check(not r["replies"],
+              f"{what}: datagram {r['sent_hex'][:40]} from port {r['src_port']} "
+              f"got {len(r['replies'])} replies, expected none")
+
+
+# ---- quicsteer without a network ------------------------------------------
+
+def unique_prefix(name):
+    return f"qs-{name}-{os.getpid()}"
+
+
+def remove_runtime_dir(prefix):
+    shutil.rmtree(DPDK_RUN_DIR / prefix, ignore_errors=True)
+
+
+def run_quicsteer(eal, app, prefix, timeout=30, stdin_text=None):
+    """Runs quicsteer to its exit (no namespace): for option and config
+    checks. Returns the CompletedProcess; always removes its runtime dir."""
+    argv = [quicsteer_binary(), *eal, "--file-prefix", prefix, "--", *app]
+    try:
+        return run(argv, timeout=timeout, check_rc=False, input=stdin_text,
+                   stdin=None if stdin_text is not None else subprocess.DEVNULL)
+    finally:
+        remove_runtime_dir(prefix)
+
+
+# ---- the rig --------------------------------------------------------------
+
+def _pid_alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def reap_stale():
+    """Removes what an earlier run killed with SIGKILL left behind:
+    namespaces and runtime dirs named by this rig whose owner pid is gone."""
+    out = run(["ip", "netns", "list"], check_rc=False).stdout
+    for line in out.splitlines():
+        m = NETNS_RE.match(line.split(" ")[0])
+        if m and not _pid_alive(int(m.group(2))):
+            run(["ip", "netns", "del", m.group(0)], check_rc=False)
+    if DPDK_RUN_DIR.is_dir():
+        for d in DPDK_RUN_DIR.iterdir():
+            m = re.match(r"^qs-[a-z0-9]+-(\d+)(-\d+)?$", d.name)
+            if m and not _pid_alive(int(m.group(1))):
+                shutil.rmtree(d, ignore_errors=True)
+
+
+def lcores_option(workers, cpus=2):
+    """Main lcore 0 on CPU 0 (control plane), workers 1..n spread over cpus:
+    more lcores than CPUs, as on a 2-core CI machine."""
+    return ",".join(["0@0"] + [f"{i}@{i % cpus}" for i in range(1, workers + 1)])
+
+
+class Rig:
+    """Namespaces, veth pair and a quicsteer process; see the module text.
+
+    name      short lowercase name of the test (namespace and prefix names)
+    workers   worker lcores = af_packet queue pairs
+    config    INI text written to a file and passed with --config
+    app_args  extra application options (after --)
+    wait_ready  False when quicsteer is expected to exit by itself
+    interactive True: stdin is a pipe (for -i); see send_stdin()
+    start     False: only the network; the test calls start() itself
+    """
+
+    def __init__(self, name, workers=4, config=None, app_args=(),
+                 port=QUIC_PORT, wait_ready=True, interactive=False, start=True):
+        check(re.fullmatch(r"[a-z0-9]{1,8}", name) is not None,
+              f"rig name {name!r}: 1-8 lowercase letters or digits")
+        pid = os.getpid()
+        self.name = name
+        self.server_ns = f"qs-{name}-{pid}-srv"
+        self.client_ns = f"qs-{name}-{pid}-cli"
+        # interface names have at most 15 characters
+        self.server_if = f"qs{name[:4]}{pid}s"
+        self.client_if = f"qs{name[:4]}{pid}c"
+        self.port = port
+        self.server_mac = None
+        self.proc = None
+        self.prefix = None
+        self._starts = 0
+        self._prefixes = []
+        self._log = None
+        self._tmp = Path(tempfile.mkdtemp(prefix=f"qs-{name}-"))
+        self.workers = workers
+        self._start_on_enter = start
+        self._server_opts = dict(workers=workers, config=config,
+                                 app_args=tuple(app_args),
+                                 wait_ready=wait_ready, interactive=interactive)
+
+    # -- lifetime --
+
+    def __enter__(self):
+        try:
+            reap_stale()
+            self._make_namespaces()
+            if self._start_on_enter:
+                self.start(**self._server_opts)
+        except BaseException:
+            self._cleanup(failed=True)
+            raise
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        self._cleanup(failed=exc_type is not None)
+        return False
+
+    def _cleanup(self, failed):
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        if failed and self._log is not None:
+            tail = self.output().splitlines()[-40:]
+            print("---- quicsteer output (last lines) ----", file=sys.stderr)
+            print("\n".join(tail), file=sys.stderr)
+        for ns in (self.server_ns, self.client_ns):
+            run(["ip", "netns", "del", ns], check_rc=False, timeout=10)
+        for prefix in self._prefixes:
+            remove_runtime_dir(prefix)
+        shutil.rmtree(self._tmp, ignore_errors=True)
+
+    def _make_namespaces(self):
+        s, c = self.server_ns, self.client_ns
+        for ns in (s, c):
+            run(["ip", "netns", "add", ns])
+            run(["ip", "-n", ns, "link", "set", "lo", "up"])
+        run(["ip", "link", "add", self.server_if, "netns", s, "type", "veth",
+             "peer", "name", self.client_if, "netns", c])
+        # the server's kernel must not answer anything: no address, no IPv6
+        run(["ip", "netns", "exec", s, "sysctl", "-qw",
+             f"net.ipv6.conf.{self.server_if}.disable_ipv6=1"])
+        run(["ip", "-n", s, "link", "set", self.server_if, "up"])
+        run(["ip", "-n", c, "addr", "add", f"{CLIENT_V4}/24", "dev", self.client_if])
+        run(["ip", "-n", c, "addr", "add", f"{CLIENT_V6}/64", "dev",
+             self.client_if, "nodad"])
+        run(["ip", "-n", c, "link", "set", self.client_if, "up"])
+        link = json.loads(run(["ip", "-n", s, "-j", "link", "show",
+                               self.server_if]).stdout)
+        self.server_mac = link[0]["address"]
+
+    # -- the server process --
+
+    def start(self, workers=4, config=None, app_args=(), wait_ready=True,
+              interactive=False):
+        """Starts quicsteer (again, after stop()) with a fresh --file-prefix."""
+        check(self.proc is None or self.proc.poll() is not None,
+              "start(): quicsteer is still running")
+        self._starts += 1
+        self.workers = workers
+        self.prefix = f"qs-{self.name}-{os.getpid()}-{self._starts}"
+        self._prefixes.append(self.prefix)
+        app = ["--addr", SERVER_V4, "--addr", SERVER_V6, "--port", str(self.port)]
+        if config is not None:
+            app += ["--config", self.write_file(f"quicsteer-{self._starts}.ini", config)]
+        app += list(app_args)
+        argv = ["ip", "netns", "exec", self.server_ns, quicsteer_binary(),
+                "--no-huge", "--no-pci", "-m", "512",
+                "--file-prefix", self.prefix,
+                "--lcores", lcores_option(workers),
+                f"--vdev=net_af_packet0,iface={self.server_if},qpairs={workers}",
+                "--", *app]
+        self._log = self._tmp / f"quicsteer-{self._starts}.log"
+        with open(self._log, "wb") as log:
+            # `ip netns exec` execs quicsteer: signals to proc reach it
+            self.proc = subprocess.Popen(
+                argv, stdout=log, stderr=subprocess.STDOUT,
+                stdin=subprocess.PIPE if interactive else subprocess.DEVNULL)
+        if wait_ready:
+            self._wait_ready()
+
+    def _wait_ready(self):
+        deadline = time.monotonic() + READY_TIMEOUT
+        last = "no telemetry socket"
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise TestFailure(f"quicsteer exited {self.proc.returncode} at start:\n"
+                                  f"{self.output()}")
+            try:
+                stats = self.telemetry("/quicsteer/stats", timeout=1)
+                # answered: the dataplane is initialised and its port started
+                if stats and stats.get("workers") == self.workers:
+                    return
+                last = f"/quicsteer/stats answered {stats}"
+            except (OSError, ValueError) as e:
+                last = str(e)
+            time.sleep(0.1)
+        raise TestFailure(f"quicsteer not ready within {READY_TIMEOUT} s ({last}):\n"
+                          f"{self.output()}")
+
+    def write_file(self, name, text):
+        """A file in the rig's private temporary directory; its path."""
+        path = self._tmp / name
+        path.write_text(text)
+        return str(path)
+
+    def output(self):
+        """Everything quicsteer wrote so far (stdout and stderr)."""
+        if self._log is None or not self._log.exists():
+            return ""
+        return self._log.read_text(errors="replace")
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def send_stdin(self, text):
+        """Writes text to quicsteer's stdin (interactive=True) and closes it."""
+        self.proc.stdin.write(text.encode())
+        self.proc.stdin.close()
+
+    def wait_exit(self, timeout=STOP_TIMEOUT):
+        """Waits for quicsteer to exit by itself; returns (rc, output)."""
+        try:
+            rc = self.proc.wait(timeout)
+        except subprocess.TimeoutExpired as e:
+            raise TestFailure(f"quicsteer did not exit within {timeout} s:\n"
+                              f"{self.output()[-3000:]}") from e
+        return rc, self.output()
+
+    def stop(self, sig=signal.SIGTERM, timeout=STOP_TIMEOUT):
+        """Sends sig and waits for the exit; returns (rc, output)."""
+        check(self.alive(), f"stop(): quicsteer already exited "
+                            f"({self.proc.returncode}):\n{self.output()[-3000:]}")
+        self.proc.send_signal(sig)
+        return self.wait_exit(timeout)
+
+    # -- telemetry --
+
+    def telemetry(self, cmd, timeout=5):
+        """Sends one command to the DPDK telemetry socket; the parsed reply."""
+        path = DPDK_RUN_DIR / self.prefix / "dpdk_telemetry.v2"
+        with socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET) as s:
+            s.settimeout(timeout)
+            s.connect(str(path))
+            json.loads(s.recv(65536))  # greeting: version, pid, max length
+            s.send(cmd.encode())
+            reply = json.loads(s.recv(65536))
+        return reply[cmd.split(",")[0]]
+
+    def counters(self):
+        """Per-worker counters: {worker index: {counter: value}}."""
+        lcores = self.telemetry("/quicsteer/lcores")
+        return {int(w): c for w, c in lcores.items()}
+
+    def steering(self):
+        """Forwarding matrix: steering()[from][to] packets."""
+        rows = self.telemetry("/quicsteer/steering")
+        return [rows[str(w)] for w in range(len(rows))]
+
+    def wait_counters(self, done, timeout=5.0):
+        """Polls counters() until done(snapshot) holds or timeout; returns the
+        last snapshot either way (the caller's checks then say what is off)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            snap = self.counters()
+            if done(snap) or time.monotonic() >= deadline:
+                return snap
+            time.sleep(0.05)
+
+    # -- the client side --
+
+    def run_in_client(self, argv, timeout=30, check_rc=True, input=None):
+        return run(["ip", "netns", "exec", self.client_ns, *argv],
+                   timeout=timeout, check_rc=check_rc, input=input)
+
+    def client_tool(self, script, args, request=None, timeout=60):
+        """Runs tests/tools/<script> in the client namespace; its JSON output."""
+        proc = self.run_in_client([sys.executable, str(TOOLS / script), *args],
+                                  timeout=timeout,
+                                  input=json.dumps(request) if request is not None else None)
+        try:
+            return json.loads(proc.stdout)
+        except ValueError as e:
+            raise TestFailure(f"{script}: not JSON: {proc.stdout[:500]!r}") from e
+
+    def server_addr(self, family=4):
+        return (SERVER_V4 if family == 4 else SERVER_V6, self.port)
+
+    def probe(self, payloads, family=4, timeout=3.0, linger=0.3, port=None):
+        """Sends each payload (bytes) from its own UDP socket, so each has its
+        own source port, and collects replies per socket (tools/quic_probe.py).
+        timeout bounds the wait for one reply per socket; linger catches
+        extra replies after that."""
+        dst, dport = self.server_addr(family)
+        res = self.client_tool("quic_probe.py",
+                               ["--dst", dst, "--port", str(port or dport),
+                                "--timeout", str(timeout), "--linger", str(linger)],
+                               request={"payloads": [p.hex() for p in payloads]})
+        return res["results"]
+
+    def send_frames(self, frames, listen=0.5):
+        """Sends raw Ethernet frames (bytes) on the client veth and returns
+        the frames the server sent back within listen seconds, ARP and
+        neighbour discovery excluded (tools/raw_frames.py)."""
+        res = self.client_tool("raw_frames.py",
+                               ["--iface", self.client_if, "--peer-mac", self.server_mac,
+                                "--listen", str(listen)],
+                               request={"frames": [f.hex() for f in frames]})
+        check_eq(res["sent"], len(frames), "raw frames sent")
+        return res["replies"]
+
+    def client_mac(self):
+        link = json.loads(run(["ip", "-n", self.client_ns, "-j", "link", "show",
+                               self.client_if]).stdout)
+        return link[0]["address"]
+
+
+@contextlib.contextmanager
+def temp_dir(name):
+    path = Path(tempfile.mkdtemp(prefix=f"qs-{name}-"))
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
