@@ -13,6 +13,7 @@ outside those namespaces is ever a destination: the server answers for
 Every wait is bounded.
 """
 import contextlib
+import ctypes
 import json
 import os
 import re
@@ -39,7 +40,9 @@ READY_TIMEOUT = 20.0
 STOP_TIMEOUT = 15.0
 SKIP = 77  # meson's exit code for a skipped test
 
+# names the rig gives: qs-<test>-<test pid>-srv|cli and qs-<test>-<test pid>-<n>
 NETNS_RE = re.compile(r"^qs-([a-z0-9]+)-(\d+)-(srv|cli)$")
+PREFIX_RE = re.compile(r"^qs-[a-z0-9]+-(\d+)-\d+$")
 
 
 class TestFailure(Exception):
@@ -100,6 +103,9 @@ def main(test):
     except TestFailure as e:
         print(f"FAIL: {e}", file=sys.stderr)
         sys.exit(1)
+    except Interrupted as e:
+        print(f"INTERRUPTED by {e}; cleaned up", file=sys.stderr)
+        sys.exit(1)
     print("PASS")
     sys.exit(0)
 
@@ -157,21 +163,22 @@ def check_no_replies(results, what):
 
 # ---- quicsteer without a network ------------------------------------------
 
-def unique_prefix(name):
-    return f"qs-{name}-{os.getpid()}"
+def dpdk_prefix(name, n):
+    """--file-prefix of the n-th quicsteer a test starts (see PREFIX_RE)."""
+    return f"qs-{name}-{os.getpid()}-{n}"
 
 
 def remove_runtime_dir(prefix):
     shutil.rmtree(DPDK_RUN_DIR / prefix, ignore_errors=True)
 
 
-def run_quicsteer(eal, app, prefix, timeout=30, stdin_text=None):
+def run_quicsteer(eal, app, prefix, timeout=30):
     """Runs quicsteer to its exit (no namespace): for option and config
     checks. Returns the CompletedProcess; always removes its runtime dir."""
     argv = [quicsteer_binary(), *eal, "--file-prefix", prefix, "--", *app]
     try:
-        return run(argv, timeout=timeout, check_rc=False, input=stdin_text,
-                   stdin=None if stdin_text is not None else subprocess.DEVNULL)
+        return run(argv, timeout=timeout, check_rc=False, stdin=subprocess.DEVNULL,
+                   preexec_fn=_die_with_parent)
     finally:
         remove_runtime_dir(prefix)
 
@@ -188,19 +195,57 @@ def _pid_alive(pid):
     return True
 
 
+def _stale(pid_text):
+    return not _pid_alive(int(pid_text))
+
+
+def _orphaned_servers():
+    """quicsteer processes a rig started whose test process is gone."""
+    pids = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            argv = (proc / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"--file-prefix" in argv[:-1]:
+            prefix = argv[argv.index(b"--file-prefix") + 1].decode(errors="replace")
+            m = PREFIX_RE.match(prefix)
+            if m and _stale(m.group(1)):
+                pids.append(int(proc.name))
+    return pids
+
+
 def reap_stale():
-    """Removes what an earlier run killed with SIGKILL left behind:
-    namespaces and runtime dirs named by this rig whose owner pid is gone."""
+    """Removes what an earlier run killed with SIGKILL left behind: the
+    quicsteer processes, namespaces and runtime dirs a rig names after its
+    test's pid, where that pid is gone."""
+    for pid in _orphaned_servers():
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
     out = run(["ip", "netns", "list"], check_rc=False).stdout
     for line in out.splitlines():
         m = NETNS_RE.match(line.split(" ")[0])
-        if m and not _pid_alive(int(m.group(2))):
+        if m and _stale(m.group(2)):
             run(["ip", "netns", "del", m.group(0)], check_rc=False)
     if DPDK_RUN_DIR.is_dir():
         for d in DPDK_RUN_DIR.iterdir():
-            m = re.match(r"^qs-[a-z0-9]+-(\d+)(-\d+)?$", d.name)
-            if m and not _pid_alive(int(m.group(1))):
+            m = PREFIX_RE.match(d.name)
+            if m and _stale(m.group(1)):
                 shutil.rmtree(d, ignore_errors=True)
+
+
+def _die_with_parent():
+    """preexec_fn: quicsteer gets SIGTERM if the test process dies, even by
+    SIGKILL (survives the exec of `ip netns exec` and of quicsteer)."""
+    PR_SET_PDEATHSIG = 1
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def _link_mac(ns, ifname):
+    link = json.loads(run(["ip", "-n", ns, "-j", "link", "show", ifname]).stdout)
+    return link[0]["address"]
 
 
 def lcores_option(workers, cpus=2):
@@ -233,13 +278,13 @@ class Rig:
         self.server_if = f"qs{name[:4]}{pid}s"
         self.client_if = f"qs{name[:4]}{pid}c"
         self.port = port
-        self.server_mac = None
+        self.server_mac = self.client_mac = None
         self.proc = None
         self.prefix = None
         self._starts = 0
         self._prefixes = []
         self._log = None
-        self._tmp = Path(tempfile.mkdtemp(prefix=f"qs-{name}-"))
+        self._tmp = None
         self.workers = workers
         self._start_on_enter = start
         self._server_opts = dict(workers=workers, config=config,
@@ -249,6 +294,7 @@ class Rig:
     # -- lifetime --
 
     def __enter__(self):
+        self._tmp = Path(tempfile.mkdtemp(prefix=f"qs-{self.name}-"))
         try:
             reap_stale()
             self._make_namespaces()
@@ -296,9 +342,8 @@ class Rig:
         run(["ip", "-n", c, "addr", "add", f"{CLIENT_V6}/64", "dev",
              self.client_if, "nodad"])
         run(["ip", "-n", c, "link", "set", self.client_if, "up"])
-        link = json.loads(run(["ip", "-n", s, "-j", "link", "show",
-                               self.server_if]).stdout)
-        self.server_mac = link[0]["address"]
+        self.server_mac = _link_mac(s, self.server_if)
+        self.client_mac = _link_mac(c, self.client_if)
 
     # -- the server process --
 
@@ -309,7 +354,7 @@ class Rig:
               "start(): quicsteer is still running")
         self._starts += 1
         self.workers = workers
-        self.prefix = f"qs-{self.name}-{os.getpid()}-{self._starts}"
+        self.prefix = dpdk_prefix(self.name, self._starts)
         self._prefixes.append(self.prefix)
         app = ["--addr", SERVER_V4, "--addr", SERVER_V6, "--port", str(self.port)]
         if config is not None:
@@ -326,7 +371,8 @@ class Rig:
             # `ip netns exec` execs quicsteer: signals to proc reach it
             self.proc = subprocess.Popen(
                 argv, stdout=log, stderr=subprocess.STDOUT,
-                stdin=subprocess.PIPE if interactive else subprocess.DEVNULL)
+                stdin=subprocess.PIPE if interactive else subprocess.DEVNULL,
+                preexec_fn=_die_with_parent)
         if wait_ready:
             self._wait_ready()
 
@@ -437,14 +483,14 @@ class Rig:
     def server_addr(self, family=4):
         return (SERVER_V4 if family == 4 else SERVER_V6, self.port)
 
-    def probe(self, payloads, family=4, timeout=3.0, linger=0.3, port=None):
+    def probe(self, payloads, family=4, timeout=3.0, linger=0.3):
         """Sends each payload (bytes) from its own UDP socket, so each has its
         own source port, and collects replies per socket (tools/quic_probe.py).
         timeout bounds the wait for one reply per socket; linger catches
         extra replies after that."""
         dst, dport = self.server_addr(family)
         res = self.client_tool("quic_probe.py",
-                               ["--dst", dst, "--port", str(port or dport),
+                               ["--dst", dst, "--port", str(dport),
                                 "--timeout", str(timeout), "--linger", str(linger)],
                                request={"payloads": [p.hex() for p in payloads]})
         return res["results"]
@@ -460,10 +506,6 @@ class Rig:
         check_eq(res["sent"], len(frames), "raw frames sent")
         return res["replies"]
 
-    def client_mac(self):
-        link = json.loads(run(["ip", "-n", self.client_ns, "-j", "link", "show",
-                               self.client_if]).stdout)
-        return link[0]["address"]
 
 
 @contextlib.contextmanager

@@ -3,10 +3,9 @@
 stderr names the file, the section and the key where there is one, and the
 problem. The example config/quicsteer.ini loads and is what `show config`
 reports. No network needed: the null PMD stands in for a NIC."""
-import os
 import re
 
-from rig import REPO, check, main, run_quicsteer, temp_dir
+from rig import REPO, check, dpdk_prefix, main, run_quicsteer, temp_dir
 
 EAL = ["--no-huge", "--no-pci", "-m", "256", "--vdev", "net_null0", "-l", "0-1"]
 ADDR = ["--addr", "198.18.0.1"]
@@ -28,10 +27,9 @@ class Runner:
         path.write_text(text)
         return str(path)
 
-    def run(self, app, stdin_text=None):
+    def run(self, app):
         self.runs += 1
-        return run_quicsteer(EAL, app, f"qs-cfg-{os.getpid()}-{self.runs}",
-                             stdin_text=stdin_text)
+        return run_quicsteer(EAL, app, dpdk_prefix("cfg", self.runs))
 
     def expect_error(self, what, app, needles):
         """quicsteer refuses to start and stderr has every needle (a string,
@@ -66,32 +64,34 @@ def check_bad_files(r):
              ["[bogus]", "unknown section"])
     bad_file("unknown key", "[listen]\naddr = 198.18.0.1\nbogus = 1\n",
              ["[listen]", "bogus", "unknown key"])
-    # (section, key, value, what stderr says besides section and key)
+    # (section, key, value, what stderr says besides section and key: the
+    # value and the rule it breaks, in whatever wording)
     for section, key, value, problem in [
-            ("listen", "port", "70000", ["70000", "out of range"]),
-            ("listen", "addr", "not-an-ip", ["not-an-ip", "not an IPv4 or IPv6 address"]),
-            ("dataplane", "steer", "maybe", ["maybe", "not cid or off"]),
-            ("dataplane", "inbox_size", "100", ["100", "not a power of 2"]),
-            ("dataplane", "inbox_size", "32", ["32", "out of range"]),
-            ("dataplane", "burst", "-1", ["-1", "not a number"]),
+            ("listen", "port", "70000", ["70000", re.compile(r"range|65535")]),
+            ("listen", "addr", "not-an-ip", ["not-an-ip", re.compile(r"IPv4|IPv6|address")]),
+            ("dataplane", "steer", "maybe", ["maybe", re.compile(r"cid\b.*\boff")]),
+            ("dataplane", "inbox_size", "100", ["100", re.compile(r"power of (2|two)")]),
+            ("dataplane", "inbox_size", "32", ["32", re.compile(r"range|64")]),
+            ("dataplane", "burst", "-1", ["-1", re.compile(r"number|integer|range")]),
             # a secret is never echoed, not even a wrong one
-            ("quic", "reset_secret", "00ff", ["64 hex digits"])]:
+            ("quic", "reset_secret", "00ff", [re.compile(r"64 hex")])]:
         text = f"[listen]\naddr = 198.18.0.1\n[{section}]\n{key} = {value}\n"
         bad_file(f"[{section}] {key} = {value!r}", text, [f"[{section}]", key, *problem])
 
-    cert = str(r.tmp / "no-cert.pem")
-    bad_file("[tls] cert missing", f"[listen]\naddr = 198.18.0.1\n[tls]\ncert = {cert}\n",
+    cert, key = str(r.tmp / "no-cert.pem"), r.file("key.pem", "not checked first\n")
+    bad_file("[tls] cert missing",
+             f"[listen]\naddr = 198.18.0.1\n[tls]\ncert = {cert}\nkey = {key}\n",
              ["[tls] cert", cert, "No such file or directory"])
 
 
 def check_bad_options(r):
     r.expect_error("--addr bad", ["--addr", "300.1.2.3"],
-                   ["--addr", "300.1.2.3", "not an IPv4 or IPv6 address"])
-    r.expect_error("--port bad", [*ADDR, "--port", "0"], ["--port", "0", "out of range"])
+                   ["--addr", "300.1.2.3", re.compile(r"IPv4|IPv6|address")])
+    r.expect_error("--port bad", [*ADDR, "--port", "0"], ["--port", re.compile(r"range|65535")])
     r.expect_error("--steer bad", [*ADDR, "--steer", "maybe"], ["--steer", "maybe"])
     r.expect_error("no address at all", [], ["no listen address"])
-    cert = str(r.tmp / "no-cert.pem")
-    r.expect_error("--cert missing", [*ADDR, "--cert", cert],
+    cert, key = str(r.tmp / "no-cert.pem"), r.file("key.pem", "not checked first\n")
+    r.expect_error("--cert missing", [*ADDR, "--cert", cert, "--key", key],
                    ["cert", cert, "No such file or directory"])
     docroot = str(r.tmp / "no-docroot")
     r.expect_error("--docroot missing", [*ADDR, "--docroot", docroot],

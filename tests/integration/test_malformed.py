@@ -4,6 +4,7 @@ keeps serving: raw Ethernet frames with lying IPv4/IPv6/UDP/ARP headers
 (drop_malformed), UDP datagrams to the QUIC port whose QUIC header does
 not parse (quic_drop_malformed), and short headers too short to be
 answered with a stateless reset (quic_drop_short)."""
+import functools
 import ipaddress
 import struct
 
@@ -31,7 +32,8 @@ def inet_cksum(data):
 
 
 def ether(dst_mac, src_mac, ethertype, payload):
-    mac = lambda m: bytes.fromhex(m.replace(":", ""))  # noqa: E731
+    def mac(text):
+        return bytes.fromhex(text.replace(":", ""))
     return mac(dst_mac) + mac(src_mac) + struct.pack("!H", ethertype) + payload
 
 
@@ -58,11 +60,11 @@ def ipv6(payload, next_header=PROTO_UDP, payload_len=None):
             ipaddress.IPv6Address(SERVER_V6).packed + payload)
 
 
-def malformed_frames(server_mac, client_mac):
+def malformed_frames(rig):
     """(what, frame) pairs the classifier must count as drop_malformed."""
     quic = short_header(0, 40)
-    v4 = lambda p: ether(server_mac, client_mac, ETH_IPV4, p)  # noqa: E731
-    v6 = lambda p: ether(server_mac, client_mac, ETH_IPV6, p)  # noqa: E731
+    v4 = functools.partial(ether, rig.server_mac, rig.client_mac, ETH_IPV4)
+    v6 = functools.partial(ether, rig.server_mac, rig.client_mac, ETH_IPV6)
     frag_hdr = struct.pack("!BBHI", PROTO_UDP, 0, 1, 0x1234)  # offset 0, MF set
     return [
         ("IPv4 IHL 4 (< 5)", v4(ipv4(udp(quic), ihl=4))),
@@ -76,16 +78,16 @@ def malformed_frames(server_mac, client_mac):
         ("IPv6 payload_len beyond the frame", v6(ipv6(udp(quic), payload_len=1000))),
         ("IPv6 fragment header", v6(ipv6(frag_hdr + udp(quic), next_header=PROTO_IPV6_FRAG))),
         ("UDP length beyond the IPv6 payload", v6(ipv6(udp(quic, length=300)))),
-        ("ARP shorter than its header", ether(server_mac, client_mac, ETH_ARP,
+        ("ARP shorter than its header", ether(rig.server_mac, rig.client_mac, ETH_ARP,
                                               bytes.fromhex("0001080006040001"))),
     ]
 
 
-def ipv4_fragments(server_mac, client_mac):
+def ipv4_fragments(rig):
     """IPv4 fragments: af_packet's fanout (PACKET_FANOUT_FLAG_DEFRAG) hands
     them to the kernel's reassembly, so on this PMD they never reach the
     dataplane; on a NIC the classifier drops them as malformed."""
-    v4 = lambda p: ether(server_mac, client_mac, ETH_IPV4, p)  # noqa: E731
+    v4 = functools.partial(ether, rig.server_mac, rig.client_mac, ETH_IPV4)
     payload = udp(short_header(0, 40))
     # distinct IP IDs: two halves of nothing, never reassembled into a datagram
     return [
@@ -94,13 +96,11 @@ def ipv4_fragments(server_mac, client_mac):
     ]
 
 
-def long_header(dcid_len=8, scid_len=8, dcid_len_field=None, scid_len_field=None):
-    """A v1 Initial long header with room for a little payload."""
+def long_header(dcid_len=8, scid_len=8):
+    """A v1 Initial long header and a little payload."""
     return (bytes([0xC0]) + struct.pack("!I", QUIC_V1) +
-            bytes([dcid_len if dcid_len_field is None else dcid_len_field]) +
-            bytes(dcid_len) +
-            bytes([scid_len if scid_len_field is None else scid_len_field]) +
-            bytes(scid_len) + bytes(16))
+            bytes([dcid_len]) + bytes(dcid_len) +
+            bytes([scid_len]) + bytes(scid_len) + bytes(16))
 
 
 def malformed_quic():
@@ -118,7 +118,7 @@ def malformed_quic():
 
 def test():
     with Rig("malf", workers=WORKERS) as rig:
-        frames = malformed_frames(rig.server_mac, rig.client_mac())
+        frames = malformed_frames(rig)
         quic = malformed_quic()
         too_short = [short_header(w % WORKERS, n) for w, n in enumerate(range(9, 22))]
 
@@ -132,8 +132,7 @@ def test():
                  f"drop_malformed after {len(frames)} malformed frames "
                  f"({', '.join(w for w, _ in frames)})")
 
-        replies = rig.send_frames([f for _, f in ipv4_fragments(rig.server_mac,
-                                                                 rig.client_mac())])
+        replies = rig.send_frames([f for _, f in ipv4_fragments(rig)])
         check(not replies, f"replies to IPv4 fragments: {replies}")
 
         results = rig.probe([p for _, p in quic], timeout=0.5, linger=0.5)
@@ -152,7 +151,7 @@ def test():
                  f"quic_drop_short after {len(too_short)} short headers of 9..21 bytes")
         check_eq(total(d, "drop_malformed"), 0,
                  "drop_malformed after well-formed UDP (and IPv4 fragments, "
-                 "which af_packet reassembles before the dataplane)")
+                 "which af_packet holds for reassembly before the dataplane)")
         d = delta(before, after)
         check_eq(total(d, "quic_stateless_resets_sent"), 0, "resets sent to malformed input")
         # nothing sent but answers to the client kernel's own ARP/ND/pings
