@@ -1,0 +1,806 @@
+/* qs_net: the classifier on crafted frames (what is ours, what is not, what
+ * is malformed, and the offsets it reports), then the in-place answers on
+ * real mbufs with every checksum verified. */
+#include <string.h>
+
+#include <rte_arp.h>
+#include <rte_byteorder.h>
+#include <rte_icmp.h>
+#include <rte_ip.h>
+#include <rte_mbuf.h>
+#include <rte_udp.h>
+
+#include "qs_frames.h"
+#include "qs_net.h"
+#include "qs_test.h"
+#include "qs_test_eal.h"
+
+#define ETHER_MIN_FRAME 60   /* without FCS: shorter frames are padded */
+#define ICMP_DATA_LEN 56
+#define QUIC_LEN 100
+#define ETHER_TYPE_LLDP 0x88cc
+#define ETHER_TYPE_VLAN 0x8100
+#define ICMP6_ECHO_REPLY 129
+#define ICMP6_ND_ADVERT 136
+#define ND_NA_FLAGS_SOLICITED_OVERRIDE 0x60000000u
+#define ND_NA_LEN 32
+#define ND_OPT_TARGET_LLADDR 2
+#define REPLY_TTL 64
+#define POOL_SIZE 64
+
+static struct qs_listen listen_set;
+static uint8_t frame[QS_FRAME_MAX];
+
+static enum qs_pkt_class
+classify(size_t len, struct qs_pkt_meta *meta)
+{
+	memset(meta, 0xee, sizeof(*meta)); /* offsets must be written, not kept */
+	return qs_net_classify(frame, (uint32_t)len, &listen_set, meta);
+}
+
+static struct rte_ipv4_hdr *
+ip4(uint8_t *f)
+{
+	return (struct rte_ipv4_hdr *)(f + QS_FRAME_L3_OFF);
+}
+
+static struct rte_ipv6_hdr *
+ip6(uint8_t *f)
+{
+	return (struct rte_ipv6_hdr *)(f + QS_FRAME_L3_OFF);
+}
+
+static size_t
+quic4_frame(void)
+{
+	uint8_t payload[QUIC_LEN];
+
+	memset(payload, 0x41, sizeof(payload));
+	return qs_frame_quic_to_us(frame, false, payload, sizeof(payload));
+}
+
+static size_t
+quic6_frame(void)
+{
+	uint8_t payload[QUIC_LEN];
+
+	memset(payload, 0x41, sizeof(payload));
+	return qs_frame_quic_to_us(frame, true, payload, sizeof(payload));
+}
+
+/* ---- classification ---- */
+
+static void
+test_classify_arp(void)
+{
+	struct qs_pkt_meta meta;
+	size_t len;
+
+	len = qs_frame_arp(frame, RTE_ARP_OP_REQUEST, qs_frames_peer_v4,
+			   qs_frames_our_v4);
+	CHECK_EQ(classify(len, &meta), QS_PKT_ARP_REQUEST);
+	CHECK_EQ(meta.l3_off, QS_FRAME_L3_OFF);
+	CHECK_EQ(meta.l4_end, QS_FRAME_L3_OFF + sizeof(struct rte_arp_hdr));
+	/* padded to the Ethernet minimum, as on the wire */
+	CHECK_EQ(classify(qs_frame_pad(frame, len, ETHER_MIN_FRAME), &meta),
+		 QS_PKT_ARP_REQUEST);
+
+	len = qs_frame_arp(frame, RTE_ARP_OP_REQUEST, qs_frames_peer_v4,
+			   qs_frames_other_v4);
+	CHECK_EQ(classify(len, &meta), QS_PKT_NOT_OURS);
+	len = qs_frame_arp(frame, RTE_ARP_OP_REPLY, qs_frames_peer_v4,
+			   qs_frames_our_v4);
+	CHECK_EQ(classify(len, &meta), QS_PKT_NOT_OURS);
+
+	len = qs_frame_arp(frame, RTE_ARP_OP_REQUEST, qs_frames_peer_v4,
+			   qs_frames_our_v4);
+	for (size_t cut = QS_FRAME_L3_OFF; cut < len; cut++) {
+		TEST_CONTEXT("arp cut at %zu", cut);
+		CHECK_EQ(classify(cut, &meta), QS_PKT_MALFORMED);
+	}
+	TEST_CONTEXT_CLEAR();
+	((struct rte_arp_hdr *)(frame + QS_FRAME_L3_OFF))->arp_hlen = 8;
+	CHECK_EQ(classify(len, &meta), QS_PKT_MALFORMED);
+}
+
+static void
+test_classify_icmp4(void)
+{
+	struct qs_pkt_meta meta;
+	size_t len;
+
+	len = qs_frame_icmp4_echo(frame, qs_frames_peer_v4, qs_frames_our_v4,
+				  ICMP_DATA_LEN);
+	CHECK_EQ(classify(len, &meta), QS_PKT_ICMP4_ECHO);
+	CHECK_EQ(meta.l3_off, QS_FRAME_L3_OFF);
+	CHECK_EQ(meta.l4_off, QS_FRAME_L4_OFF_V4);
+	CHECK_EQ(meta.l4_end, len);
+	CHECK_EQ(meta.ipv6, false);
+
+	len = qs_frame_icmp4_echo(frame, qs_frames_peer_v4, qs_frames_other_v4,
+				  ICMP_DATA_LEN);
+	CHECK_EQ(classify(len, &meta), QS_PKT_NOT_OURS);
+
+	/* an echo reply (type 0) is not a request */
+	len = qs_frame_icmp4_echo(frame, qs_frames_peer_v4, qs_frames_our_v4, 8);
+	frame[QS_FRAME_L4_OFF_V4] = RTE_IP_ICMP_ECHO_REPLY;
+	CHECK_EQ(classify(len, &meta), QS_PKT_NOT_OURS);
+
+	/* an IP payload too short for the ICMP header */
+	len = qs_frame_icmp4_echo(frame, qs_frames_peer_v4, qs_frames_our_v4, 0);
+	ip4(frame)->total_length = rte_cpu_to_be_16(20 + 7);
+	qs_frame_ipv4_fix_cksum(frame);
+	CHECK_EQ(classify(len, &meta), QS_PKT_MALFORMED);
+}
+
+static void
+test_classify_udp4(void)
+{
+	struct qs_pkt_meta meta;
+	size_t len = quic4_frame();
+
+	CHECK_EQ(classify(len, &meta), QS_PKT_QUIC);
+	CHECK_EQ(meta.l3_off, QS_FRAME_L3_OFF);
+	CHECK_EQ(meta.l4_off, QS_FRAME_L4_OFF_V4);
+	CHECK_EQ(meta.l4_end, len);
+	CHECK_EQ(meta.ipv6, false);
+
+	((struct rte_udp_hdr *)(frame + QS_FRAME_L4_OFF_V4))->dst_port =
+		rte_cpu_to_be_16(QS_FRAMES_OUR_PORT + 1);
+	CHECK_EQ(classify(len, &meta), QS_PKT_NOT_OURS);
+
+	len = qs_frame_udp4(frame, qs_frames_peer_v4, qs_frames_other_v4,
+			    QS_FRAMES_PEER_PORT, QS_FRAMES_OUR_PORT,
+			    (const uint8_t *)"x", 1);
+	CHECK_EQ(classify(len, &meta), QS_PKT_NOT_OURS);
+
+	/* a protocol we do not speak, to our address */
+	len = quic4_frame();
+	ip4(frame)->next_proto_id = IPPROTO_TCP;
+	qs_frame_ipv4_fix_cksum(frame);
+	CHECK_EQ(classify(len, &meta), QS_PKT_NOT_OURS);
+}
+
+/* An IPv4 header with 4 bytes of options (NOPs): the UDP header moves. */
+static void
+test_classify_ipv4_options(void)
+{
+	struct qs_pkt_meta meta;
+	size_t len = quic4_frame();
+	struct rte_ipv4_hdr *ip = ip4(frame);
+
+	memmove(frame + QS_FRAME_L4_OFF_V4 + 4, frame + QS_FRAME_L4_OFF_V4,
+		len - QS_FRAME_L4_OFF_V4);
+	memset(frame + QS_FRAME_L4_OFF_V4, 1 /* NOP */, 4);
+	len += 4;
+	ip->version_ihl = 0x46;
+	ip->total_length = rte_cpu_to_be_16((uint16_t)(len - QS_FRAME_L3_OFF));
+	qs_frame_ipv4_fix_cksum(frame);
+	CHECK_EQ(classify(len, &meta), QS_PKT_QUIC);
+	CHECK_EQ(meta.l4_off, QS_FRAME_L4_OFF_V4 + 4);
+	CHECK_EQ(meta.l4_end, len);
+}
+
+static void
+test_classify_ipv4_malformed(void)
+{
+	struct qs_pkt_meta meta;
+	size_t len;
+
+	/* IHL below 5 words, version not 4 */
+	static const uint8_t bad_vhl[] = {0x44, 0x40, 0x65, 0x55};
+	for (size_t i = 0; i < RTE_DIM(bad_vhl); i++) {
+		len = quic4_frame();
+		ip4(frame)->version_ihl = bad_vhl[i];
+		qs_frame_ipv4_fix_cksum(frame);
+		TEST_CONTEXT("version_ihl 0x%02x", bad_vhl[i]);
+		CHECK_EQ(classify(len, &meta), QS_PKT_MALFORMED);
+	}
+	TEST_CONTEXT_CLEAR();
+
+	/* total_length claims more than the frame holds */
+	len = quic4_frame();
+	ip4(frame)->total_length = rte_cpu_to_be_16((uint16_t)(len - QS_FRAME_L3_OFF + 1));
+	qs_frame_ipv4_fix_cksum(frame);
+	CHECK_EQ(classify(len, &meta), QS_PKT_MALFORMED);
+	/* ... or less than the UDP datagram inside it */
+	len = quic4_frame();
+	ip4(frame)->total_length = rte_cpu_to_be_16((uint16_t)(len - QS_FRAME_L3_OFF - 1));
+	qs_frame_ipv4_fix_cksum(frame);
+	CHECK_EQ(classify(len, &meta), QS_PKT_MALFORMED);
+	/* ... or less than its own header */
+	len = quic4_frame();
+	ip4(frame)->total_length = rte_cpu_to_be_16(19);
+	qs_frame_ipv4_fix_cksum(frame);
+	CHECK_EQ(classify(len, &meta), QS_PKT_MALFORMED);
+
+	/* fragments: more-fragments set, or a non-zero offset; DF alone is fine */
+	static const uint16_t frag[] = {RTE_IPV4_HDR_MF_FLAG, 1, 0x1fff,
+					RTE_IPV4_HDR_MF_FLAG | RTE_IPV4_HDR_DF_FLAG};
+	for (size_t i = 0; i < RTE_DIM(frag); i++) {
+		len = quic4_frame();
+		ip4(frame)->fragment_offset = rte_cpu_to_be_16(frag[i]);
+		qs_frame_ipv4_fix_cksum(frame);
+		TEST_CONTEXT("fragment_offset 0x%04x", frag[i]);
+		CHECK_EQ(classify(len, &meta), QS_PKT_MALFORMED);
+	}
+	TEST_CONTEXT_CLEAR();
+	len = quic4_frame();
+	ip4(frame)->fragment_offset = rte_cpu_to_be_16(RTE_IPV4_HDR_DF_FLAG);
+	qs_frame_ipv4_fix_cksum(frame);
+	CHECK_EQ(classify(len, &meta), QS_PKT_QUIC);
+	ip4(frame)->fragment_offset = 0;
+	qs_frame_ipv4_fix_cksum(frame);
+	CHECK_EQ(classify(len, &meta), QS_PKT_QUIC);
+
+	/* header checksum off by one */
+	len = quic4_frame();
+	ip4(frame)->hdr_checksum ^= rte_cpu_to_be_16(1);
+	CHECK_EQ(classify(len, &meta), QS_PKT_MALFORMED);
+
+	/* truncated inside the IPv4 header */
+	len = quic4_frame();
+	for (size_t cut = QS_FRAME_L3_OFF; cut < QS_FRAME_L4_OFF_V4; cut++) {
+		TEST_CONTEXT("ipv4 cut at %zu", cut);
+		CHECK_EQ(classify(cut, &meta), QS_PKT_MALFORMED);
+	}
+	TEST_CONTEXT_CLEAR();
+	CHECK_EQ(classify(QS_FRAME_L3_OFF - 1, &meta), QS_PKT_MALFORMED);
+	CHECK_EQ(classify(0, &meta), QS_PKT_MALFORMED);
+}
+
+static void
+test_classify_udp_length(void)
+{
+	struct rte_udp_hdr *udp =
+		(struct rte_udp_hdr *)(frame + QS_FRAME_L4_OFF_V4);
+	struct qs_pkt_meta meta;
+	size_t len;
+
+	static const uint16_t bad[] = {0, 7, QUIC_LEN + 8 + 1, 0xffff};
+	for (size_t i = 0; i < RTE_DIM(bad); i++) {
+		len = quic4_frame();
+		udp->dgram_len = rte_cpu_to_be_16(bad[i]);
+		TEST_CONTEXT("udp length %u", bad[i]);
+		CHECK_EQ(classify(len, &meta), QS_PKT_MALFORMED);
+	}
+	TEST_CONTEXT_CLEAR();
+
+	/* an IP payload too short for a UDP header */
+	len = quic4_frame();
+	ip4(frame)->total_length = rte_cpu_to_be_16(20 + 7);
+	qs_frame_ipv4_fix_cksum(frame);
+	CHECK_EQ(classify(len, &meta), QS_PKT_MALFORMED);
+
+	/* UDP shorter than the IP payload: the datagram ends where UDP says */
+	len = quic4_frame();
+	udp->dgram_len = rte_cpu_to_be_16(8 + 10);
+	CHECK_EQ(classify(len, &meta), QS_PKT_QUIC);
+	CHECK_EQ(meta.l4_end, QS_FRAME_L4_OFF_V4 + 8 + 10);
+	/* an empty datagram is still a datagram (the QUIC parser refuses it) */
+	udp->dgram_len = rte_cpu_to_be_16(8);
+	CHECK_EQ(classify(len, &meta), QS_PKT_QUIC);
+	CHECK_EQ(meta.l4_end, QS_FRAME_L4_OFF_V4 + 8);
+}
+
+/* Frames shorter than 60 bytes arrive padded; the padding is not payload. */
+static void
+test_classify_ethernet_padding(void)
+{
+	struct qs_pkt_meta meta;
+	size_t len;
+
+	len = qs_frame_quic_to_us(frame, false, (const uint8_t *)"abcd", 4);
+	CHECK(len < ETHER_MIN_FRAME);
+	CHECK_EQ(classify(qs_frame_pad(frame, len, ETHER_MIN_FRAME), &meta),
+		 QS_PKT_QUIC);
+	CHECK_EQ(meta.l4_end, len);
+
+	len = qs_frame_icmp4_echo(frame, qs_frames_peer_v4, qs_frames_our_v4, 4);
+	CHECK_EQ(classify(qs_frame_pad(frame, len, ETHER_MIN_FRAME), &meta),
+		 QS_PKT_ICMP4_ECHO);
+	CHECK_EQ(meta.l4_end, len);
+
+	/* IPv6 frames are never short, but trailing bytes are still not payload */
+	len = quic6_frame();
+	CHECK_EQ(classify(qs_frame_pad(frame, len, len + 16), &meta), QS_PKT_QUIC);
+	CHECK_EQ(meta.l4_end, len);
+}
+
+static void
+test_classify_ipv6(void)
+{
+	uint8_t solicited[16];
+	struct qs_pkt_meta meta;
+	size_t len;
+
+	len = quic6_frame();
+	CHECK_EQ(classify(len, &meta), QS_PKT_QUIC);
+	CHECK_EQ(meta.l3_off, QS_FRAME_L3_OFF);
+	CHECK_EQ(meta.l4_off, QS_FRAME_L4_OFF_V6);
+	CHECK_EQ(meta.l4_end, len);
+	CHECK_EQ(meta.ipv6, true);
+
+	len = qs_frame_udp6(frame, qs_frames_peer_v6, qs_frames_other_v6,
+			    QS_FRAMES_PEER_PORT, QS_FRAMES_OUR_PORT,
+			    (const uint8_t *)"x", 1);
+	CHECK_EQ(classify(len, &meta), QS_PKT_NOT_OURS);
+	/* UDP to our solicited-node group is not for the listener */
+	qs_frames_solicited_node(qs_frames_our_v6, solicited);
+	len = qs_frame_udp6(frame, qs_frames_peer_v6, solicited,
+			    QS_FRAMES_PEER_PORT, QS_FRAMES_OUR_PORT,
+			    (const uint8_t *)"x", 1);
+	CHECK_EQ(classify(len, &meta), QS_PKT_NOT_OURS);
+
+	/* a fragment header: never reassembled */
+	len = quic6_frame();
+	ip6(frame)->proto = IPPROTO_FRAGMENT;
+	CHECK_EQ(classify(len, &meta), QS_PKT_MALFORMED);
+
+	/* truncated: inside the header, and payload_len past the frame */
+	len = quic6_frame();
+	for (size_t cut = QS_FRAME_L3_OFF; cut < QS_FRAME_L4_OFF_V6; cut++) {
+		TEST_CONTEXT("ipv6 cut at %zu", cut);
+		CHECK_EQ(classify(cut, &meta), QS_PKT_MALFORMED);
+	}
+	TEST_CONTEXT_CLEAR();
+	CHECK_EQ(classify(len - 1, &meta), QS_PKT_MALFORMED);
+
+	len = quic6_frame();
+	ip6(frame)->vtc_flow = rte_cpu_to_be_32(4u << 28);
+	CHECK_EQ(classify(len, &meta), QS_PKT_MALFORMED);
+}
+
+static void
+test_classify_icmp6(void)
+{
+	uint8_t solicited[16];
+	struct qs_pkt_meta meta;
+	size_t len;
+
+	len = qs_frame_icmp6_echo(frame, qs_frames_peer_v6, qs_frames_our_v6,
+				  ICMP_DATA_LEN);
+	CHECK_EQ(classify(len, &meta), QS_PKT_ICMP6_ECHO);
+	CHECK_EQ(meta.l4_off, QS_FRAME_L4_OFF_V6);
+	CHECK_EQ(meta.l4_end, len);
+	CHECK_EQ(meta.ipv6, true);
+	frame[QS_FRAME_L4_OFF_V6 + 1] = 1; /* code */
+	CHECK_EQ(classify(len, &meta), QS_PKT_MALFORMED);
+	len = qs_frame_icmp6_echo(frame, qs_frames_peer_v6, qs_frames_other_v6,
+				  ICMP_DATA_LEN);
+	CHECK_EQ(classify(len, &meta), QS_PKT_NOT_OURS);
+
+	qs_frames_solicited_node(qs_frames_our_v6, solicited);
+	len = qs_frame_nd_solicit(frame, qs_frames_peer_v6, solicited,
+				  qs_frames_our_v6, 255, true);
+	CHECK_EQ(classify(len, &meta), QS_PKT_ND_SOLICIT);
+	CHECK_EQ(meta.l4_off, QS_FRAME_L4_OFF_V6);
+	CHECK_EQ(meta.l4_end, len);
+	len = qs_frame_nd_solicit(frame, qs_frames_peer_v6, solicited,
+				  qs_frames_our_v6, 255, false);
+	CHECK_EQ(classify(len, &meta), QS_PKT_ND_SOLICIT);
+	/* unicast solicitation (neighbour unreachability detection) */
+	len = qs_frame_nd_solicit(frame, qs_frames_peer_v6, qs_frames_our_v6,
+				  qs_frames_our_v6, 255, true);
+	CHECK_EQ(classify(len, &meta), QS_PKT_ND_SOLICIT);
+
+	/* RFC 4861 7.1.1: a hop limit below 255 means it crossed a router */
+	len = qs_frame_nd_solicit(frame, qs_frames_peer_v6, solicited,
+				  qs_frames_our_v6, 64, true);
+	CHECK_EQ(classify(len, &meta), QS_PKT_MALFORMED);
+	/* for an address that is not ours */
+	len = qs_frame_nd_solicit(frame, qs_frames_peer_v6, solicited,
+				  qs_frames_other_v6, 255, true);
+	CHECK_EQ(classify(len, &meta), QS_PKT_NOT_OURS);
+	/* duplicate address detection (from ::) is not answered */
+	static const uint8_t unspecified[16];
+	len = qs_frame_nd_solicit(frame, unspecified, solicited, qs_frames_our_v6,
+				  255, false);
+	CHECK_EQ(classify(len, &meta), QS_PKT_NOT_OURS);
+	/* shorter than the 24 bytes a solicitation needs */
+	len = qs_frame_nd_solicit(frame, qs_frames_peer_v6, solicited,
+				  qs_frames_our_v6, 255, false);
+	ip6(frame)->payload_len = rte_cpu_to_be_16(23);
+	CHECK_EQ(classify(len - 1, &meta), QS_PKT_MALFORMED);
+}
+
+static void
+test_classify_other_ethertypes(void)
+{
+	static const uint16_t types[] = {ETHER_TYPE_LLDP, ETHER_TYPE_VLAN, 0};
+	struct qs_pkt_meta meta;
+
+	for (size_t i = 0; i < RTE_DIM(types); i++) {
+		size_t len = quic4_frame();
+
+		((struct rte_ether_hdr *)frame)->ether_type =
+			rte_cpu_to_be_16(types[i]);
+		TEST_CONTEXT("ether_type 0x%04x", types[i]);
+		CHECK_EQ(classify(len, &meta), QS_PKT_NOT_OURS);
+	}
+	TEST_CONTEXT_CLEAR();
+	for (int c = QS_PKT_MALFORMED; c <= QS_PKT_QUIC; c++)
+		CHECK(strcmp(qs_net_class_name((enum qs_pkt_class)c), "?") != 0);
+}
+
+/* ---- in-place answers on mbufs ---- */
+
+static struct rte_mempool *pool;
+
+static const struct qs_tx_caps sw_caps = {
+	.mac = {.addr_bytes = {0x02, 0, 0, 0, 0, 0x01}},
+};
+static const struct qs_tx_caps hw_caps = {
+	.mac = {.addr_bytes = {0x02, 0, 0, 0, 0, 0x01}},
+	.hw_ip_cksum = true,
+	.hw_udp_cksum = true,
+};
+
+/* The classified frame in an mbuf; meta filled. */
+static struct rte_mbuf *
+classified_mbuf(size_t len, enum qs_pkt_class want, struct qs_pkt_meta *meta)
+{
+	struct rte_mbuf *m;
+
+	CHECK_EQ(classify(len, meta), want);
+	m = qs_frames_mbuf(pool, frame, len);
+	CHECK(m != NULL);
+	if (m != NULL)
+		m->ol_flags = RTE_MBUF_F_RX_IP_CKSUM_GOOD; /* must not leak into TX */
+	return m;
+}
+
+static void
+check_eth_reply(const uint8_t *f)
+{
+	const struct rte_ether_hdr *eth = (const struct rte_ether_hdr *)f;
+
+	CHECK(rte_is_same_ether_addr(&eth->dst_addr, &qs_frames_peer_mac));
+	CHECK(rte_is_same_ether_addr(&eth->src_addr, &sw_caps.mac));
+}
+
+static void
+test_arp_reply(void)
+{
+	struct qs_pkt_meta meta;
+	size_t len = qs_frame_arp(frame, RTE_ARP_OP_REQUEST, qs_frames_peer_v4,
+				  qs_frames_our_v4);
+	struct rte_mbuf *m;
+
+	m = classified_mbuf(qs_frame_pad(frame, len, ETHER_MIN_FRAME),
+			    QS_PKT_ARP_REQUEST, &meta);
+	if (m == NULL)
+		return;
+	CHECK_EQ(qs_net_arp_reply(m, &sw_caps), 0);
+
+	uint8_t *f = rte_pktmbuf_mtod(m, uint8_t *);
+	struct rte_arp_hdr *arp = (struct rte_arp_hdr *)(f + QS_FRAME_L3_OFF);
+
+	check_eth_reply(f);
+	CHECK_EQ(((struct rte_ether_hdr *)f)->ether_type,
+		 rte_cpu_to_be_16(RTE_ETHER_TYPE_ARP));
+	CHECK_EQ(arp->arp_opcode, rte_cpu_to_be_16(RTE_ARP_OP_REPLY));
+	CHECK_EQ(arp->arp_hardware, rte_cpu_to_be_16(RTE_ARP_HRD_ETHER));
+	CHECK_EQ(arp->arp_protocol, rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4));
+	CHECK(rte_is_same_ether_addr(&arp->arp_data.arp_sha, &sw_caps.mac));
+	CHECK_EQ(arp->arp_data.arp_sip, qs_frames_our_v4);
+	CHECK(rte_is_same_ether_addr(&arp->arp_data.arp_tha, &qs_frames_peer_mac));
+	CHECK_EQ(arp->arp_data.arp_tip, qs_frames_peer_v4);
+	CHECK_EQ(rte_pktmbuf_data_len(m), QS_FRAME_L3_OFF + sizeof(*arp));
+	CHECK_EQ(rte_pktmbuf_pkt_len(m), QS_FRAME_L3_OFF + sizeof(*arp));
+	CHECK_EQ(m->ol_flags, 0);
+	rte_pktmbuf_free(m);
+}
+
+static void
+check_ipv4_reply_hdr(struct rte_mbuf *m, const struct qs_tx_caps *caps,
+		     uint8_t proto)
+{
+	struct rte_ipv4_hdr *ip = ip4(rte_pktmbuf_mtod(m, uint8_t *));
+
+	CHECK_EQ(ip->src_addr, qs_frames_our_v4);
+	CHECK_EQ(ip->dst_addr, qs_frames_peer_v4);
+	CHECK_EQ(ip->time_to_live, REPLY_TTL);
+	CHECK_EQ(ip->next_proto_id, proto);
+	CHECK_EQ(rte_be_to_cpu_16(ip->total_length),
+		 rte_pktmbuf_data_len(m) - QS_FRAME_L3_OFF);
+	if (caps->hw_ip_cksum) {
+		CHECK((m->ol_flags & (RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM)) ==
+		      (RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM));
+		CHECK_EQ(ip->hdr_checksum, 0);
+		CHECK_EQ(m->l2_len, QS_FRAME_L3_OFF);
+		CHECK_EQ(m->l3_len, rte_ipv4_hdr_len(ip));
+	} else {
+		CHECK_EQ(m->ol_flags & RTE_MBUF_F_TX_IP_CKSUM, 0);
+		CHECK_EQ(rte_raw_cksum(ip, rte_ipv4_hdr_len(ip)), 0xffff);
+	}
+}
+
+static void
+test_icmp4_echo_reply(const struct qs_tx_caps *caps)
+{
+	struct qs_pkt_meta meta;
+	size_t len = qs_frame_icmp4_echo(frame, qs_frames_peer_v4,
+					 qs_frames_our_v4, ICMP_DATA_LEN);
+	uint8_t request_icmp[8 + ICMP_DATA_LEN];
+	struct rte_mbuf *m;
+
+	memcpy(request_icmp, frame + QS_FRAME_L4_OFF_V4, sizeof(request_icmp));
+	m = classified_mbuf(len, QS_PKT_ICMP4_ECHO, &meta);
+	if (m == NULL)
+		return;
+	CHECK_EQ(qs_net_icmp4_echo_reply(m, &meta, caps), 0);
+
+	uint8_t *f = rte_pktmbuf_mtod(m, uint8_t *);
+	struct rte_icmp_hdr *icmp = (struct rte_icmp_hdr *)(f + QS_FRAME_L4_OFF_V4);
+
+	check_eth_reply(f);
+	check_ipv4_reply_hdr(m, caps, IPPROTO_ICMP);
+	CHECK_EQ(rte_pktmbuf_data_len(m), len);
+	CHECK_EQ(icmp->icmp_type, RTE_IP_ICMP_ECHO_REPLY);
+	CHECK_EQ(icmp->icmp_code, 0);
+	CHECK_EQ(rte_raw_cksum(icmp, 8 + ICMP_DATA_LEN), 0xffff);
+	/* identifier, sequence number and data echoed unchanged */
+	CHECK_MEM_EQ(f + QS_FRAME_L4_OFF_V4 + 4, request_icmp + 4,
+		     sizeof(request_icmp) - 4);
+	CHECK_EQ(m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_GOOD, 0);
+	rte_pktmbuf_free(m);
+
+	/* a padded request gets an unpadded reply with a checksum over the
+	 * ICMP message only */
+	len = qs_frame_icmp4_echo(frame, qs_frames_peer_v4, qs_frames_our_v4, 3);
+	m = classified_mbuf(qs_frame_pad(frame, len, ETHER_MIN_FRAME),
+			    QS_PKT_ICMP4_ECHO, &meta);
+	if (m == NULL)
+		return;
+	CHECK_EQ(qs_net_icmp4_echo_reply(m, &meta, caps), 0);
+	CHECK_EQ(rte_pktmbuf_data_len(m), len);
+	CHECK_EQ(rte_pktmbuf_pkt_len(m), len);
+	CHECK_EQ(rte_raw_cksum(rte_pktmbuf_mtod_offset(m, void *, QS_FRAME_L4_OFF_V4),
+			       8 + 3), 0xffff);
+	rte_pktmbuf_free(m);
+}
+
+static void
+test_icmp6_echo_reply(void)
+{
+	struct qs_pkt_meta meta;
+	size_t len = qs_frame_icmp6_echo(frame, qs_frames_peer_v6,
+					 qs_frames_our_v6, ICMP_DATA_LEN);
+	uint8_t request_icmp[8 + ICMP_DATA_LEN];
+	struct rte_mbuf *m;
+
+	memcpy(request_icmp, frame + QS_FRAME_L4_OFF_V6, sizeof(request_icmp));
+	m = classified_mbuf(len, QS_PKT_ICMP6_ECHO, &meta);
+	if (m == NULL)
+		return;
+	CHECK_EQ(qs_net_icmp6_echo_reply(m, &meta, &sw_caps), 0);
+
+	uint8_t *f = rte_pktmbuf_mtod(m, uint8_t *);
+	struct rte_ipv6_hdr *ip = ip6(f);
+	uint8_t *icmp = f + QS_FRAME_L4_OFF_V6;
+
+	check_eth_reply(f);
+	CHECK_MEM_EQ(ip->src_addr, qs_frames_our_v6, 16);
+	CHECK_MEM_EQ(ip->dst_addr, qs_frames_peer_v6, 16);
+	CHECK_EQ(ip->hop_limits, REPLY_TTL);
+	CHECK_EQ(rte_be_to_cpu_16(ip->payload_len), sizeof(request_icmp));
+	CHECK_EQ(icmp[0], ICMP6_ECHO_REPLY);
+	CHECK_EQ(icmp[1], 0);
+	CHECK_EQ(rte_ipv6_udptcp_cksum_verify(ip, icmp), 0);
+	CHECK_MEM_EQ(icmp + 4, request_icmp + 4, sizeof(request_icmp) - 4);
+	CHECK_EQ(rte_pktmbuf_data_len(m), len);
+	CHECK_EQ(m->ol_flags, 0);
+	rte_pktmbuf_free(m);
+}
+
+static void
+test_nd_advert(bool with_source_lladdr)
+{
+	uint8_t solicited[16];
+	struct qs_pkt_meta meta;
+	struct rte_mbuf *m;
+	size_t len;
+
+	TEST_CONTEXT("solicitation %s the source link-layer option",
+		     with_source_lladdr ? "with" : "without");
+	qs_frames_solicited_node(qs_frames_our_v6, solicited);
+	len = qs_frame_nd_solicit(frame, qs_frames_peer_v6, solicited,
+				  qs_frames_our_v6, 255, with_source_lladdr);
+	m = classified_mbuf(len, QS_PKT_ND_SOLICIT, &meta);
+	if (m == NULL)
+		return;
+	CHECK_EQ(qs_net_nd_advert(m, &meta, &sw_caps), 0);
+
+	uint8_t *f = rte_pktmbuf_mtod(m, uint8_t *);
+	struct rte_ipv6_hdr *ip = ip6(f);
+	uint8_t *nd = f + QS_FRAME_L4_OFF_V6;
+	uint32_t flags;
+
+	check_eth_reply(f);
+	CHECK_MEM_EQ(ip->src_addr, qs_frames_our_v6, 16);
+	CHECK_MEM_EQ(ip->dst_addr, qs_frames_peer_v6, 16);
+	CHECK_EQ(ip->hop_limits, 255);
+	CHECK_EQ(ip->proto, IPPROTO_ICMPV6);
+	CHECK_EQ(rte_be_to_cpu_16(ip->payload_len), ND_NA_LEN);
+	CHECK_EQ(rte_pktmbuf_data_len(m), QS_FRAME_L4_OFF_V6 + ND_NA_LEN);
+	CHECK_EQ(rte_pktmbuf_pkt_len(m), QS_FRAME_L4_OFF_V6 + ND_NA_LEN);
+	CHECK_EQ(nd[0], ICMP6_ND_ADVERT);
+	CHECK_EQ(nd[1], 0);
+	memcpy(&flags, nd + 4, 4);
+	CHECK_EQ(rte_be_to_cpu_32(flags), ND_NA_FLAGS_SOLICITED_OVERRIDE);
+	CHECK_MEM_EQ(nd + 8, qs_frames_our_v6, 16);
+	CHECK_EQ(nd[24], ND_OPT_TARGET_LLADDR);
+	CHECK_EQ(nd[25], 1);
+	CHECK_MEM_EQ(nd + 26, sw_caps.mac.addr_bytes, RTE_ETHER_ADDR_LEN);
+	CHECK_EQ(rte_ipv6_udptcp_cksum_verify(ip, nd), 0);
+	CHECK_EQ(m->ol_flags, 0);
+	rte_pktmbuf_free(m);
+	TEST_CONTEXT_CLEAR();
+}
+
+/* A received datagram turned into a reply of reply_len payload bytes. */
+static void
+test_udp_reply(bool ipv6, const struct qs_tx_caps *caps, uint16_t reply_len,
+	       bool padded)
+{
+	uint8_t payload[QUIC_LEN], reply[2 * QUIC_LEN];
+	struct qs_pkt_meta meta;
+	struct rte_mbuf *m;
+	uint16_t got_len;
+	size_t len, l4_off = ipv6 ? QS_FRAME_L4_OFF_V6 : QS_FRAME_L4_OFF_V4;
+
+	TEST_CONTEXT("udp reply %s, %s checksums, %u bytes%s",
+		     ipv6 ? "ipv6" : "ipv4", caps->hw_udp_cksum ? "hw" : "sw",
+		     reply_len, padded ? ", padded request" : "");
+	memset(payload, 0x41, sizeof(payload));
+	for (size_t i = 0; i < sizeof(reply); i++)
+		reply[i] = (uint8_t)(i * 7);
+	len = qs_frame_quic_to_us(frame, ipv6, payload, padded ? 4 : sizeof(payload));
+	m = classified_mbuf(padded ? qs_frame_pad(frame, len, ETHER_MIN_FRAME) : len,
+			    QS_PKT_QUIC, &meta);
+	if (m == NULL)
+		return;
+
+	qs_net_meta_to_mbuf(m, &meta);
+	CHECK_EQ(m->l2_len, QS_FRAME_L3_OFF);
+	CHECK_EQ(m->l3_len, l4_off - QS_FRAME_L3_OFF);
+	CHECK_EQ(m->packet_type, (ipv6 ? RTE_PTYPE_L3_IPV6 : RTE_PTYPE_L3_IPV4) |
+				 RTE_PTYPE_L4_UDP);
+	CHECK_EQ(rte_pktmbuf_data_len(m), len); /* padding trimmed */
+	CHECK_EQ(rte_pktmbuf_pkt_len(m), len);
+	CHECK(qs_net_udp_payload(m, &got_len) ==
+	      rte_pktmbuf_mtod_offset(m, uint8_t *, l4_off + 8));
+	CHECK_EQ(got_len, padded ? 4 : sizeof(payload));
+
+	memcpy(rte_pktmbuf_mtod_offset(m, uint8_t *, l4_off + 8), reply, reply_len);
+	CHECK_EQ(qs_net_udp_reply(m, reply_len, caps), 0);
+
+	uint8_t *f = rte_pktmbuf_mtod(m, uint8_t *);
+	struct rte_udp_hdr *udp = (struct rte_udp_hdr *)(f + l4_off);
+
+	check_eth_reply(f);
+	CHECK_EQ(rte_pktmbuf_data_len(m), l4_off + 8 + reply_len);
+	CHECK_EQ(rte_pktmbuf_pkt_len(m), l4_off + 8 + reply_len);
+	CHECK_EQ(rte_be_to_cpu_16(udp->src_port), QS_FRAMES_OUR_PORT);
+	CHECK_EQ(rte_be_to_cpu_16(udp->dst_port), QS_FRAMES_PEER_PORT);
+	CHECK_EQ(rte_be_to_cpu_16(udp->dgram_len), 8 + reply_len);
+	CHECK_MEM_EQ(udp + 1, reply, reply_len);
+	CHECK_EQ(m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_GOOD, 0);
+
+	if (!ipv6) {
+		struct rte_ipv4_hdr *ip = ip4(f);
+
+		check_ipv4_reply_hdr(m, caps, IPPROTO_UDP);
+		if (caps->hw_udp_cksum) {
+			CHECK((m->ol_flags & (RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_UDP_CKSUM)) ==
+			      (RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_UDP_CKSUM));
+			/* the NIC expects the pseudo-header sum in the field */
+			CHECK_EQ(udp->dgram_cksum, rte_ipv4_phdr_cksum(ip, m->ol_flags));
+		} else {
+			CHECK_EQ(m->ol_flags, 0);
+			CHECK(udp->dgram_cksum != 0);
+			CHECK_EQ(rte_ipv4_udptcp_cksum_verify(ip, udp), 0);
+		}
+	} else {
+		struct rte_ipv6_hdr *ip = ip6(f);
+
+		CHECK_MEM_EQ(ip->src_addr, qs_frames_our_v6, 16);
+		CHECK_MEM_EQ(ip->dst_addr, qs_frames_peer_v6, 16);
+		CHECK_EQ(ip->hop_limits, REPLY_TTL);
+		CHECK_EQ(rte_be_to_cpu_16(ip->payload_len), 8 + reply_len);
+		CHECK_EQ(m->ol_flags & (RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM), 0);
+		if (caps->hw_udp_cksum) {
+			CHECK((m->ol_flags & (RTE_MBUF_F_TX_IPV6 | RTE_MBUF_F_TX_UDP_CKSUM)) ==
+			      (RTE_MBUF_F_TX_IPV6 | RTE_MBUF_F_TX_UDP_CKSUM));
+			CHECK_EQ(udp->dgram_cksum, rte_ipv6_phdr_cksum(ip, m->ol_flags));
+		} else {
+			CHECK_EQ(m->ol_flags, 0);
+			CHECK(udp->dgram_cksum != 0);
+			CHECK_EQ(rte_ipv6_udptcp_cksum_verify(ip, udp), 0);
+		}
+	}
+	rte_pktmbuf_free(m);
+	TEST_CONTEXT_CLEAR();
+}
+
+/* Offload of the UDP checksum alone: the IPv4 header sum is still ours. */
+static void
+test_udp_reply_hw_udp_only(void)
+{
+	const struct qs_tx_caps caps = {.mac = sw_caps.mac, .hw_udp_cksum = true};
+	struct qs_pkt_meta meta;
+	struct rte_mbuf *m;
+	size_t len = quic4_frame();
+
+	m = classified_mbuf(len, QS_PKT_QUIC, &meta);
+	if (m == NULL)
+		return;
+	qs_net_meta_to_mbuf(m, &meta);
+	CHECK_EQ(qs_net_udp_reply(m, 30, &caps), 0);
+	check_ipv4_reply_hdr(m, &caps, IPPROTO_UDP);
+	CHECK_EQ(m->ol_flags & RTE_MBUF_F_TX_UDP_CKSUM, RTE_MBUF_F_TX_UDP_CKSUM);
+	rte_pktmbuf_free(m);
+}
+
+/* A reply that would not fit the mbuf is refused, not written past it. */
+static void
+test_udp_reply_too_long(void)
+{
+	struct qs_pkt_meta meta;
+	struct rte_mbuf *m;
+	size_t len = quic4_frame();
+
+	m = classified_mbuf(len, QS_PKT_QUIC, &meta);
+	if (m == NULL)
+		return;
+	qs_net_meta_to_mbuf(m, &meta);
+	CHECK_EQ(qs_net_udp_reply(m, (uint16_t)(rte_pktmbuf_tailroom(m) + QUIC_LEN + 1),
+				  &sw_caps), -1);
+	rte_pktmbuf_free(m);
+}
+
+int
+main(void)
+{
+	qs_frames_listen(&listen_set);
+	test_classify_arp();
+	test_classify_icmp4();
+	test_classify_udp4();
+	test_classify_ipv4_options();
+	test_classify_ipv4_malformed();
+	test_classify_udp_length();
+	test_classify_ethernet_padding();
+	test_classify_ipv6();
+	test_classify_icmp6();
+	test_classify_other_ethertypes();
+
+	test_eal_init("net", "0");
+	pool = rte_pktmbuf_pool_create("test_net", POOL_SIZE, 0, 0,
+				       RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
+	if (pool == NULL) {
+		fprintf(stderr, "test_net: no mbuf pool: %s\n",
+			rte_strerror(rte_errno));
+		return 2;
+	}
+	test_arp_reply();
+	test_icmp4_echo_reply(&sw_caps);
+	test_icmp4_echo_reply(&hw_caps);
+	test_icmp6_echo_reply();
+	test_nd_advert(true);
+	test_nd_advert(false);
+	for (int v6 = 0; v6 <= 1; v6++) {
+		test_udp_reply(v6, &sw_caps, 43, false);  /* shorter: a reset */
+		test_udp_reply(v6, &sw_caps, 150, false); /* longer than the request */
+		test_udp_reply(v6, &sw_caps, 43, true);
+		test_udp_reply(v6, &hw_caps, 43, false);
+		test_udp_reply(v6, &hw_caps, 150, true);
+	}
+	test_udp_reply_hw_udp_only();
+	test_udp_reply_too_long();
+	CHECK_EQ(rte_mempool_avail_count(pool), POOL_SIZE); /* nothing leaked */
+
+	rte_mempool_free(pool);
+	test_eal_cleanup();
+	return test_done("test_net");
+}
