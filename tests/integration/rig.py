@@ -464,6 +464,18 @@ class Rig:
                 return snap
             time.sleep(0.05)
 
+    def wait_quiet(self, timeout=20.0, interval=0.25):
+        """Polls counters() until two snapshots interval apart are equal (the
+        dataplane has finished with what was sent) or timeout; the last one."""
+        deadline = time.monotonic() + timeout
+        snap = self.counters()
+        while time.monotonic() < deadline:
+            time.sleep(interval)
+            last, snap = snap, self.counters()
+            if snap == last:
+                break
+        return snap
+
     # -- the client side --
 
     def run_in_client(self, argv, timeout=30, check_rc=True, input=None):

@@ -38,21 +38,13 @@ def flood(rig):
     return json.loads(out)
 
 
-def inboxes_drained(before):
-    """Everything forwarded to the owner has been taken from its inbox."""
-    def done(snap):
-        d = delta(before, snap)
-        return d[OWNER]["quic_forwarded_in"] == total(d, "quic_forwarded_out")
-    return done
-
-
 def test():
     with Rig("flood", workers=WORKERS, config=CONFIG) as rig:
         senders = [w for w in range(WORKERS) if w != OWNER]
         before, m_before = rig.counters(), rig.steering()
         result = flood(rig)
-        # settle: every forwarded datagram drained, counters quiet
-        after = rig.wait_counters(inboxes_drained(before), timeout=20)
+        # the workers still empty their RX rings and inboxes after the sender ends
+        after = rig.wait_quiet()
         d, m = delta(before, after), matrix_delta(m_before, rig.steering())
 
         check(rig.alive(), f"quicsteer died during the flood:\n{rig.output()[-3000:]}")
