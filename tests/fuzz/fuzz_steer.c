@@ -1,0 +1,375 @@
+/* libFuzzer target: one input is one Ethernet frame as a worker receives it.
+ *
+ * It runs the worker's receive path without EAL: qs_net_classify with the
+ * test listen set (198.18.0.1, 2001:db8::1, UDP 443); for QUIC datagrams
+ * qs_steer_decide with a nibble codec of 4 workers, from every worker, with
+ * steering on and off; qs_quic_parse directly on the raw input; and the
+ * in-place answer the worker would build (ARP, ICMP, ICMPv6, ND, UDP reply)
+ * on an mbuf whose buffer is a heap block of exactly its size. Beyond the
+ * sanitizers' checks it asserts the invariants below (REQUIRE); any failure
+ * aborts, which libFuzzer reports as a crash. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_arp.h>
+#include <rte_byteorder.h>
+#include <rte_icmp.h>
+#include <rte_ip.h>
+#include <rte_mbuf.h>
+#include <rte_udp.h>
+
+#include "qs_cid.h"
+#include "qs_frames.h"
+#include "qs_net.h"
+#include "qs_quic_hdr.h"
+#include "qs_steer.h"
+
+#define N_WORKERS 4
+#define TAILROOM 64            /* room an answer may grow into */
+#define RESET_LIKE_LEN 43      /* a reply shorter than most datagrams */
+#define ICMP6_ECHO_REQUEST 128
+#define ICMP6_ND_SOLICIT 135
+#define ND_NA_LEN 32
+
+#define REQUIRE(cond) \
+	do { \
+		if (!(cond)) { \
+			fprintf(stderr, "%s:%d: invariant failed: %s\n", __FILE__, \
+				__LINE__, #cond); \
+			abort(); \
+		} \
+	} while (0)
+
+static struct qs_listen listen_set;
+static struct qs_cid_codec codec;
+
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int
+LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	char err[256];
+
+	(void)argc;
+	(void)argv;
+	qs_frames_listen(&listen_set);
+	if (qs_cid_codec_init(&codec, "nibble", N_WORKERS, err, sizeof(err)) != 0) {
+		fprintf(stderr, "fuzz_steer: %s\n", err);
+		abort();
+	}
+	return 0;
+}
+
+static uint32_t
+be32_at(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* What any successful parse must satisfy, for a header at p of len bytes. */
+static void
+check_header(const uint8_t *p, size_t len, int rc, const struct qs_quic_hdr *h)
+{
+	if (rc != QS_QUIC_OK) {
+		REQUIRE(rc == QS_QUIC_ERR_EMPTY || rc == QS_QUIC_ERR_TRUNCATED ||
+			rc == QS_QUIC_ERR_CID_TOO_LONG);
+		REQUIRE((rc == QS_QUIC_ERR_EMPTY) == (len == 0));
+		return;
+	}
+	REQUIRE(len > 0);
+	REQUIRE(h->dcid > p && h->dcid + h->dcid_len <= p + len);
+	if (h->type == QS_QUIC_SHORT) {
+		REQUIRE(!(p[0] & 0x80));
+		REQUIRE(h->dcid == p + 1 && h->dcid_len == codec.cid_len);
+		REQUIRE(h->scid == NULL && h->scid_len == 0 && h->version == 0);
+		return;
+	}
+	REQUIRE(p[0] & 0x80);
+	REQUIRE(h->dcid == p + 6 && h->dcid_len == p[5]);
+	REQUIRE(h->scid == h->dcid + h->dcid_len + 1);
+	REQUIRE(h->scid_len == h->dcid[h->dcid_len]);
+	REQUIRE(h->scid + h->scid_len <= p + len);
+	REQUIRE(h->version == be32_at(p + 1));
+	if (h->version == QS_QUIC_V1) {
+		REQUIRE(h->type == (enum qs_quic_long_type)((p[0] >> 4) & 3));
+		REQUIRE(h->dcid_len <= QS_QUIC_MAX_CID_LEN_V1 &&
+			h->scid_len <= QS_QUIC_MAX_CID_LEN_V1);
+	} else if (h->version == 0) {
+		REQUIRE(h->type == QS_QUIC_VERSION_NEGOTIATION);
+	} else {
+		REQUIRE(h->type == QS_QUIC_UNKNOWN_VERSION);
+	}
+}
+
+/* The steering decision from every worker, steering on and off. */
+static void
+check_decide(const uint8_t *p, size_t len)
+{
+	struct qs_quic_hdr ref;
+	int rc = qs_quic_parse(p, len, codec.cid_len, &ref);
+
+	check_header(p, len, rc, &ref);
+	for (int enabled = 0; enabled <= 1; enabled++) {
+		for (uint16_t self = 0; self < N_WORKERS; self++) {
+			struct qs_quic_hdr h;
+			uint16_t owner = UINT16_MAX;
+			enum qs_steer_verdict v = qs_steer_decide(&codec, enabled, self, p,
+								  len, &h, &owner);
+			int named;
+
+			if (rc != QS_QUIC_OK) {
+				REQUIRE(v == QS_STEER_DROP);
+				continue;
+			}
+			REQUIRE(h.type == ref.type && h.dcid == ref.dcid &&
+				h.dcid_len == ref.dcid_len);
+			named = qs_cid_decode(&codec, h.dcid, h.dcid_len);
+			REQUIRE(named == QS_CID_NONE || (named >= 0 && named < N_WORKERS));
+			switch (v) {
+			case QS_STEER_LOCAL:
+				REQUIRE(owner == self);
+				/* a server-chosen DCID naming another worker must move */
+				if (enabled && (h.type == QS_QUIC_SHORT ||
+						h.type == QS_QUIC_HANDSHAKE))
+					REQUIRE(named == QS_CID_NONE || named == self);
+				break;
+			case QS_STEER_FORWARD:
+				REQUIRE(enabled);
+				REQUIRE(owner < N_WORKERS && owner != self);
+				REQUIRE(h.type == QS_QUIC_SHORT || h.type == QS_QUIC_HANDSHAKE);
+				REQUIRE(named == owner);
+				break;
+			default:
+				REQUIRE(!"a parsed header is never dropped");
+			}
+		}
+	}
+}
+
+/* An mbuf over a heap block of exactly headroom + frame + TAILROOM bytes:
+ * a write past what the mbuf owns is a heap overflow ASan reports. */
+struct test_mbuf {
+	struct rte_mbuf m;
+	uint8_t *block;
+};
+
+/* Whether a frame of len bytes fits an mbuf with our headroom and tailroom
+ * (buf_len is 16 bits); larger ones are only classified. */
+static bool
+fits_mbuf(size_t len)
+{
+	return len <= UINT16_MAX - RTE_PKTMBUF_HEADROOM - TAILROOM;
+}
+
+static struct rte_mbuf *
+mbuf_of(struct test_mbuf *t, const uint8_t *frame, size_t len)
+{
+	size_t block_len = RTE_PKTMBUF_HEADROOM + len + TAILROOM;
+
+	memset(&t->m, 0, sizeof(t->m));
+	t->block = malloc(block_len);
+	REQUIRE(t->block != NULL);
+	memcpy(t->block + RTE_PKTMBUF_HEADROOM, frame, len);
+	t->m.buf_addr = t->block;
+	t->m.buf_len = (uint16_t)block_len;
+	t->m.data_off = RTE_PKTMBUF_HEADROOM;
+	t->m.data_len = (uint16_t)len;
+	t->m.pkt_len = (uint32_t)len;
+	t->m.nb_segs = 1;
+	return &t->m;
+}
+
+static const struct qs_tx_caps caps = {
+	.mac = {.addr_bytes = {0x02, 0, 0, 0, 0, 0x01}},
+};
+
+static const uint8_t *
+l3_of(struct rte_mbuf *m, const struct qs_pkt_meta *meta)
+{
+	return rte_pktmbuf_mtod_offset(m, const uint8_t *, meta->l3_off);
+}
+
+/* A reply comes from the address the request went to: ours. */
+static void
+check_ipv4_hdr(const struct rte_ipv4_hdr *ip)
+{
+	REQUIRE(rte_raw_cksum(ip, rte_ipv4_hdr_len(ip)) == 0xffff);
+	REQUIRE(ip->src_addr == qs_frames_our_v4);
+}
+
+static void
+check_arp_reply(const uint8_t *frame, size_t len, const struct qs_pkt_meta *meta)
+{
+	struct test_mbuf t;
+	struct rte_mbuf *m = mbuf_of(&t, frame, len);
+	const struct rte_arp_hdr *arp;
+
+	REQUIRE(qs_net_arp_reply(m, &caps) == 0);
+	REQUIRE(rte_pktmbuf_data_len(m) == meta->l3_off + sizeof(*arp));
+	arp = (const struct rte_arp_hdr *)l3_of(m, meta);
+	REQUIRE(arp->arp_opcode == rte_cpu_to_be_16(RTE_ARP_OP_REPLY));
+	REQUIRE(arp->arp_data.arp_sip == qs_frames_our_v4);
+	free(t.block);
+}
+
+static void
+check_icmp4_reply(const uint8_t *frame, size_t len, const struct qs_pkt_meta *meta)
+{
+	struct test_mbuf t;
+	struct rte_mbuf *m = mbuf_of(&t, frame, len);
+
+	REQUIRE(qs_net_icmp4_echo_reply(m, meta, &caps) == 0);
+	REQUIRE(rte_pktmbuf_data_len(m) == meta->l4_end);
+	check_ipv4_hdr((const struct rte_ipv4_hdr *)l3_of(m, meta));
+	REQUIRE(rte_raw_cksum(rte_pktmbuf_mtod_offset(m, void *, meta->l4_off),
+			      meta->l4_end - meta->l4_off) == 0xffff);
+	free(t.block);
+}
+
+static void
+check_icmp6_reply(const uint8_t *frame, size_t len, const struct qs_pkt_meta *meta,
+		  bool neighbour_advert)
+{
+	struct test_mbuf t;
+	struct rte_mbuf *m = mbuf_of(&t, frame, len);
+	const struct rte_ipv6_hdr *ip;
+
+	if (neighbour_advert) {
+		REQUIRE(qs_net_nd_advert(m, meta, &caps) == 0);
+		REQUIRE(rte_pktmbuf_data_len(m) == meta->l4_off + ND_NA_LEN);
+	} else {
+		REQUIRE(qs_net_icmp6_echo_reply(m, meta, &caps) == 0);
+		REQUIRE(rte_pktmbuf_data_len(m) == meta->l4_end);
+	}
+	ip = (const struct rte_ipv6_hdr *)l3_of(m, meta);
+	REQUIRE(meta->l4_off + rte_be_to_cpu_16(ip->payload_len) ==
+		rte_pktmbuf_data_len(m));
+	REQUIRE(rte_ipv6_udptcp_cksum_verify(ip, rte_pktmbuf_mtod_offset(
+			m, const void *, meta->l4_off)) == 0);
+	free(t.block);
+}
+
+/* The datagram as the owner sees it, then turned into a reply of
+ * reply_len bytes (shorter, as a stateless reset, or longer). */
+static void
+check_udp(const uint8_t *frame, size_t len, const struct qs_pkt_meta *meta,
+	  uint16_t reply_len)
+{
+	struct test_mbuf t;
+	struct rte_mbuf *m = mbuf_of(&t, frame, len);
+	uint16_t payload_len, udp_off;
+	uint8_t *payload;
+	void *l3;
+
+	qs_net_meta_to_mbuf(m, meta);
+	REQUIRE(rte_pktmbuf_data_len(m) == meta->l4_end);
+	REQUIRE(m->l2_len == meta->l3_off && m->l2_len + m->l3_len == meta->l4_off);
+	payload = qs_net_udp_payload(m, &payload_len);
+	REQUIRE(payload == rte_pktmbuf_mtod_offset(m, uint8_t *, meta->l4_off + 8));
+	REQUIRE(payload_len == meta->l4_end - meta->l4_off - 8);
+
+	REQUIRE(qs_net_udp_reply(m, reply_len, &caps) == 0);
+	udp_off = (uint16_t)(m->l2_len + m->l3_len);
+	REQUIRE(rte_pktmbuf_data_len(m) == udp_off + 8 + reply_len);
+	l3 = rte_pktmbuf_mtod_offset(m, void *, m->l2_len);
+	if (meta->ipv6) {
+		REQUIRE(rte_be_to_cpu_16(((struct rte_ipv6_hdr *)l3)->payload_len) ==
+			8 + reply_len);
+		REQUIRE(rte_ipv6_udptcp_cksum_verify(l3, rte_pktmbuf_mtod_offset(
+				m, void *, udp_off)) == 0);
+	} else {
+		check_ipv4_hdr(l3);
+		REQUIRE(rte_ipv4_udptcp_cksum_verify(l3, rte_pktmbuf_mtod_offset(
+				m, void *, udp_off)) == 0);
+	}
+	free(t.block);
+}
+
+/* The UDP payload in a heap block of exactly its length (reads past the
+ * datagram but inside the frame would go unnoticed otherwise). */
+static void
+check_quic(const uint8_t *frame, size_t len, const struct qs_pkt_meta *meta)
+{
+	size_t payload_len = (size_t)(meta->l4_end - meta->l4_off - 8);
+	uint8_t *payload = malloc(payload_len ? payload_len : 1);
+
+	REQUIRE(payload != NULL);
+	memcpy(payload, frame + meta->l4_off + 8, payload_len);
+	check_decide(payload, payload_len);
+	free(payload);
+
+	check_udp(frame, len, meta,
+		  (uint16_t)RTE_MIN(payload_len, (size_t)RESET_LIKE_LEN));
+	check_udp(frame, len, meta, (uint16_t)(payload_len + TAILROOM / 2));
+}
+
+static void
+check_classified(const uint8_t *frame, size_t len)
+{
+	struct qs_pkt_meta meta;
+	enum qs_pkt_class c = qs_net_classify(frame, (uint32_t)len, &listen_set,
+					      &meta);
+	uint16_t ether_type;
+
+	REQUIRE(c >= QS_PKT_MALFORMED && c <= QS_PKT_QUIC);
+	if (len < RTE_ETHER_HDR_LEN)
+		REQUIRE(c == QS_PKT_MALFORMED);
+	if (c == QS_PKT_MALFORMED || c == QS_PKT_NOT_OURS || !fits_mbuf(len))
+		return;
+	ether_type = (uint16_t)(frame[12] << 8 | frame[13]);
+	REQUIRE(meta.l3_off == RTE_ETHER_HDR_LEN);
+	REQUIRE(meta.l3_off <= meta.l4_off && meta.l4_off <= meta.l4_end &&
+		meta.l4_end <= len);
+
+	switch (c) {
+	case QS_PKT_ARP_REQUEST:
+		REQUIRE(ether_type == RTE_ETHER_TYPE_ARP);
+		REQUIRE(meta.l4_end == meta.l3_off + sizeof(struct rte_arp_hdr));
+		check_arp_reply(frame, len, &meta);
+		break;
+	case QS_PKT_ICMP4_ECHO:
+		REQUIRE(ether_type == RTE_ETHER_TYPE_IPV4 && !meta.ipv6);
+		REQUIRE(meta.l4_end - meta.l4_off >= 8);
+		REQUIRE(frame[meta.l4_off] == RTE_IP_ICMP_ECHO_REQUEST);
+		check_icmp4_reply(frame, len, &meta);
+		break;
+	case QS_PKT_ICMP6_ECHO:
+	case QS_PKT_ND_SOLICIT:
+		REQUIRE(ether_type == RTE_ETHER_TYPE_IPV6 && meta.ipv6);
+		REQUIRE(meta.l4_off == meta.l3_off + sizeof(struct rte_ipv6_hdr));
+		if (c == QS_PKT_ND_SOLICIT) {
+			REQUIRE(meta.l4_end - meta.l4_off >= 24);
+			REQUIRE(frame[meta.l4_off] == ICMP6_ND_SOLICIT);
+			REQUIRE(memcmp(frame + meta.l4_off + 8, qs_frames_our_v6, 16) == 0);
+		} else {
+			REQUIRE(meta.l4_end - meta.l4_off >= 8);
+			REQUIRE(frame[meta.l4_off] == ICMP6_ECHO_REQUEST);
+		}
+		check_icmp6_reply(frame, len, &meta, c == QS_PKT_ND_SOLICIT);
+		break;
+	case QS_PKT_QUIC: {
+		const struct rte_udp_hdr *udp =
+			(const struct rte_udp_hdr *)(frame + meta.l4_off);
+
+		REQUIRE(meta.ipv6 == (ether_type == RTE_ETHER_TYPE_IPV6));
+		REQUIRE(meta.l4_end - meta.l4_off >= 8);
+		REQUIRE(udp->dst_port == listen_set.port_be);
+		REQUIRE(rte_be_to_cpu_16(udp->dgram_len) == meta.l4_end - meta.l4_off);
+		check_quic(frame, len, &meta);
+		break;
+	}
+	default:
+		REQUIRE(!"unreachable class");
+	}
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	check_classified(data, size);
+	/* the parser and the decision on any bytes, not only on datagrams */
+	check_decide(data, size);
+	return 0;
+}
