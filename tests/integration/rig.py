@@ -507,6 +507,17 @@ class Rig:
                                request={"payloads": [p.hex() for p in payloads]})
         return res["results"]
 
+    def flood(self, worker, count, sockets=64, length=64, family=4):
+        """Sends count short-header datagrams naming worker as fast as the
+        client kernel takes them, from sockets source ports
+        (tools/udp_flood.c); returns {"sent", "send_errors", "seconds"}."""
+        out = self.run_in_client([binary("UDP_FLOOD", "tests/integration/udp_flood"),
+                                  "--dst", self.server_addr(family)[0],
+                                  "--port", str(self.port), "--worker", str(worker),
+                                  "--count", str(count), "--sockets", str(sockets),
+                                  "--length", str(length)], timeout=120).stdout
+        return json.loads(out)
+
     def send_frames(self, frames, listen=0.5):
         """Sends raw Ethernet frames (bytes) on the client veth and returns
         the frames the server sent back within listen seconds, ARP and
