@@ -410,10 +410,23 @@ class Rig:
     def alive(self):
         return self.proc is not None and self.proc.poll() is None
 
-    def send_stdin(self, text):
-        """Writes text to quicsteer's stdin (interactive=True) and closes it."""
+    def send_stdin(self, text, close=True):
+        """Writes text to quicsteer's stdin (interactive=True)."""
         self.proc.stdin.write(text.encode())
-        self.proc.stdin.close()
+        self.proc.stdin.flush()
+        if close:
+            self.proc.stdin.close()
+
+    def wait_output(self, needle, timeout=10.0):
+        """Waits until quicsteer has written needle; the output so far."""
+        deadline = time.monotonic() + timeout
+        while needle not in (out := self.output()):
+            check(self.alive(), f"quicsteer exited ({self.proc.returncode}) "
+                                f"before writing {needle!r}:\n{out[-3000:]}")
+            check(time.monotonic() < deadline,
+                  f"quicsteer did not write {needle!r} within {timeout} s:\n{out[-3000:]}")
+            time.sleep(0.05)
+        return out
 
     def wait_exit(self, timeout=STOP_TIMEOUT):
         """Waits for quicsteer to exit by itself; returns (rc, output)."""

@@ -5,10 +5,11 @@ and SIGINT stop it cleanly (exit 0, port stopped and closed)."""
 import re
 import signal
 
-from rig import (QUIC_PORT, SERVER_V4, SERVER_V6, Rig, check, check_eq,
-                 main)
+from rig import (QUIC_PORT, SERVER_V4, SERVER_V6, Rig, check, check_eq, main,
+                 short_headers)
 
 WORKERS = 4
+PROBES = 8
 STOPPED = "port 0: stopped and closed"
 ALL_COMMANDS = """\
 show port info all
@@ -45,8 +46,8 @@ def check_counter_lines(out, names, what):
 
 def check_help(out, what):
     for line in HELP_LINES:
-        # "<command>  <what it does>", not an echo of the command typed
-        check(re.search(rf"^{PROMPT}{re.escape(line)}\s{{2,}}\S", out, re.M),
+        # "<command> <what it does>", not an echo of the command typed
+        check(re.search(rf"^{PROMPT}{re.escape(line)}[ \t]+\S", out, re.M),
               f"{what}: help does not list {line!r}")
 
 
@@ -93,12 +94,23 @@ def check_interactive(rig):
     rig.start(workers=WORKERS, app_args=["-i"], interactive=True)
     # every counter telemetry has, show stats has too
     names = [k for k in rig.telemetry("/quicsteer/stats") if k != "workers"]
-    rig.send_stdin("show lcores\nshow stats\nshow config\nhelp\nquit\n")
-    rc, out = rig.wait_exit()
-    check_eq(rc, 0, f"exit code after `quit` on stdin (-i):\n{out[-3000:]}")
+    sent = len(rig.probe(short_headers(0, PROBES)))
+
+    # counters show the traffic; clear stats zeroes the CLI's view only
+    rig.send_stdin("show lcores\nclear stats\nshow stats\n", close=False)
+    out = rig.wait_output("quic_stateless_resets_sent")
     rows = table_rows(out, r"worker\s+lcore\s+rx_packets", r"\d+\s+\d+\s", "-i: show lcores")
     check_eq(len(rows), WORKERS, "-i: show lcores rows")
+    check_eq(sum(int(r[4]) for r in rows), sent, "-i: show lcores: quic_rx summed")
     check_counter_lines(out, names, "-i: show stats")
+    check(re.search(r"^\s+quic_stateless_resets_sent\s+0$", out, re.M),
+          f"-i: show stats after clear stats: quic_stateless_resets_sent is not 0:\n{out}")
+    check_eq(rig.telemetry("/quicsteer/stats")["quic_stateless_resets_sent"], sent,
+             "telemetry quic_stateless_resets_sent after clear stats (counts since start)")
+
+    rig.send_stdin("show config\nhelp\nquit\n")
+    rc, out = rig.wait_exit()
+    check_eq(rc, 0, f"exit code after `quit` on stdin (-i):\n{out[-3000:]}")
     check(re.search(r"^steer = cid$", out, re.M), "-i: show config: no 'steer = cid'")
     check_help(out, "-i")
     check_contains(out, STOPPED, "-i: after quit")
