@@ -261,6 +261,37 @@ qs_config_set(struct qs_config *cfg, const char *section, const char *key,
 	return -1;
 }
 
+/* DPDK 22.11's cfgfile skips a line that has no '=': a typo such as
+ * "port 8443" would leave the default in force. Reject it here. */
+static int
+check_lines(const char *path, char *err, size_t errlen)
+{
+	char line[CFG_NAME_LEN + CFG_VALUE_LEN + 16];
+	FILE *f = fopen(path, "r");
+	int n = 0;
+
+	if (f == NULL) {
+		snprintf(err, errlen, "%s: cannot read: %s", path, strerror(errno));
+		return -1;
+	}
+	while (fgets(line, sizeof(line), f) != NULL) {
+		char *p = line + strspn(line, " \t");
+
+		n++;
+		p[strcspn(p, "\r\n")] = '\0';
+		if (*p == '\0' || *p == ';' || *p == '#' || *p == '[' ||
+		    strchr(p, '=') != NULL)
+			continue;
+		snprintf(err, errlen,
+			 "%s: line %d: '%s' is neither [section] nor key = value",
+			 path, n, p);
+		fclose(f);
+		return -1;
+	}
+	fclose(f);
+	return 0;
+}
+
 int
 qs_config_load(struct qs_config *cfg, const char *path, char *err,
 	       size_t errlen)
@@ -271,10 +302,8 @@ qs_config_load(struct qs_config *cfg, const char *path, char *err,
 	char (*names)[CFG_NAME_LEN] = NULL;
 	char **name_ptrs = NULL;
 
-	if (access(path, R_OK) != 0) {
-		snprintf(err, errlen, "%s: cannot read: %s", path, strerror(errno));
+	if (check_lines(path, err, errlen) != 0)
 		return -1;
-	}
 	file = rte_cfgfile_load(path, 0);
 	if (file == NULL) {
 		snprintf(err, errlen,

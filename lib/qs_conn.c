@@ -200,6 +200,10 @@ cb_handshake_completed(ngtcp2_conn *conn, void *user_data)
 
 	c->handshake_done = true;
 	lcore_of(c)->stats.quic_handshakes_completed++;
+	if (gnutls_session_is_resumed(c->tls))
+		lcore_of(c)->stats.quic_sessions_resumed++;
+	if (gnutls_session_get_flags(c->tls) & GNUTLS_SFLAGS_EARLY_DATA)
+		lcore_of(c)->stats.quic_0rtt_accepted++;
 	qs_tls_send_ticket(c->tls);
 	/* Initials no longer carry the client's first DCID */
 	if (c->odcid_mapped) {

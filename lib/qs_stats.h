@@ -23,7 +23,8 @@
 	X(quic_initials) X(quic_version_negotiations_sent) X(quic_retries_sent) \
 	X(quic_stateless_resets_sent) \
 	X(quic_conn_accepted) X(quic_conn_active) X(quic_conn_closed) \
-	X(quic_handshakes_completed) X(quic_path_migrations) \
+	X(quic_handshakes_completed) X(quic_sessions_resumed) X(quic_0rtt_accepted) \
+	X(quic_path_migrations) \
 	X(h3_requests) X(h3_responses_2xx) X(h3_responses_4xx) X(h3_responses_5xx)
 
 struct qs_stats {

@@ -422,7 +422,10 @@ static void
 cmd_help_parsed(void *parsed __rte_unused, struct cmdline *cl,
 		void *data __rte_unused)
 {
-	cmdline_printf(cl,
+	/* not cmdline_printf: a --cmdline-file cmdline has no output fd */
+	FILE *out = cl_out(cl);
+
+	fprintf(out,
 		"show port info all     ports: driver, MAC, link, queues, offloads\n"
 		"show port stats all    NIC counters per port\n"
 		"show lcores            per-worker packet and steering counters\n"
@@ -434,6 +437,7 @@ cmd_help_parsed(void *parsed __rte_unused, struct cmdline *cl,
 		"clear stats            zero the CLI's view of the counters\n"
 		"set log <type> <level> e.g. set log quicsteer.* debug\n"
 		"quit                   stop the dataplane and exit\n");
+	fflush(out);
 }
 
 static cmdline_parse_token_string_t cmd_help_help =
