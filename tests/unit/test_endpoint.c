@@ -1,7 +1,9 @@
 /* The endpoint: stateless reset length and contents (the token is the one
  * ngtcp2 derives from the configured secret, whichever lcore writes it),
- * and the per-lcore token bucket that limits resets (driven by TSC values
+ * Version Negotiation, Retry and NEW_TOKEN tokens, and the per-lcore token
+ * bucket that limits resets (driven by TSC values
  * passed in, never by sleeping). */
+#include <arpa/inet.h>
 #include <string.h>
 
 #include <ngtcp2/ngtcp2.h>
@@ -11,6 +13,7 @@
 #include <rte_lcore.h>
 
 #include "qs_endpoint.h"
+#include "qs_quic_hdr.h"
 #include "qs_test.h"
 #include "qs_test_eal.h"
 
@@ -170,6 +173,146 @@ test_random_secret(void)
 	CHECK_MEM_EQ(out + sizeof(out) - TOKEN_LEN, token, TOKEN_LEN);
 }
 
+/* qs_endpoint_reset_token is the token every reset ends with. */
+static void
+test_reset_token(void)
+{
+	uint8_t token[TOKEN_LEN], want[TOKEN_LEN], long_cid[NGTCP2_MAX_CIDLEN + 1];
+
+	expected_token(dcid, sizeof(dcid), want);
+	CHECK_EQ(qs_endpoint_reset_token(token, dcid, sizeof(dcid)), 0);
+	CHECK_MEM_EQ(token, want, TOKEN_LEN);
+	memset(long_cid, 1, sizeof(long_cid));
+	CHECK_EQ(qs_endpoint_reset_token(token, long_cid, sizeof(long_cid)), -1);
+}
+
+/* Version Negotiation for a long header of an unknown version: the
+ * client's CIDs swapped, version 0, and a list with v1 and a reserved
+ * version (RFC 9000 6.3: 0x?a?a?a?a). */
+static void
+test_version_negotiation(void)
+{
+	static const uint8_t client_dcid[12] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
+	static const uint8_t client_scid[5] = {0xa1, 0xa2, 0xa3, 0xa4, 0xa5};
+	uint8_t out[128];
+	struct qs_quic_hdr h;
+	ssize_t n = qs_endpoint_write_vn(out, sizeof(out), client_dcid,
+					 sizeof(client_dcid), client_scid,
+					 sizeof(client_scid));
+	size_t list;
+
+	CHECK_EQ(n, 7 + sizeof(client_dcid) + sizeof(client_scid) + 8);
+	if (n <= 0)
+		return;
+	CHECK(out[0] & 0x80);
+	CHECK_EQ(qs_quic_parse(out, (size_t)n, 8, &h), QS_QUIC_OK);
+	CHECK_EQ(h.type, QS_QUIC_VERSION_NEGOTIATION);
+	CHECK_EQ(h.dcid_len, sizeof(client_scid));
+	CHECK_MEM_EQ(h.dcid, client_scid, sizeof(client_scid));
+	CHECK_EQ(h.scid_len, sizeof(client_dcid));
+	CHECK_MEM_EQ(h.scid, client_dcid, sizeof(client_dcid));
+	list = (size_t)(h.scid + h.scid_len - out);
+	CHECK_EQ((size_t)n - list, 8);
+	CHECK_EQ(out[list] << 24 | out[list + 1] << 16 | out[list + 2] << 8 |
+		 out[list + 3], QS_QUIC_V1);
+	CHECK_EQ(out[list + 4] & 0x0f, 0x0a);
+	CHECK_EQ(out[list + 5] & 0x0f, 0x0a);
+	CHECK_EQ(out[list + 6] & 0x0f, 0x0a);
+	CHECK_EQ(out[list + 7] & 0x0f, 0x0a);
+	CHECK_EQ(qs_endpoint_write_vn(out, 10, client_dcid, sizeof(client_dcid),
+				      client_scid, sizeof(client_scid)) < 0, true);
+}
+
+/* A Retry's token, carried back in the next Initial, validates the client
+ * address and returns the DCID of its first Initial; from another address
+ * or for another DCID it does not. */
+static void
+test_retry_token_round_trip(void)
+{
+	static const uint8_t first_dcid[8] = {0xd1, 0xd2, 0xd3, 0xd4, 0xd5, 0xd6, 0xd7, 0xd8};
+	static const uint8_t client_scid[4] = {0xc1, 0xc2, 0xc3, 0xc4};
+	static const uint8_t retry_cid[8] = {0x31, 0x32, 0x33, 0x34, 0x35, 0x36, 0x37, 0x38};
+	struct sockaddr_in client = {.sin_family = AF_INET, .sin_port = htons(50000)};
+	struct sockaddr_in other = client;
+	ngtcp2_pkt_hd hd, next;
+	ngtcp2_cid retry_scid, odcid;
+	uint8_t out[256];
+	ssize_t n;
+	size_t token_off;
+
+	client.sin_addr.s_addr = htonl(0xc6120002);
+	other.sin_addr.s_addr = htonl(0xc6120003);
+	memset(&hd, 0, sizeof(hd));
+	hd.version = NGTCP2_PROTO_VER_V1;
+	ngtcp2_cid_init(&hd.dcid, first_dcid, sizeof(first_dcid));
+	ngtcp2_cid_init(&hd.scid, client_scid, sizeof(client_scid));
+	ngtcp2_cid_init(&retry_scid, retry_cid, sizeof(retry_cid));
+
+	n = qs_endpoint_write_retry(out, sizeof(out), &hd,
+				    (const struct sockaddr *)&client, sizeof(client),
+				    &retry_scid);
+	/* header, then the token, then a 16-byte integrity tag */
+	token_off = 7 + sizeof(client_scid) + sizeof(retry_cid);
+	CHECK(n > (ssize_t)(token_off + 16));
+	if (n <= (ssize_t)(token_off + 16))
+		return;
+	CHECK_EQ((out[0] >> 4) & 3, 3); /* Retry */
+	CHECK_MEM_EQ(out + 6, client_scid, sizeof(client_scid));
+	CHECK_MEM_EQ(out + 7 + sizeof(client_scid), retry_cid, sizeof(retry_cid));
+
+	memset(&next, 0, sizeof(next));
+	next.version = NGTCP2_PROTO_VER_V1;
+	next.dcid = retry_scid;
+	next.scid = hd.scid;
+	next.token.base = out + token_off;
+	next.token.len = (size_t)n - token_off - 16;
+	memset(&odcid, 0, sizeof(odcid));
+	CHECK_EQ(qs_endpoint_verify_retry_token(&odcid, &next,
+						(const struct sockaddr *)&client,
+						sizeof(client)), 0);
+	CHECK_EQ(odcid.datalen, sizeof(first_dcid));
+	CHECK_MEM_EQ(odcid.data, first_dcid, sizeof(first_dcid));
+	CHECK(qs_endpoint_verify_retry_token(&odcid, &next,
+					     (const struct sockaddr *)&other,
+					     sizeof(other)) != 0);
+	next.dcid = hd.dcid;
+	CHECK(qs_endpoint_verify_retry_token(&odcid, &next,
+					     (const struct sockaddr *)&client,
+					     sizeof(client)) != 0);
+}
+
+/* A NEW_TOKEN token validates the address it was made for only. */
+static void
+test_regular_token_round_trip(void)
+{
+	struct sockaddr_in6 client = {.sin6_family = AF_INET6, .sin6_port = htons(50000)};
+	struct sockaddr_in6 other;
+	uint8_t token[NGTCP2_CRYPTO_MAX_REGULAR_TOKENLEN];
+	ngtcp2_pkt_hd hd;
+	ssize_t n;
+
+	client.sin6_addr.s6_addr[0] = 0x20;
+	client.sin6_addr.s6_addr[15] = 2;
+	other = client;
+	other.sin6_addr.s6_addr[15] = 3;
+	n = qs_endpoint_regular_token(token, (const struct sockaddr *)&client,
+				      sizeof(client));
+	CHECK(n > 0);
+	if (n <= 0)
+		return;
+	memset(&hd, 0, sizeof(hd));
+	hd.version = NGTCP2_PROTO_VER_V1;
+	hd.token.base = token;
+	hd.token.len = (size_t)n;
+	CHECK_EQ(qs_endpoint_verify_regular_token(&hd, (const struct sockaddr *)&client,
+						  sizeof(client)), 0);
+	CHECK(qs_endpoint_verify_regular_token(&hd, (const struct sockaddr *)&other,
+					       sizeof(other)) != 0);
+	token[n / 2] ^= 1;
+	CHECK(qs_endpoint_verify_regular_token(&hd, (const struct sockaddr *)&client,
+					       sizeof(client)) != 0);
+}
+
 /* t0 plus num/den seconds, rounded up to a whole TSC tick. */
 static uint64_t
 after(uint64_t t0, uint64_t num, uint64_t den)
@@ -262,6 +405,10 @@ main(void)
 	test_reset_overwrites_trigger();
 	test_write_reset_refuses();
 	test_same_token_on_other_lcore();
+	test_reset_token();
+	test_version_negotiation();
+	test_retry_token_round_trip();
+	test_regular_token_round_trip();
 	test_random_secret();
 	test_ratelimit();
 

@@ -1,6 +1,7 @@
 /* qs_net: the classifier on crafted frames (what is ours, what is not, what
  * is malformed, and the offsets it reports), then the in-place answers on
- * real mbufs with every checksum verified. */
+ * real mbufs with every checksum verified, and the path of a datagram and a
+ * datagram built back along it. */
 #include <string.h>
 
 #include <rte_arp.h>
@@ -760,6 +761,146 @@ test_udp_reply_too_long(void)
 	rte_pktmbuf_free(m);
 }
 
+/* The 4-tuple, ECN and MAC of a received datagram, then a datagram built
+ * from scratch back along that path: the peer would classify it as a UDP
+ * datagram to its own address and port, checksums valid. */
+static void
+test_path_and_udp_build(bool ipv6, const struct qs_tx_caps *caps)
+{
+	static const uint8_t ecn = 2; /* ECT(0) */
+	uint8_t payload[QUIC_LEN];
+	struct qs_listen peer_side;
+	struct qs_net_path path;
+	struct qs_pkt_meta meta;
+	struct rte_mbuf *m, *out;
+	size_t len;
+
+	TEST_CONTEXT("udp build %s, %s checksums", ipv6 ? "ipv6" : "ipv4",
+		     caps->hw_udp_cksum ? "hw" : "sw");
+	for (size_t i = 0; i < sizeof(payload); i++)
+		payload[i] = (uint8_t)(i ^ 0x5a);
+	len = qs_frame_quic_to_us(frame, ipv6, payload, sizeof(payload));
+	if (ipv6) {
+		ip6(frame)->vtc_flow = rte_cpu_to_be_32(6u << 28 | (uint32_t)ecn << 20);
+	} else {
+		ip4(frame)->type_of_service = ecn;
+		qs_frame_ipv4_fix_cksum(frame);
+	}
+	m = classified_mbuf(len, QS_PKT_QUIC, &meta);
+	if (m == NULL)
+		return;
+	qs_net_meta_to_mbuf(m, &meta);
+	qs_net_path_from_mbuf(m, &path);
+	CHECK(rte_is_same_ether_addr(&path.peer_mac, &qs_frames_peer_mac));
+	CHECK_EQ(path.ecn, ecn);
+	if (ipv6) {
+		CHECK_EQ(path.addrlen, sizeof(struct sockaddr_in6));
+		CHECK_EQ(path.local.in6.sin6_family, AF_INET6);
+		CHECK_EQ(path.remote.in6.sin6_family, AF_INET6);
+		CHECK_MEM_EQ(&path.local.in6.sin6_addr, qs_frames_our_v6, 16);
+		CHECK_MEM_EQ(&path.remote.in6.sin6_addr, qs_frames_peer_v6, 16);
+		CHECK_EQ(rte_be_to_cpu_16(path.local.in6.sin6_port), QS_FRAMES_OUR_PORT);
+		CHECK_EQ(rte_be_to_cpu_16(path.remote.in6.sin6_port), QS_FRAMES_PEER_PORT);
+	} else {
+		CHECK_EQ(path.addrlen, sizeof(struct sockaddr_in));
+		CHECK_EQ(path.local.in.sin_family, AF_INET);
+		CHECK_EQ(path.remote.in.sin_family, AF_INET);
+		CHECK_EQ(path.local.in.sin_addr.s_addr, qs_frames_our_v4);
+		CHECK_EQ(path.remote.in.sin_addr.s_addr, qs_frames_peer_v4);
+		CHECK_EQ(rte_be_to_cpu_16(path.local.in.sin_port), QS_FRAMES_OUR_PORT);
+		CHECK_EQ(rte_be_to_cpu_16(path.remote.in.sin_port), QS_FRAMES_PEER_PORT);
+	}
+	rte_pktmbuf_free(m);
+
+	/* a fresh mbuf holding only the QUIC payload */
+	out = rte_pktmbuf_alloc(pool);
+	CHECK(out != NULL);
+	if (out == NULL)
+		return;
+	memcpy(rte_pktmbuf_append(out, sizeof(payload)), payload, sizeof(payload));
+	out->ol_flags = RTE_MBUF_F_RX_IP_CKSUM_GOOD;
+	CHECK_EQ(qs_net_udp_build(out, &path.local.sa, &path.remote.sa, path.ecn,
+				  &path.peer_mac, caps), 0);
+
+	uint8_t *f = rte_pktmbuf_mtod(out, uint8_t *);
+	size_t l4_off = ipv6 ? QS_FRAME_L4_OFF_V6 : QS_FRAME_L4_OFF_V4;
+	struct rte_udp_hdr *udp = (struct rte_udp_hdr *)(f + l4_off);
+
+	check_eth_reply(f);
+	CHECK_EQ(rte_pktmbuf_data_len(out), l4_off + 8 + sizeof(payload));
+	CHECK_EQ(rte_pktmbuf_pkt_len(out), l4_off + 8 + sizeof(payload));
+	CHECK_EQ(out->l2_len, QS_FRAME_L3_OFF);
+	CHECK_EQ(out->l3_len, l4_off - QS_FRAME_L3_OFF);
+	CHECK_EQ(out->packet_type, (ipv6 ? RTE_PTYPE_L3_IPV6 : RTE_PTYPE_L3_IPV4) |
+				   RTE_PTYPE_L4_UDP);
+	CHECK_EQ(rte_be_to_cpu_16(udp->src_port), QS_FRAMES_OUR_PORT);
+	CHECK_EQ(rte_be_to_cpu_16(udp->dst_port), QS_FRAMES_PEER_PORT);
+	CHECK_EQ(rte_be_to_cpu_16(udp->dgram_len), 8 + sizeof(payload));
+	CHECK_MEM_EQ(udp + 1, payload, sizeof(payload));
+	CHECK_EQ(out->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_GOOD, 0);
+	if (ipv6) {
+		struct rte_ipv6_hdr *ip = ip6(f);
+
+		CHECK_EQ(rte_be_to_cpu_32(ip->vtc_flow), 6u << 28 | (uint32_t)ecn << 20);
+		CHECK_EQ(rte_be_to_cpu_16(ip->payload_len), 8 + sizeof(payload));
+		CHECK_EQ(ip->proto, IPPROTO_UDP);
+		CHECK_EQ(ip->hop_limits, REPLY_TTL);
+		CHECK_MEM_EQ(ip->src_addr, qs_frames_our_v6, 16);
+		CHECK_MEM_EQ(ip->dst_addr, qs_frames_peer_v6, 16);
+		if (caps->hw_udp_cksum)
+			CHECK_EQ(udp->dgram_cksum, rte_ipv6_phdr_cksum(ip, out->ol_flags));
+		else
+			CHECK_EQ(rte_ipv6_udptcp_cksum_verify(ip, udp), 0);
+	} else {
+		struct rte_ipv4_hdr *ip = ip4(f);
+
+		check_ipv4_reply_hdr(out, caps, IPPROTO_UDP);
+		CHECK_EQ(ip->type_of_service, ecn);
+		CHECK_EQ(ip->version_ihl, 0x45);
+		CHECK_EQ(rte_be_to_cpu_16(ip->fragment_offset), RTE_IPV4_HDR_DF_FLAG);
+		if (caps->hw_udp_cksum)
+			CHECK_EQ(udp->dgram_cksum, rte_ipv4_phdr_cksum(ip, out->ol_flags));
+		else
+			CHECK_EQ(rte_ipv4_udptcp_cksum_verify(ip, udp), 0);
+	}
+	if (caps->hw_udp_cksum)
+		CHECK_EQ(out->ol_flags & RTE_MBUF_F_TX_UDP_CKSUM, RTE_MBUF_F_TX_UDP_CKSUM);
+
+	/* what the peer sees: a datagram to its address and port */
+	if (!caps->hw_udp_cksum) {
+		memset(&peer_side, 0, sizeof(peer_side));
+		peer_side.v4[peer_side.n_v4++] = qs_frames_peer_v4;
+		memcpy(peer_side.v6[peer_side.n_v6++], qs_frames_peer_v6, 16);
+		peer_side.port_be = rte_cpu_to_be_16(QS_FRAMES_PEER_PORT);
+		CHECK_EQ(qs_net_classify(f, rte_pktmbuf_data_len(out), &peer_side,
+					 &meta), QS_PKT_QUIC);
+		CHECK_EQ(meta.l4_end, rte_pktmbuf_data_len(out));
+	}
+	rte_pktmbuf_free(out);
+	TEST_CONTEXT_CLEAR();
+}
+
+/* Addresses of two families, or no headroom left: refused. */
+static void
+test_udp_build_refuses(void)
+{
+	struct sockaddr_in v4 = {.sin_family = AF_INET};
+	struct sockaddr_in6 v6 = {.sin6_family = AF_INET6};
+	struct rte_mbuf *m = rte_pktmbuf_alloc(pool);
+
+	CHECK(m != NULL);
+	if (m == NULL)
+		return;
+	rte_pktmbuf_append(m, 10);
+	CHECK_EQ(qs_net_udp_build(m, (struct sockaddr *)&v4, (struct sockaddr *)&v6,
+				  0, &qs_frames_peer_mac, &sw_caps), -1);
+	CHECK_EQ(rte_pktmbuf_data_len(m), 10);
+	rte_pktmbuf_prepend(m, (uint16_t)(rte_pktmbuf_headroom(m) - 20));
+	CHECK_EQ(qs_net_udp_build(m, (struct sockaddr *)&v4, (struct sockaddr *)&v4,
+				  0, &qs_frames_peer_mac, &sw_caps), -1);
+	rte_pktmbuf_free(m);
+}
+
 int
 main(void)
 {
@@ -797,6 +938,11 @@ main(void)
 		test_udp_reply(v6, &hw_caps, 150, true);
 	}
 	test_udp_reply_hw_udp_only();
+	for (int v6 = 0; v6 <= 1; v6++) {
+		test_path_and_udp_build(v6, &sw_caps);
+		test_path_and_udp_build(v6, &hw_caps);
+	}
+	test_udp_build_refuses();
 	test_udp_reply_too_long();
 	CHECK_EQ(rte_mempool_avail_count(pool), POOL_SIZE); /* nothing leaked */
 
