@@ -18,6 +18,7 @@ enum key_kind {
 
 /* K_CHOICE keys: the words accepted, in enum order */
 static const char *const steer_words[] = {"cid", "off", NULL};
+static const char *const layout_words[] = {"rtc", "pipeline", NULL};
 static const char *const retry_words[] = {"off", "on", "auto", NULL};
 static const char *const cc_words[] = {"cubic", "reno", "bbr", "bbr2", NULL};
 
@@ -40,6 +41,8 @@ static const struct key_def keys[] = {
 	{"listen", "addr", K_ADDR, 0, 0, 0, false, NULL, 0},
 	{"listen", "port", K_UINT, F(port), 1, 65535, false, NULL, 0},
 	{"dataplane", "steer", K_CHOICE, F(steer), 0, 0, false, steer_words, 0},
+	{"dataplane", "layout", K_CHOICE, F(layout), 0, 0, false, layout_words, 0},
+	{"dataplane", "io_lcores", K_UINT, F(io_lcores), 1, 8, false, NULL, 0},
 	{"dataplane", "cid_format", K_NAME, F(cid_format), 0, SZ(cid_format), false, NULL, 0},
 	{"dataplane", "burst", K_UINT, F(burst), 1, QS_MAX_BURST, false, NULL, 0},
 	{"dataplane", "inbox_size", K_UINT, F(inbox_size), 64, 65536, true, NULL, 0},
@@ -77,6 +80,8 @@ qs_config_defaults(struct qs_config *cfg)
 	cfg->port = 443;
 	cfg->listen.port_be = htons(443);
 	cfg->steer = QS_STEER_MODE_CID;
+	cfg->layout = QS_LAYOUT_RTC;
+	cfg->io_lcores = 1;
 	strcpy(cfg->cid_format, "nibble");
 	cfg->burst = 32;
 	cfg->inbox_size = 1024;
@@ -412,8 +417,9 @@ qs_config_dump(const struct qs_config *cfg, FILE *out)
 		fprintf(out, "addr = %s\n",
 			inet_ntop(AF_INET6, cfg->listen.v6[i], buf, sizeof(buf)));
 	fprintf(out, "port = %u\n", cfg->port);
-	fprintf(out, "\n[dataplane]\nsteer = %s\ncid_format = %s\n",
-		steer_words[cfg->steer], cfg->cid_format);
+	fprintf(out, "\n[dataplane]\nsteer = %s\nlayout = %s\nio_lcores = %u\n"
+		"cid_format = %s\n", steer_words[cfg->steer],
+		layout_words[cfg->layout], cfg->io_lcores, cfg->cid_format);
 	fprintf(out, "burst = %u\ninbox_size = %u\ninbox_drain = %u\n",
 		cfg->burst, cfg->inbox_size, cfg->inbox_drain);
 	fprintf(out, "rx_desc = %u\ntx_desc = %u\nmbufs = %u\nidle_sleep_us = %u\n",

@@ -16,6 +16,7 @@
 #define QS_TICKET_KEY_LEN 64      /* gnutls_session_ticket_key_generate size */
 
 enum qs_steer_mode { QS_STEER_MODE_CID, QS_STEER_MODE_OFF };
+enum qs_layout { QS_LAYOUT_RTC, QS_LAYOUT_PIPELINE };
 enum qs_retry_mode { QS_RETRY_OFF, QS_RETRY_ON, QS_RETRY_AUTO };
 enum qs_cc_algo { QS_CC_CUBIC, QS_CC_RENO, QS_CC_BBR, QS_CC_BBR2 };
 
@@ -28,6 +29,8 @@ struct qs_config {
 
 	/* [dataplane] */
 	enum qs_steer_mode steer;
+	enum qs_layout layout;
+	uint32_t io_lcores;             /* pipeline: lcores that only do I/O */
 	char cid_format[16];
 	uint32_t burst;
 	uint32_t inbox_size;

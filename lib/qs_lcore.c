@@ -1,9 +1,12 @@
-/* The worker loop (DESIGN.md "Threads"): rx_burst -> classify -> steer ->
- * flush staged datagrams to their owners -> drain own inbox -> QUIC input
- * -> tx_burst -> back off when idle. */
+/* The dataplane loops (DESIGN.md "Threads"). Run-to-completion: rx_burst
+ * -> classify -> steer -> flush staged datagrams to their owners -> drain
+ * own inbox -> QUIC input and timers -> tx_burst -> back off when idle.
+ * Pipeline: I/O lcores do the first half and send what workers hand them;
+ * workers do the second half. */
 #include <string.h>
 
 #include <rte_cycles.h>
+#include <rte_hash_crc.h>
 #include <rte_ethdev.h>
 #include <rte_log.h>
 #include <rte_prefetch.h>
@@ -28,6 +31,29 @@ qs_now_ns(void)
 	return (uint64_t)(((unsigned __int128)rte_rdtsc() * mult) >> 32);
 }
 
+static uint16_t
+tx_to_port(struct qs_lcore *lc, uint16_t pi, struct rte_mbuf **pkts, uint16_t n)
+{
+	uint16_t sent = rte_eth_tx_burst(lc->dp->ports[pi].port_id, lc->queue,
+					 pkts, n);
+
+	lc->stats.tx_packets += sent;
+	for (uint16_t i = 0; i < sent; i++)
+		lc->stats.tx_bytes += rte_pktmbuf_pkt_len(pkts[i]);
+	return sent;
+}
+
+/* A pipeline worker's packets leave through its I/O lcore (which counts
+ * them as sent). */
+static uint16_t
+tx_to_io_lcore(struct qs_lcore *lc, uint16_t pi, struct rte_mbuf **pkts,
+	       uint16_t n)
+{
+	(void)pi;
+	return (uint16_t)rte_ring_enqueue_burst(lc->tx_ring, (void **)pkts, n,
+						NULL);
+}
+
 void
 qs_lcore_tx_flush(struct qs_lcore *lc, uint16_t pi)
 {
@@ -36,11 +62,7 @@ qs_lcore_tx_flush(struct qs_lcore *lc, uint16_t pi)
 
 	if (txq->n == 0)
 		return;
-	sent = rte_eth_tx_burst(lc->dp->ports[pi].port_id, lc->queue, txq->pkts,
-				txq->n);
-	lc->stats.tx_packets += sent;
-	for (uint16_t i = 0; i < sent; i++)
-		lc->stats.tx_bytes += rte_pktmbuf_pkt_len(txq->pkts[i]);
+	sent = lc->tx_burst(lc, pi, txq->pkts, txq->n);
 	if (sent < txq->n)
 		memmove(txq->pkts, txq->pkts + sent,
 			(txq->n - sent) * sizeof(txq->pkts[0]));
@@ -116,7 +138,6 @@ rx_one(struct qs_lcore *lc, struct rte_mbuf *m, struct rte_mbuf **local,
 	switch (qs_steer_decide(&lc->dp->codec, lc->steer, lc->worker, payload,
 				len, &hdr, &owner)) {
 	case QS_STEER_LOCAL:
-		lc->stats.quic_local++;
 		local[(*n_local)++] = m;
 		break;
 	case QS_STEER_FORWARD:
@@ -153,9 +174,47 @@ rx_poll(struct qs_lcore *lc, uint16_t pi)
 		rx_one(lc, pkts[i], local, &n_local);
 	}
 	qs_steer_flush(&lc->stage, lc->dp->inbox, lc->dp->n_workers, &lc->stats);
-	for (i = 0; i < n_local; i++)
-		qs_server_input(&lc->srv, local[i]);
+	if (n_local > 0)
+		lc->rx_local(lc, local, n_local);
 	return n;
+}
+
+static void
+rx_local_handle(struct qs_lcore *lc, struct rte_mbuf **pkts, uint16_t n)
+{
+	lc->stats.quic_local += n;
+	for (uint16_t i = 0; i < n; i++)
+		qs_server_input(&lc->srv, pkts[i]);
+}
+
+/* Software hash of the 4-tuple where the PMD gave no RSS hash, so every
+ * Initial of one connection reaches the same worker. */
+static uint32_t
+flow_hash(const struct rte_mbuf *m)
+{
+	const uint8_t *l3 = rte_pktmbuf_mtod_offset(m, const uint8_t *, m->l2_len);
+	uint32_t h;
+
+	if (m->ol_flags & RTE_MBUF_F_RX_RSS_HASH)
+		return m->hash.rss;
+	if (RTE_ETH_IS_IPV6_HDR(m->packet_type))
+		h = rte_hash_crc(l3 + 8, 32, 0);          /* both addresses */
+	else
+		h = rte_hash_crc(l3 + 12, 8, 0);
+	return rte_hash_crc(l3 + m->l3_len, 4, h);    /* both ports */
+}
+
+/* I/O lcore: datagrams that name no owner (Initials, 0-RTT, unknown CIDs)
+ * go to the worker their 4-tuple hashes to. */
+static void
+rx_local_by_hash(struct qs_lcore *lc, struct rte_mbuf **pkts, uint16_t n)
+{
+	uint16_t n_workers = lc->dp->n_workers;
+
+	for (uint16_t i = 0; i < n; i++)
+		qs_steer_stage_add(&lc->stage, (uint16_t)(flow_hash(pkts[i]) % n_workers),
+				   pkts[i]);
+	qs_steer_flush(&lc->stage, lc->dp->inbox, n_workers, &lc->stats);
 }
 
 /* Datagrams other lcores moved here; never forwarded again. */
@@ -216,34 +275,124 @@ stop_progress(struct qs_lcore *lc)
 	qs_server_close_all(&lc->srv);
 	for (uint16_t pi = 0; pi < dp->n_ports; pi++)
 		qs_lcore_tx_flush(lc, pi);
+	__atomic_fetch_add(&dp->workers_stopped, 1, __ATOMIC_RELEASE);
 	return true;
 }
 
+static inline bool
+stopping(const struct qs_dataplane *dp)
+{
+	return unlikely(__atomic_load_n(&dp->stopping, __ATOMIC_RELAXED));
+}
+
+static inline bool
+quitting(const struct qs_dataplane *dp)
+{
+	return __atomic_load_n(&dp->quit, __ATOMIC_RELAXED);
+}
+
+static void
+log_start(const struct qs_lcore *lc, const char *what)
+{
+	RTE_LOG(INFO, QS_LCORE, "%s %s on lcore %u: %u ports, queue %d\n", what,
+		lc->name, lc->lcore_id, lc->dp->n_ports,
+		lc->role == QS_ROLE_WORKER ? -1 : (int)lc->queue);
+}
+
 int
-qs_lcore_main(void *arg)
+qs_lcore_main_rtc(void *arg)
 {
 	struct qs_lcore *lc = arg;
 	struct qs_dataplane *dp = lc->dp;
 
-	RTE_LOG(INFO, QS_LCORE, "worker %u on lcore %u: %u ports, queue %u\n",
-		lc->worker, lc->lcore_id, dp->n_ports, lc->queue);
-
-	while (!__atomic_load_n(&dp->quit, __ATOMIC_RELAXED)) {
+	log_start(lc, "worker");
+	while (!quitting(dp)) {
 		unsigned int work = 0;
 
 		lc->now = qs_now_ns();
 		for (uint16_t pi = 0; pi < dp->n_ports; pi++)
 			work += rx_poll(lc, pi);
 		work += inbox_drain(lc);
-		qs_server_run(&lc->srv);
+		work += qs_server_run(&lc->srv);
 		for (uint16_t pi = 0; pi < dp->n_ports; pi++)
 			qs_lcore_tx_flush(lc, pi);
 		ctl_poll(lc);
-		if (unlikely(__atomic_load_n(&dp->stopping, __ATOMIC_RELAXED)) &&
-		    stop_progress(lc))
+		if (stopping(dp) && stop_progress(lc))
 			break;
 		idle_backoff(lc, work);
 	}
-	RTE_LOG(INFO, QS_LCORE, "worker %u stopped\n", lc->worker);
+	RTE_LOG(INFO, QS_LCORE, "worker %s stopped\n", lc->name);
 	return 0;
+}
+
+int
+qs_lcore_main_worker(void *arg)
+{
+	struct qs_lcore *lc = arg;
+	struct qs_dataplane *dp = lc->dp;
+
+	log_start(lc, "worker");
+	while (!quitting(dp)) {
+		unsigned int work = 0;
+
+		lc->now = qs_now_ns();
+		work += inbox_drain(lc);
+		work += qs_server_run(&lc->srv);
+		for (uint16_t pi = 0; pi < dp->n_ports; pi++)
+			qs_lcore_tx_flush(lc, pi);
+		ctl_poll(lc);
+		if (stopping(dp) && stop_progress(lc))
+			break;
+		idle_backoff(lc, work);
+	}
+	RTE_LOG(INFO, QS_LCORE, "worker %s stopped\n", lc->name);
+	return 0;
+}
+
+/* What workers handed over to be sent, into this lcore's TX queues. */
+static unsigned int
+tx_ring_drain(struct qs_lcore *lc)
+{
+	struct rte_mbuf *pkts[QS_MAX_BURST];
+	unsigned int n = rte_ring_dequeue_burst(lc->tx_ring, (void **)pkts,
+						QS_MAX_BURST, NULL);
+
+	for (unsigned int i = 0; i < n; i++)
+		qs_lcore_tx(lc, pkts[i]);
+	return n;
+}
+
+int
+qs_lcore_main_io(void *arg)
+{
+	struct qs_lcore *lc = arg;
+	struct qs_dataplane *dp = lc->dp;
+
+	log_start(lc, "I/O lcore");
+	while (!quitting(dp)) {
+		unsigned int work = 0;
+		/* sampled before the drain: what the last worker sent is taken */
+		bool workers_done = __atomic_load_n(&dp->workers_stopped,
+						    __ATOMIC_ACQUIRE) == dp->n_workers;
+
+		lc->now = qs_now_ns();
+		for (uint16_t pi = 0; pi < dp->n_ports; pi++)
+			work += rx_poll(lc, pi);
+		work += tx_ring_drain(lc);
+		for (uint16_t pi = 0; pi < dp->n_ports; pi++)
+			qs_lcore_tx_flush(lc, pi);
+		if (stopping(dp) && workers_done && work == 0)
+			break;
+		idle_backoff(lc, work);
+	}
+	RTE_LOG(INFO, QS_LCORE, "I/O lcore %s stopped\n", lc->name);
+	return 0;
+}
+
+void
+qs_lcore_set_role(struct qs_lcore *lc, enum qs_lcore_role role)
+{
+	lc->role = role;
+	lc->tx_burst = role == QS_ROLE_WORKER ? tx_to_io_lcore : tx_to_port;
+	lc->rx_local = role == QS_ROLE_IO ? rx_local_by_hash : rx_local_handle;
 }

@@ -25,7 +25,19 @@
  * stop writing (back-pressure) before anything is dropped */
 #define QS_TX_QUEUE 512
 
+#define QS_MAX_IO_LCORES 8
+#define QS_MAX_LCORES (QS_MAX_WORKERS + QS_MAX_IO_LCORES)
+#define QS_TX_RING_SIZE 4096
+
 struct qs_dataplane;
+
+/* What a dataplane lcore does, chosen once at start (l3fwd style: no mode
+ * tests in the loop). */
+enum qs_lcore_role {
+	QS_ROLE_RTC,     /* polls its own queues and owns connections */
+	QS_ROLE_IO,      /* pipeline: polls queues, steers, sends for workers */
+	QS_ROLE_WORKER,  /* pipeline: owns connections, no queues of its own */
+};
 
 struct qs_tx_queue {
 	uint16_t n;
@@ -37,8 +49,22 @@ struct qs_lcore {
 	/* read-only after start */
 	struct qs_dataplane *dp;
 	unsigned int lcore_id;
-	uint16_t worker;                /* index encoded in CIDs */
-	uint16_t queue;                 /* RX and TX queue on every port */
+	enum qs_lcore_role role;
+	char name[8];                   /* worker index, or "io<n>" */
+	uint16_t worker;                /* index encoded in CIDs (workers) */
+	uint16_t queue;                 /* RX and TX queue on every port
+					 * (RTC and I/O lcores) */
+	/* I/O lcore: packets workers give it to send; pipeline worker: the
+	 * ring of the I/O lcore that sends for it */
+	struct rte_ring *tx_ring;
+	/* hands packets to the NIC queue or to the I/O lcore; returns how
+	 * many were taken */
+	uint16_t (*tx_burst)(struct qs_lcore *lc, uint16_t port_index,
+			     struct rte_mbuf **pkts, uint16_t n);
+	/* what to do with QUIC datagrams rx_poll found no other owner for:
+	 * an RTC lcore handles them, an I/O lcore picks a worker by hash */
+	void (*rx_local)(struct qs_lcore *lc, struct rte_mbuf **pkts,
+			 uint16_t n);
 	bool steer;
 	uint32_t burst;
 	uint32_t inbox_drain;
@@ -61,6 +87,8 @@ struct qs_dataplane {
 	const struct qs_config *cfg;
 	struct qs_cid_codec codec;
 	uint16_t n_workers;
+	uint16_t n_lcores;               /* workers first, then I/O lcores */
+	struct qs_lcore *lcores[QS_MAX_LCORES];
 	struct qs_lcore *workers[QS_MAX_WORKERS];
 	struct rte_ring *inbox[QS_MAX_WORKERS];
 	struct qs_port ports[QS_MAX_PORTS];
@@ -71,11 +99,12 @@ struct qs_dataplane {
 	volatile bool stopping;          /* graceful: GOAWAY, drain, close */
 	volatile bool quit;              /* leave the loop now */
 	uint64_t stop_deadline;          /* ns; close what is left by then */
+	uint32_t workers_stopped;        /* I/O lcores outlive the workers */
 
 	/* control plane only: the view `clear stats` resets; stats_lock
 	 * serialises the CLI, telemetry thread and teardown (never a worker) */
 	rte_spinlock_t stats_lock;
-	struct qs_stats cleared[QS_MAX_WORKERS];
+	struct qs_stats cleared[QS_MAX_LCORES];
 };
 
 /* Builds the dataplane from cfg: codec, mbuf pool, ports, inbox rings and
@@ -86,9 +115,10 @@ int qs_dataplane_launch(struct qs_dataplane *dp);
 /* Stops the workers, the ports, and frees what init took. */
 void qs_dataplane_fini(struct qs_dataplane *dp);
 
-/* Counters of worker w (since start, or since the last clear). The caller
- * holds dp->stats_lock, as does the caller of qs_dataplane_stats_clear. */
-void qs_dataplane_stats(struct qs_dataplane *dp, uint16_t w, bool since_clear,
+/* Counters of dataplane lcore i (workers first: i is the worker index),
+ * since start or since the last clear. The caller holds dp->stats_lock,
+ * as does the caller of qs_dataplane_stats_clear. */
+void qs_dataplane_stats(struct qs_dataplane *dp, uint16_t i, bool since_clear,
 			struct qs_stats *out);
 void qs_dataplane_stats_clear(struct qs_dataplane *dp);
 
@@ -96,14 +126,19 @@ void qs_dataplane_stats_clear(struct qs_dataplane *dp);
  * shutdown_timeout_ms, close every connection and leave their loops. */
 void qs_dataplane_stop(struct qs_dataplane *dp);
 
-/* The worker loop; arg is a struct qs_lcore. */
-int qs_lcore_main(void *arg);
+/* Sets the role-specific functions of lc. */
+void qs_lcore_set_role(struct qs_lcore *lc, enum qs_lcore_role role);
+
+/* The loop of a dataplane lcore, by role; arg is a struct qs_lcore. */
+int qs_lcore_main_rtc(void *arg);
+int qs_lcore_main_io(void *arg);
+int qs_lcore_main_worker(void *arg);
 
 /* Monotonic nanoseconds from the TSC. */
 uint64_t qs_now_ns(void);
 
-/* Sends what the port's TX queue of this lcore holds; keeps what the NIC
- * did not take. */
+/* Sends what the port's TX queue of this lcore holds (to the NIC, or for a
+ * pipeline worker to its I/O lcore's ring); keeps what was not taken. */
 void qs_lcore_tx_flush(struct qs_lcore *lc, uint16_t port_index);
 
 static inline const struct qs_tx_caps *

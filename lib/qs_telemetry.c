@@ -24,12 +24,13 @@ tel_stats_locked(const char *cmd __rte_unused, const char *params __rte_unused,
 	struct qs_stats sum, one;
 
 	memset(&sum, 0, sizeof(sum));
-	for (uint16_t w = 0; w < tel_dp->n_workers; w++) {
-		qs_dataplane_stats(tel_dp, w, false, &one);
+	for (uint16_t i = 0; i < tel_dp->n_lcores; i++) {
+		qs_dataplane_stats(tel_dp, i, false, &one);
 		qs_stats_add(&sum, &one);
 	}
 	rte_tel_data_start_dict(d);
 	rte_tel_data_add_dict_int(d, "workers", tel_dp->n_workers);
+	rte_tel_data_add_dict_int(d, "io_lcores", tel_dp->n_lcores - tel_dp->n_workers);
 	add_counters(d, &sum);
 	return 0;
 }
@@ -39,20 +40,18 @@ tel_lcores_locked(const char *cmd __rte_unused, const char *params __rte_unused,
 	   struct rte_tel_data *d)
 {
 	rte_tel_data_start_dict(d);
-	for (uint16_t w = 0; w < tel_dp->n_workers; w++) {
+	for (uint16_t i = 0; i < tel_dp->n_lcores; i++) {
 		struct rte_tel_data *c = rte_tel_data_alloc();
 		struct qs_stats s;
-		char name[8];
 
 		if (c == NULL)
 			return -ENOMEM;
-		qs_dataplane_stats(tel_dp, w, false, &s);
+		qs_dataplane_stats(tel_dp, i, false, &s);
 		rte_tel_data_start_dict(c);
 		rte_tel_data_add_dict_int(c, "lcore_id",
-					  (int)tel_dp->workers[w]->lcore_id);
+					  (int)tel_dp->lcores[i]->lcore_id);
 		add_counters(c, &s);
-		snprintf(name, sizeof(name), "%u", w);
-		rte_tel_data_add_dict_container(d, name, c, 0);
+		rte_tel_data_add_dict_container(d, tel_dp->lcores[i]->name, c, 0);
 	}
 	return 0;
 }
@@ -62,10 +61,9 @@ tel_steering_locked(const char *cmd __rte_unused, const char *params __rte_unuse
 	     struct rte_tel_data *d)
 {
 	rte_tel_data_start_dict(d);
-	for (uint16_t from = 0; from < tel_dp->n_workers; from++) {
+	for (uint16_t from = 0; from < tel_dp->n_lcores; from++) {
 		struct rte_tel_data *row = rte_tel_data_alloc();
 		struct qs_stats s;
-		char name[8];
 
 		if (row == NULL)
 			return -ENOMEM;
@@ -73,8 +71,7 @@ tel_steering_locked(const char *cmd __rte_unused, const char *params __rte_unuse
 		rte_tel_data_start_array(row, RTE_TEL_U64_VAL);
 		for (uint16_t to = 0; to < tel_dp->n_workers; to++)
 			rte_tel_data_add_array_u64(row, s.forwarded[to]);
-		snprintf(name, sizeof(name), "%u", from);
-		rte_tel_data_add_dict_container(d, name, row, 0);
+		rte_tel_data_add_dict_container(d, tel_dp->lcores[from]->name, row, 0);
 	}
 	return 0;
 }
@@ -158,11 +155,11 @@ qs_telemetry_register(struct qs_dataplane *dp)
 {
 	tel_dp = dp;
 	if (rte_telemetry_register_cmd("/quicsteer/stats", tel_stats,
-			"Counters summed over all worker lcores") != 0 ||
+			"Counters summed over all dataplane lcores") != 0 ||
 	    rte_telemetry_register_cmd("/quicsteer/lcores", tel_lcores,
-			"Counters per worker lcore, keyed by worker index") != 0 ||
+			"Counters per lcore, keyed by worker index (I/O lcores: io<n>)") != 0 ||
 	    rte_telemetry_register_cmd("/quicsteer/steering", tel_steering,
-			"Packets forwarded: row = from worker, column = to worker") != 0 ||
+			"Packets forwarded: row = from lcore, column = to worker") != 0 ||
 	    rte_telemetry_register_cmd("/quicsteer/conns", tel_conns,
 			"Connections per worker and the busiest; param: how many") != 0)
 		return -1;

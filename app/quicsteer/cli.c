@@ -35,16 +35,17 @@ lcores_show(FILE *out)
 {
 	struct qs_stats s;
 
-	fprintf(out, "%-6s %-6s %12s %12s %12s %12s %12s %12s %12s\n", "worker",
+	fprintf(out, "%-6s %-6s %12s %12s %12s %12s %12s %12s %12s\n", "lcore",
 		"lcore", "rx_packets", "tx_packets", "quic_rx", "quic_local",
 		"fwd_out", "fwd_in", "fwd_dropped");
 	rte_spinlock_lock(&cli_dp->stats_lock);
-	for (uint16_t w = 0; w < cli_dp->n_workers; w++) {
-		qs_dataplane_stats(cli_dp, w, true, &s);
+	for (uint16_t i = 0; i < cli_dp->n_lcores; i++) {
+		qs_dataplane_stats(cli_dp, i, true, &s);
 		fprintf(out,
-			"%-6u %-6u %12" PRIu64 " %12" PRIu64 " %12" PRIu64
+			"%-6s %-6u %12" PRIu64 " %12" PRIu64 " %12" PRIu64
 			" %12" PRIu64 " %12" PRIu64 " %12" PRIu64 " %12" PRIu64 "\n",
-			w, cli_dp->workers[w]->lcore_id, s.rx_packets,
+			cli_dp->lcores[i]->name, cli_dp->lcores[i]->lcore_id,
+			s.rx_packets,
 			s.tx_packets, s.quic_rx, s.quic_local,
 			s.quic_forwarded_out, s.quic_forwarded_in,
 			s.quic_forward_dropped);
@@ -59,13 +60,13 @@ stats_show(FILE *out)
 
 	memset(&sum, 0, sizeof(sum));
 	rte_spinlock_lock(&cli_dp->stats_lock);
-	for (uint16_t w = 0; w < cli_dp->n_workers; w++) {
-		qs_dataplane_stats(cli_dp, w, true, &one);
+	for (uint16_t i = 0; i < cli_dp->n_lcores; i++) {
+		qs_dataplane_stats(cli_dp, i, true, &one);
 		qs_stats_add(&sum, &one);
 	}
 	rte_spinlock_unlock(&cli_dp->stats_lock);
-	fprintf(out, "counters summed over %u workers (since start or clear):\n",
-		cli_dp->n_workers);
+	fprintf(out, "counters summed over %u lcores (since start or clear):\n",
+		cli_dp->n_lcores);
 	for (int i = 0; i < QS_CNT_MAX; i++)
 		fprintf(out, "  %-36s %" PRIu64 "\n", qs_counter_names[i],
 			qs_stats_get(&sum, (enum qs_counter_id)i));
@@ -76,15 +77,15 @@ steering_show(FILE *out)
 {
 	struct qs_stats s;
 
-	fprintf(out, "packets forwarded from worker (row) to worker (column):\n");
+	fprintf(out, "packets forwarded from lcore (row) to worker (column):\n");
 	fprintf(out, "%8s", "from\\to");
 	for (uint16_t to = 0; to < cli_dp->n_workers; to++)
 		fprintf(out, " %12u", to);
 	fprintf(out, "\n");
 	rte_spinlock_lock(&cli_dp->stats_lock);
-	for (uint16_t from = 0; from < cli_dp->n_workers; from++) {
+	for (uint16_t from = 0; from < cli_dp->n_lcores; from++) {
 		qs_dataplane_stats(cli_dp, from, true, &s);
-		fprintf(out, "%8u", from);
+		fprintf(out, "%8s", cli_dp->lcores[from]->name);
 		for (uint16_t to = 0; to < cli_dp->n_workers; to++)
 			fprintf(out, " %12" PRIu64, s.forwarded[to]);
 		fprintf(out, "\n");
