@@ -4,6 +4,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <rte_cfgfile.h>
@@ -374,8 +375,19 @@ static int
 check_readable(const char *what, const char *path, bool dir, char *err,
 	       size_t errlen)
 {
+	struct stat st;
+
 	if (path[0] == '\0')
 		return 0;
+	if (stat(path, &st) != 0) {
+		snprintf(err, errlen, "%s '%s': %s", what, path, strerror(errno));
+		return -1;
+	}
+	if (dir != S_ISDIR(st.st_mode)) {
+		snprintf(err, errlen, "%s '%s': %s", what, path,
+			 dir ? "not a directory" : "is a directory, not a file");
+		return -1;
+	}
 	if (access(path, R_OK | (dir ? X_OK : 0)) != 0) {
 		snprintf(err, errlen, "%s '%s': %s", what, path, strerror(errno));
 		return -1;

@@ -35,7 +35,7 @@ lcores_show(FILE *out)
 {
 	struct qs_stats s;
 
-	fprintf(out, "%-6s %-6s %12s %12s %12s %12s %12s %12s %12s\n", "lcore",
+	fprintf(out, "%-6s %-6s %12s %12s %12s %12s %12s %12s %12s\n", "worker",
 		"lcore", "rx_packets", "tx_packets", "quic_rx", "quic_local",
 		"fwd_out", "fwd_in", "fwd_dropped");
 	rte_spinlock_lock(&cli_dp->stats_lock);

@@ -1,0 +1,218 @@
+/* quicsteer-load: an h2load-style HTTP/3 load generator on kernel UDP
+ * sockets (ngtcp2 client + nghttp3 + GnuTLS). One event loop per thread;
+ * each thread owns a set of connection slots and nothing else touches
+ * them. This header holds what the files share. */
+#ifndef QSL_H
+#define QSL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include <gnutls/gnutls.h>
+#include <nghttp3/nghttp3.h>
+#include <ngtcp2/ngtcp2.h>
+#include <ngtcp2/ngtcp2_crypto.h>
+
+#include "qsl_stats.h"
+
+#define QSL_NAME "quicsteer-load"
+
+/* ---- options (read-only once the run starts) ---- */
+
+struct qsl_uri {
+	char *text;		/* as given */
+	char *authority;	/* host[:port], IPv6 in brackets */
+	char *path;		/* path and query, at least "/" */
+	char host[256];		/* without brackets */
+	char port[8];
+	bool host_is_ip;
+};
+
+enum qsl_move {
+	QSL_MOVE_NONE,
+	QSL_MOVE_REBIND,	/* NAT rebinding: ngtcp2_conn_set_local_addr */
+	QSL_MOVE_MIGRATE,	/* active: ngtcp2_conn_initiate_immediate_migration */
+};
+
+struct qsl_options {
+	uint32_t conns;		/* -c */
+	uint64_t requests;	/* -n; 0 with -D */
+	double duration_s;	/* -D; 0 with -n */
+	uint32_t streams;	/* -m: concurrent requests per connection */
+	uint32_t threads;	/* -t */
+	uint64_t conn_requests;	/* --conn-requests: reconnect after N (0: never) */
+	uint64_t rebind_every;	/* --rebind-every */
+	enum qsl_move move;
+	bool resume;
+	bool insecure;
+	const char *ca;
+	bool json;
+	bool quiet;
+	bool verbose;
+	bool single;		/* print one body to stdout, curl-like */
+	uint64_t timeout_ns;	/* --timeout: idle, handshake and no-progress */
+	struct qsl_uri *uris;
+	size_t n_uris;
+	struct sockaddr_storage remote;
+	socklen_t remote_len;
+};
+
+/* ---- TLS (tls.c): shared credentials, per-connection sessions ---- */
+
+struct qsl_tls {
+	gnutls_certificate_credentials_t cred;
+	gnutls_priority_t priority;
+	bool verify;
+	/* from the priming connection (--resume); read-only afterwards */
+	gnutls_datum_t ticket;
+	ngtcp2_transport_params params;
+	bool have_params;
+};
+
+int qsl_tls_init(struct qsl_tls *tls, const struct qsl_options *opt);
+void qsl_tls_fini(struct qsl_tls *tls);
+/* A client session for host; with a stored ticket it resumes and
+ * *early is set (0-RTT can be attempted). */
+int qsl_tls_session_new(const struct qsl_tls *tls, gnutls_session_t *out,
+			const struct qsl_uri *uri, ngtcp2_crypto_conn_ref *ref,
+			bool use_ticket, bool *early);
+
+/* ---- connections (client.c) and HTTP/3 (h3.c) ---- */
+
+struct qsl_worker;
+struct qsl_conn;
+
+/* One UDP socket of a connection: the current one, or the one it
+ * migrated away from (kept until the next move). */
+struct qsl_sock {
+	int fd;
+	struct qsl_conn *conn;
+	struct sockaddr_storage local;
+	socklen_t local_len;
+	bool want_out;		/* EPOLLOUT registered */
+};
+
+struct qsl_stream {
+	int64_t id;		/* -1: free */
+	uint32_t uri;
+	uint16_t status;
+	bool ended;		/* the response arrived in full */
+	bool reset;		/* the peer reset or stopped it */
+	uint64_t t_start, t_first;
+	uint64_t body;
+};
+
+enum qsl_slot_state {
+	QSL_SLOT_IDLE,		/* waiting to (re)connect at reconnect_at */
+	QSL_SLOT_ACTIVE,	/* a connection is open */
+	QSL_SLOT_DONE,		/* nothing more to do */
+};
+
+#define QSL_TX_MAX 1500
+
+/* A connection slot: -c of them, each owning its share of the requests
+ * and, at any time, at most one QUIC connection. */
+struct qsl_conn {
+	struct qsl_worker *w;
+	uint32_t index;
+	enum qsl_slot_state state;
+	uint64_t quota;		/* requests left to start (UINT64_MAX: -D) */
+	uint64_t reconnect_at;
+
+	/* the current connection */
+	ngtcp2_conn *conn;
+	nghttp3_conn *h3;
+	gnutls_session_t tls;
+	ngtcp2_crypto_conn_ref ref;
+	ngtcp2_connection_close_error last_error;
+	struct qsl_sock socks[2];
+	int cur;		/* index of the current socket */
+	struct qsl_stream *streams;	/* opt->streams of them */
+	uint32_t inflight;
+	uint64_t expiry;	/* ngtcp2's next timer */
+	uint64_t progress_at;	/* last response bytes or completion */
+	uint64_t t_connect;
+	uint64_t served;	/* requests completed on this connection */
+	uint64_t since_move;	/* completed since the last rebind/migration */
+	uint64_t ticket_wait_until; /* priming: wait this long for a ticket */
+	uint32_t moves;		/* migrations/rebindings of this connection */
+	uint32_t uri_next;
+	bool handshake_done, confirmed;
+	bool early_data;	/* 0-RTT attempted */
+	bool got_reset;		/* recv_stateless_reset fired */
+	bool goaway;		/* the server will take no new requests */
+	bool closing;		/* stop starting requests; close when idle */
+	bool got_ticket;
+	bool move_due;
+
+	/* one datagram the kernel would not take yet */
+	uint8_t blocked[QSL_TX_MAX];
+	size_t blocked_len;
+	int blocked_sock;
+};
+
+/* error kinds, in report order */
+enum qsl_err {
+	QSL_ERR_HANDSHAKE,
+	QSL_ERR_RESET,
+	QSL_ERR_TIMEOUT,
+	QSL_ERR_STATUS,
+	QSL_ERR_OTHER,
+	QSL_ERR_MAX,
+};
+
+extern const char *const qsl_err_names[QSL_ERR_MAX];
+
+struct qsl_worker {
+	uint32_t id;
+	const struct qsl_options *opt;
+	struct qsl_tls *tls;
+	int epfd;
+	struct qsl_conn *conns;
+	uint32_t n_conns;
+	uint32_t n_done;
+	bool priming;		/* the --resume connection that fetches a ticket */
+	bool draining;		/* -D over or interrupted: no new requests */
+	uint64_t start_ns;
+	uint64_t deadline_ns;	/* -D end; UINT64_MAX with -n */
+	uint64_t drain_until;	/* in-flight requests get until then */
+	struct qsl_stats stats;
+	char first_error[200];	/* first "other" error, for the report */
+	int finished;		/* atomic: set when the loop returned */
+	uint8_t rx[65536];
+	uint8_t tx[QSL_TX_MAX];
+};
+
+/* set by SIGINT/SIGTERM; workers stop starting requests and wind down */
+extern volatile int qsl_stop;
+
+uint64_t qsl_now(void);
+void *qsl_worker_run(void *arg);
+void qsl_worker_fini(struct qsl_worker *w);
+int qsl_worker_init(struct qsl_worker *w, uint32_t id,
+		    const struct qsl_options *opt, struct qsl_tls *tls,
+		    uint32_t n_conns);
+void qsl_note_error(struct qsl_conn *c, enum qsl_err kind, const char *fmt,
+		    ...) __attribute__((format(printf, 3, 4)));
+
+/* h3.c */
+int qsl_h3_setup(struct qsl_conn *c);
+void qsl_h3_free(struct qsl_conn *c);
+int qsl_h3_submit(struct qsl_conn *c);
+int qsl_h3_recv_stream_data(struct qsl_conn *c, uint32_t flags,
+			    int64_t stream_id, const uint8_t *data,
+			    size_t datalen);
+/* Drops all request state after rejected 0-RTT: the requests go back to
+ * the slot's quota and are sent again over 1-RTT. */
+void qsl_h3_requeue(struct qsl_conn *c);
+/* Counts the requests still in flight as failed (kind) or aborted. */
+void qsl_h3_fail_inflight(struct qsl_conn *c, bool aborted);
+
+#define STAT_ADD(w, field, n) \
+	__atomic_store_n(&(w)->stats.c.field, (w)->stats.c.field + (n), \
+			 __ATOMIC_RELAXED)
+#define STAT_INC(w, field) STAT_ADD(w, field, 1)
+
+#endif
