@@ -65,8 +65,9 @@ stats_show(FILE *out)
 		qs_stats_add(&sum, &one);
 	}
 	rte_spinlock_unlock(&cli_dp->stats_lock);
-	fprintf(out, "counters summed over %u lcores (since start or clear):\n",
-		cli_dp->n_lcores);
+	fprintf(out, "counters summed over %u workers and %u I/O lcores "
+		"(since start or clear):\n", cli_dp->n_workers,
+		cli_dp->n_lcores - cli_dp->n_workers);
 	for (int i = 0; i < QS_CNT_MAX; i++)
 		fprintf(out, "  %-36s %" PRIu64 "\n", qs_counter_names[i],
 			qs_stats_get(&sum, (enum qs_counter_id)i));
