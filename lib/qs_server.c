@@ -255,6 +255,17 @@ qs_server_stream_put(struct qs_server *srv, struct qs_h3_stream *st)
 
 /* ---- answers that need no connection, written over the trigger ---- */
 
+/* Every QUIC drop: a counter, and at debug level a line saying why. */
+static void
+discard(struct qs_server *srv, struct rte_mbuf *m, uint64_t *counter,
+	const char *why)
+{
+	(*counter)++;
+	RTE_LOG(DEBUG, QS_LCORE, "worker %u: dropped QUIC datagram: %s\n",
+		srv->lc->worker, why);
+	rte_pktmbuf_free(m);
+}
+
 static void
 reply(struct qs_server *srv, struct rte_mbuf *m, const uint8_t *pkt,
       ssize_t len, uint64_t *counter)
@@ -264,14 +275,14 @@ reply(struct qs_server *srv, struct rte_mbuf *m, const uint8_t *pkt,
 	uint8_t *payload = qs_net_udp_payload(m, &plen);
 
 	if (len <= 0 || (size_t)len > (size_t)plen + rte_pktmbuf_tailroom(m)) {
-		lc->stats.quic_drop_no_conn++;
-		rte_pktmbuf_free(m);
+		discard(srv, m, &lc->stats.quic_drop_no_conn,
+			"no room for the stateless answer");
 		return;
 	}
 	memcpy(payload, pkt, (size_t)len);
 	if (qs_net_udp_reply(m, (uint16_t)len, qs_lcore_caps(lc, m->port)) != 0) {
-		lc->stats.quic_drop_malformed++;
-		rte_pktmbuf_free(m);
+		discard(srv, m, &lc->stats.quic_drop_malformed,
+			"cannot frame the stateless answer");
 		return;
 	}
 	if (counter != NULL)
@@ -287,22 +298,19 @@ stateless_reset(struct qs_server *srv, struct rte_mbuf *m,
 	uint8_t pkt[QS_RESET_MAX_LEN];
 	size_t reset_len = qs_endpoint_reset_len(len);
 
-	if (reset_len == 0) {
-		lc->stats.quic_drop_short++;
-		goto drop;
-	}
-	if (!qs_ratelimit_take(&lc->reset_limit, rte_rdtsc())) {
-		lc->stats.quic_stateless_resets_ratelimited++;
-		goto drop;
-	}
-	if (qs_endpoint_write_reset(pkt, reset_len, hdr->dcid, hdr->dcid_len) != 0) {
-		lc->stats.quic_drop_malformed++;
-		goto drop;
-	}
-	reply(srv, m, pkt, (ssize_t)reset_len, &lc->stats.quic_stateless_resets_sent);
-	return;
-drop:
-	rte_pktmbuf_free(m);
+	if (reset_len == 0)
+		discard(srv, m, &lc->stats.quic_drop_short,
+			"unknown CID, too short for a stateless reset");
+	else if (!qs_ratelimit_take(&lc->reset_limit, rte_rdtsc()))
+		discard(srv, m, &lc->stats.quic_stateless_resets_ratelimited,
+			"unknown CID, stateless reset over the rate limit");
+	else if (qs_endpoint_write_reset(pkt, reset_len, hdr->dcid,
+					 hdr->dcid_len) != 0)
+		discard(srv, m, &lc->stats.quic_drop_malformed,
+			"unknown CID, no reset token for it");
+	else
+		reply(srv, m, pkt, (ssize_t)reset_len,
+		      &lc->stats.quic_stateless_resets_sent);
 }
 
 static bool
@@ -335,12 +343,14 @@ accept_initial(struct qs_server *srv, struct rte_mbuf *m, uint8_t *payload,
 	bool need_retry;
 
 	if (!qs_tls_enabled()) {
-		lc->stats.quic_drop_no_tls++;
-		goto drop;
+		discard(srv, m, &lc->stats.quic_drop_no_tls,
+			"Initial, but no [tls] cert and key");
+		return;
 	}
 	if (ngtcp2_accept(&hd, payload, len) != 0) {
-		lc->stats.quic_drop_no_conn++;
-		goto drop;
+		discard(srv, m, &lc->stats.quic_drop_no_conn,
+			"Initial not acceptable (too short or bad header)");
+		return;
 	}
 	if (srv->stopping || srv->n_conns >= srv->max_conns) {
 		reply(srv, m, pkt,
@@ -391,14 +401,12 @@ accept_initial(struct qs_server *srv, struct rte_mbuf *m, uint8_t *payload,
 	srv->hs_in_window++;
 	c = qs_conn_new(srv, &hd, ocid, &path, m->port);
 	if (c == NULL) {
-		RTE_LOG(DEBUG, QS_LCORE, "worker %u: cannot create a connection\n",
-			lc->worker);
-		lc->stats.quic_drop_no_conn++;
-		goto drop;
+		discard(srv, m, &lc->stats.quic_drop_no_conn,
+			"Initial, but no memory for a connection");
+		return;
 	}
 	if (qs_conn_read(c, &path, m->port, payload, len) != 0)
 		qs_conn_free(c);
-drop:
 	rte_pktmbuf_free(m);
 }
 
@@ -414,20 +422,21 @@ qs_server_input(struct qs_server *srv, struct rte_mbuf *m)
 	uint8_t pkt[REPLY_BUF];
 
 	if (qs_quic_parse(payload, len, lc->dp->codec.cid_len, &hdr) != QS_QUIC_OK) {
-		lc->stats.quic_drop_malformed++;
-		goto drop;
+		discard(srv, m, &lc->stats.quic_drop_malformed, "unparseable header");
+		return;
 	}
 	switch (hdr.type) {
 	case QS_QUIC_VERSION_NEGOTIATION:
 	case QS_QUIC_RETRY:
-		/* only servers send these; never answer them */
-		lc->stats.quic_drop_no_conn++;
-		goto drop;
+		discard(srv, m, &lc->stats.quic_drop_no_conn,
+			"Version Negotiation or Retry: only servers send these");
+		return;
 	case QS_QUIC_UNKNOWN_VERSION:
 		/* RFC 9000 6.1: only for a datagram big enough for an Initial */
 		if (len < MIN_INITIAL_DATAGRAM) {
-			lc->stats.quic_drop_short++;
-			goto drop;
+			discard(srv, m, &lc->stats.quic_drop_short,
+				"unknown version in a datagram under 1200 bytes");
+			return;
 		}
 		reply(srv, m, pkt,
 		      qs_endpoint_write_vn(pkt, sizeof(pkt), hdr.dcid,
@@ -443,7 +452,8 @@ qs_server_input(struct qs_server *srv, struct rte_mbuf *m)
 		qs_net_path_from_mbuf(m, &path);
 		if (qs_conn_read(c, &path, m->port, payload, len) != 0)
 			qs_conn_free(c);
-		goto drop;
+		rte_pktmbuf_free(m);
+		return;
 	}
 	switch (hdr.type) {
 	case QS_QUIC_SHORT:
@@ -454,13 +464,11 @@ qs_server_input(struct qs_server *srv, struct rte_mbuf *m)
 		accept_initial(srv, m, payload, len);
 		return;
 	default:
-		RTE_LOG(DEBUG, QS_LCORE, "worker %u: no connection for %s packet\n",
-			lc->worker, qs_quic_type_name(hdr.type));
-		lc->stats.quic_drop_no_conn++;
-		goto drop;
+		discard(srv, m, &lc->stats.quic_drop_no_conn,
+			hdr.type == QS_QUIC_0RTT ? "0-RTT for no connection"
+						 : "Handshake for no connection");
+		return;
 	}
-drop:
-	rte_pktmbuf_free(m);
 }
 
 unsigned int

@@ -2,6 +2,7 @@
 
 #include <rte_ring.h>
 
+#include "qs_log.h"
 #include "qs_steer.h"
 
 enum qs_steer_verdict
@@ -41,6 +42,9 @@ qs_steer_flush(struct qs_steer_stage *st, struct rte_ring *const *inbox,
 		stats->forwarded[w] += sent;
 		if (unlikely(sent < n)) {
 			stats->quic_forward_dropped += n - sent;
+			RTE_LOG(DEBUG, QS_LCORE,
+				"dropped %u QUIC datagrams: worker %u's inbox is full\n",
+				n - sent, w);
 			rte_pktmbuf_free_bulk(&st->pkts[w][sent], n - sent);
 		}
 		st->count[w] = 0;
