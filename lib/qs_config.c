@@ -273,6 +273,7 @@ static int
 check_lines(const char *path, char *err, size_t errlen)
 {
 	char line[CFG_NAME_LEN + CFG_VALUE_LEN + 16];
+	char section[CFG_NAME_LEN] = "";
 	FILE *f = fopen(path, "r");
 	int n = 0;
 
@@ -285,12 +286,16 @@ check_lines(const char *path, char *err, size_t errlen)
 
 		n++;
 		p[strcspn(p, "\r\n")] = '\0';
-		if (*p == '\0' || *p == ';' || *p == '#' || *p == '[' ||
-		    strchr(p, '=') != NULL)
+		if (*p == '[') {
+			snprintf(section, sizeof(section), "%.*s",
+				 (int)strcspn(p + 1, "]"), p + 1);
+			continue;
+		}
+		if (*p == '\0' || *p == ';' || *p == '#' || strchr(p, '=') != NULL)
 			continue;
 		snprintf(err, errlen,
-			 "%s: line %d: '%s' is neither [section] nor key = value",
-			 path, n, p);
+			 "%s: [%s] line %d: '%s' is neither [section] nor key = value",
+			 path, section, n, p);
 		fclose(f);
 		return -1;
 	}

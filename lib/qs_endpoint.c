@@ -66,13 +66,16 @@ qs_ratelimit_take(struct qs_ratelimit *rl, uint64_t now_tsc)
 
 	if (rl->per_second == 0)
 		return false;
-	/* tokens are counted in tsc ticks so refill needs no division */
-	uint64_t elapsed = RTE_MIN(now_tsc - rl->last_tsc, 10 * hz); /* no overflow */
+	/* tokens are counted in tsc ticks so refill needs no division; a
+	 * long pause fills the bucket without multiplying into overflow */
+	uint64_t elapsed = now_tsc - rl->last_tsc;
+	uint64_t room = rl->max_tokens - rl->tokens;
 
-	rl->tokens += elapsed * rl->per_second;
 	rl->last_tsc = now_tsc;
-	if (rl->tokens > rl->max_tokens)
+	if (elapsed > room / rl->per_second)
 		rl->tokens = rl->max_tokens;
+	else
+		rl->tokens += elapsed * rl->per_second;
 	if (rl->tokens < hz)
 		return false;
 	rl->tokens -= hz;
