@@ -437,14 +437,30 @@ test_load_bad_files(void)
 	CHECK_CONTAINS(err, "unknown section");
 
 	/* a line that is neither [section] nor key = value: a typo must not
-	 * make a setting vanish silently (DPDK's cfgfile skips such lines) */
-	path = write_file("syntax.ini", "[dataplane]\nburst 16\nrx_desc = 512\n");
+	 * make a setting vanish silently (DPDK's cfgfile skips such lines);
+	 * the message names the file and quotes the line */
+	static const char *const typos[] = {
+		"[dataplane]\nburst 16\nrx_desc = 512\n",
+		"[dataplane]\nrx_desc = 512\n  burst 16\t\r\n",
+		/* an '=' in the comment does not make the line a key = value */
+		"[dataplane]\nburst 16 ; was = 32\n",
+	};
+	for (size_t i = 0; i < RTE_DIM(typos); i++) {
+		TEST_CONTEXT("syntax error %zu", i);
+		path = write_file("syntax.ini", typos[i]);
+		qs_config_defaults(&cfg);
+		err[0] = '\0';
+		CHECK_EQ(qs_config_load(&cfg, path, err, sizeof(err)), -1);
+		CHECK_CONTAINS(err, path);
+		CHECK_CONTAINS(err, "burst 16");
+	}
+	TEST_CONTEXT_CLEAR();
+	/* comments and blank lines are not typos */
+	path = write_file("comments.ini", "; comment\n\n   \n[dataplane] ; burst\n"
+			  "burst = 16 ; comment\n  ; burst 8\n");
 	qs_config_defaults(&cfg);
-	err[0] = '\0';
-	CHECK_EQ(qs_config_load(&cfg, path, err, sizeof(err)), -1);
-	CHECK_CONTAINS(err, path);
-	CHECK_CONTAINS(err, "[dataplane]");
-	CHECK_CONTAINS(err, "burst");
+	CHECK_EQ(qs_config_load(&cfg, path, err, sizeof(err)), 0);
+	CHECK_EQ(cfg.burst, 16);
 
 	/* an empty value (refused by the INI reader itself) */
 	path = write_file("empty-value.ini", "[dataplane]\nburst =\n");
