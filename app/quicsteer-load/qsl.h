@@ -5,6 +5,7 @@
 #ifndef QSL_H
 #define QSL_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -167,6 +168,7 @@ extern const char *const qsl_err_names[QSL_ERR_MAX];
 
 struct qsl_worker {
 	uint32_t id;
+	pthread_t thread;
 	const struct qsl_options *opt;
 	struct qsl_tls *tls;
 	int epfd;
@@ -179,7 +181,7 @@ struct qsl_worker {
 	uint64_t deadline_ns;	/* -D end; UINT64_MAX with -n */
 	uint64_t drain_until;	/* in-flight requests get until then */
 	struct qsl_stats stats;
-	char first_error[200];	/* first "other" error, for the report */
+	char errmsg[QSL_ERR_MAX][160];	/* the first error of each kind */
 	int finished;		/* atomic: set when the loop returned */
 	uint8_t rx[65536];
 	uint8_t tx[QSL_TX_MAX];

@@ -1,0 +1,1224 @@
+/* Connection slots and the per-thread event loop: UDP sockets, the ngtcp2
+ * client connection and its callbacks, reads, writes, timers, moves
+ * (NAT rebinding and active migration) and how each connection ends.
+ * Shaped after ngtcp2's examples/client.cc; written for one epoll loop
+ * per thread and many connections. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <gnutls/crypto.h>
+#include <netinet/in.h>
+
+#include "qsl.h"
+
+#define RX_BURST 64		/* datagrams read per socket event */
+#define TX_BURST 64		/* most datagrams one write pass sends */
+#define EVENTS_MAX 128
+#define LOOP_TICK_MS 100	/* longest epoll wait: signals, -D, progress */
+#define RECONNECT_DELAY_NS (100 * NGTCP2_MILLISECONDS) /* -D, after a failure */
+#define TICKET_WAIT_NS (2 * NGTCP2_SECONDS) /* priming: for the ticket */
+#define DRAIN_MAX_NS (2 * NGTCP2_SECONDS)   /* -D: in-flight requests end */
+#define SCID_LEN 17
+#define DCID_LEN 18
+
+/* the client's transport parameters: room for large responses */
+#define MAX_STREAM_DATA (6u << 20)
+#define MAX_DATA (15u << 20)
+#define MAX_STREAMS_UNI 100
+#define ACTIVE_CID_LIMIT 7
+
+volatile int qsl_stop;
+
+const char *const qsl_err_names[QSL_ERR_MAX] = {
+	[QSL_ERR_HANDSHAKE] = "handshake_failed",
+	[QSL_ERR_RESET] = "stateless_reset",
+	[QSL_ERR_TIMEOUT] = "timeout",
+	[QSL_ERR_STATUS] = "http_status",
+	[QSL_ERR_OTHER] = "other",
+};
+
+uint64_t
+qsl_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * NGTCP2_SECONDS + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t
+min_u64(uint64_t a, uint64_t b)
+{
+	return a < b ? a : b;
+}
+
+void
+qsl_note_error(struct qsl_conn *c, enum qsl_err kind, const char *fmt, ...)
+{
+	struct qsl_worker *w = c->w;
+	va_list ap;
+
+	STAT_INC(w, errors[kind]);
+	if (w->errmsg[kind][0] != '\0')
+		return;
+	va_start(ap, fmt);
+	vsnprintf(w->errmsg[kind], sizeof(w->errmsg[kind]), fmt, ap);
+	va_end(ap);
+}
+
+/* ---- sockets ---- */
+
+static void
+sock_close(struct qsl_sock *s)
+{
+	if (s->fd >= 0)
+		close(s->fd);	/* also leaves the epoll set */
+	s->fd = -1;
+	s->want_out = false;
+}
+
+/* A connected UDP socket to the server: the kernel picks the local
+ * address and a fresh port. */
+static int
+sock_open(struct qsl_conn *c, struct qsl_sock *s)
+{
+	const struct qsl_options *opt = c->w->opt;
+	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = s};
+	int fd, err;
+
+	fd = socket(opt->remote.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+		    IPPROTO_UDP);
+	if (fd < 0)
+		return -1;
+	s->local_len = sizeof(s->local);
+	if (connect(fd, (const struct sockaddr *)&opt->remote, opt->remote_len) != 0 ||
+	    getsockname(fd, (struct sockaddr *)&s->local, &s->local_len) != 0 ||
+	    epoll_ctl(c->w->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
+		err = errno;
+		close(fd);
+		errno = err;
+		return -1;
+	}
+	s->fd = fd;
+	s->conn = c;
+	s->want_out = false;
+	return 0;
+}
+
+static void
+sock_want_out(struct qsl_conn *c, struct qsl_sock *s, bool on)
+{
+	struct epoll_event ev = {.events = EPOLLIN | (on ? EPOLLOUT : 0),
+				 .data.ptr = s};
+
+	if (s->fd < 0 || s->want_out == on)
+		return;
+	if (epoll_ctl(c->w->epfd, EPOLL_CTL_MOD, s->fd, &ev) == 0)
+		s->want_out = on;
+}
+
+static bool
+addr_eq(const struct sockaddr *a, const struct sockaddr *b)
+{
+	if (a->sa_family != b->sa_family)
+		return false;
+	if (a->sa_family == AF_INET) {
+		const struct sockaddr_in *x = (const void *)a, *y = (const void *)b;
+
+		return x->sin_port == y->sin_port &&
+		       x->sin_addr.s_addr == y->sin_addr.s_addr;
+	}
+	const struct sockaddr_in6 *x = (const void *)a, *y = (const void *)b;
+
+	return x->sin6_port == y->sin6_port &&
+	       memcmp(&x->sin6_addr, &y->sin6_addr, sizeof(x->sin6_addr)) == 0;
+}
+
+/* the socket bound to local, or -1 (a path whose socket is gone) */
+static int
+sock_for(const struct qsl_conn *c, const struct sockaddr *local)
+{
+	for (int i = 0; i < 2; i++)
+		if (c->socks[i].fd >= 0 &&
+		    addr_eq((const struct sockaddr *)&c->socks[i].local, local))
+			return i;
+	return -1;
+}
+
+enum send_result { SEND_OK, SEND_BLOCKED, SEND_FATAL };
+
+static enum send_result
+sock_send(struct qsl_conn *c, int si, const uint8_t *data, size_t len)
+{
+	struct qsl_worker *w = c->w;
+	ssize_t n;
+
+	do
+		n = send(c->socks[si].fd, data, len, 0);
+	while (n < 0 && errno == EINTR);
+	if (n >= 0) {
+		STAT_INC(w, udp_tx);
+		STAT_ADD(w, udp_tx_bytes, (uint64_t)n);
+		return SEND_OK;
+	}
+	switch (errno) {
+	case EAGAIN:
+#if EAGAIN != EWOULDBLOCK
+	case EWOULDBLOCK:
+#endif
+		STAT_INC(w, send_blocked);
+		return SEND_BLOCKED;
+	/* lost on the way, as far as QUIC can tell: it retransmits */
+	case ENOBUFS:
+	case EMSGSIZE:
+	case ECONNREFUSED:
+	case EHOSTUNREACH:
+	case ENETUNREACH:
+		return SEND_OK;
+	default:
+		return SEND_FATAL;
+	}
+}
+
+/* ---- ending a connection ---- */
+
+static void
+slot_done(struct qsl_conn *c)
+{
+	c->state = QSL_SLOT_DONE;
+	c->w->n_done++;
+}
+
+static void
+conn_free(struct qsl_conn *c)
+{
+	qsl_h3_free(c);
+	if (c->conn != NULL)
+		ngtcp2_conn_del(c->conn);
+	c->conn = NULL;
+	if (c->tls != NULL)
+		gnutls_deinit(c->tls);
+	c->tls = NULL;
+	sock_close(&c->socks[0]);
+	sock_close(&c->socks[1]);
+	c->blocked_len = 0;
+}
+
+enum end_how { END_OK, END_FAILED, END_ABORTED };
+
+/* Frees the connection and decides what the slot does next. */
+static void
+conn_end(struct qsl_conn *c, enum end_how how)
+{
+	struct qsl_worker *w = c->w;
+	const struct qsl_options *opt = w->opt;
+	uint64_t now = qsl_now();
+
+	/* a server that closes (GOAWAY) before serving anything would have
+	 * the slot reconnect in a tight loop: that is a failure */
+	if (how == END_OK && c->served == 0 && c->quota > 0 && !w->draining &&
+	    !qsl_stop) {
+		qsl_note_error(c, QSL_ERR_OTHER,
+			       "server closed the connection before serving a request");
+		how = END_FAILED;
+	}
+	if (c->moves > 0)
+		STAT_INC(w, conns_moved);
+	switch (how) {
+	case END_OK:
+		STAT_INC(w, conn_succeeded);
+		if (c->moves > 0)
+			STAT_INC(w, conns_moved_survived);
+		break;
+	case END_FAILED:
+		STAT_INC(w, conn_failed);
+		qsl_h3_fail_inflight(c, false);
+		break;
+	case END_ABORTED:
+		qsl_h3_fail_inflight(c, true);
+		break;
+	}
+	conn_free(c);
+
+	if (w->draining || qsl_stop) {
+		slot_done(c);
+		return;
+	}
+	if (how == END_FAILED && opt->duration_s == 0) {
+		/* -n: what this slot had not started fails with it (h2load) */
+		STAT_ADD(w, req_failed, c->quota);
+		c->quota = 0;
+	}
+	if (c->quota == 0) {
+		slot_done(c);
+		return;
+	}
+	c->state = QSL_SLOT_IDLE;
+	c->reconnect_at = how == END_FAILED ? now + RECONNECT_DELAY_NS : now;
+}
+
+static void
+send_close(struct qsl_conn *c)
+{
+	struct qsl_worker *w = c->w;
+	ngtcp2_path_storage ps;
+	ngtcp2_pkt_info pi;
+	ngtcp2_ssize n;
+	int si;
+
+	if (c->conn == NULL || ngtcp2_conn_is_in_closing_period(c->conn) ||
+	    ngtcp2_conn_is_in_draining_period(c->conn))
+		return;
+	ngtcp2_path_storage_zero(&ps);
+	n = ngtcp2_conn_write_connection_close(c->conn, &ps.path, &pi, w->tx,
+					       sizeof(w->tx), &c->last_error,
+					       qsl_now());
+	if (n <= 0)
+		return;
+	si = sock_for(c, ps.path.local.addr);
+	if (si >= 0)
+		sock_send(c, si, w->tx, (size_t)n);
+}
+
+/* The connection failed: count it, tell the peer if that is still
+ * allowed, and free it. */
+static void
+conn_fail(struct qsl_conn *c, enum qsl_err kind, bool tell_peer,
+	  const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static void
+conn_fail(struct qsl_conn *c, enum qsl_err kind, bool tell_peer,
+	  const char *fmt, ...)
+{
+	char msg[160];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	qsl_note_error(c, kind, "%s", msg);
+	if (c->w->opt->verbose)
+		fprintf(stderr, QSL_NAME ": connection %u: %s\n", c->index, msg);
+	if (tell_peer)
+		send_close(c);
+	conn_end(c, END_FAILED);
+}
+
+/* Sends CONNECTION_CLOSE(H3_NO_ERROR) and ends; requests still in flight
+ * (-D over, interrupted) are counted as aborted. */
+static void
+conn_close(struct qsl_conn *c)
+{
+	if (c->handshake_done)
+		ngtcp2_connection_close_error_set_application_error(
+			&c->last_error, NGHTTP3_H3_NO_ERROR, NULL, 0);
+	else
+		ngtcp2_connection_close_error_set_transport_error(
+			&c->last_error, NGTCP2_NO_ERROR, NULL, 0);
+	send_close(c);
+	conn_end(c, c->inflight > 0 || !c->handshake_done ? END_ABORTED : END_OK);
+}
+
+static const char *
+tls_failure(struct qsl_conn *c, char *buf, size_t len)
+{
+	unsigned int status = gnutls_session_get_verify_cert_status(c->tls);
+	uint8_t alert = ngtcp2_conn_get_tls_alert(c->conn);
+	gnutls_datum_t out = {0};
+	const char *name;
+
+	if (status != 0 &&
+	    gnutls_certificate_verification_status_print(status, GNUTLS_CRT_X509,
+							  &out, 0) == 0) {
+		snprintf(buf, len, "certificate: %s", (const char *)out.data);
+		gnutls_free(out.data);
+		return buf;
+	}
+	name = gnutls_alert_get_strname((gnutls_alert_description_t)alert);
+	snprintf(buf, len, "TLS alert %u (%s)", alert, name ? name : "unknown");
+	return buf;
+}
+
+/* An ngtcp2 call returned liberr: classify and end the connection. */
+static void
+conn_fail_liberr(struct qsl_conn *c, int liberr)
+{
+	ngtcp2_connection_close_error cc;
+	char buf[128];
+
+	switch (liberr) {
+	case NGTCP2_ERR_DRAINING:
+		if (c->got_reset) {
+			conn_fail(c, QSL_ERR_RESET, false, "stateless reset received");
+			return;
+		}
+		ngtcp2_conn_get_connection_close_error(c->conn, &cc);
+		if (!c->handshake_done) {
+			conn_fail(c, QSL_ERR_HANDSHAKE, false,
+				  "handshake failed: peer closed with %s error 0x%llx %.*s",
+				  cc.type == NGTCP2_CONNECTION_CLOSE_ERROR_CODE_TYPE_APPLICATION
+					  ? "application" : "transport",
+				  (unsigned long long)cc.error_code,
+				  (int)cc.reasonlen, cc.reason ? (const char *)cc.reason : "");
+			return;
+		}
+		if (cc.error_code == 0 && c->inflight == 0) {
+			/* the server closed an idle connection cleanly */
+			conn_end(c, END_OK);
+			return;
+		}
+		conn_fail(c, QSL_ERR_OTHER, false,
+			  "peer closed with %s error 0x%llx %.*s (%u requests in flight)",
+			  cc.type == NGTCP2_CONNECTION_CLOSE_ERROR_CODE_TYPE_APPLICATION
+				  ? "application" : "transport",
+			  (unsigned long long)cc.error_code, (int)cc.reasonlen,
+			  cc.reason ? (const char *)cc.reason : "", c->inflight);
+		return;
+	case NGTCP2_ERR_IDLE_CLOSE:
+		conn_fail(c, QSL_ERR_TIMEOUT, false, "idle timeout");
+		return;
+	case NGTCP2_ERR_HANDSHAKE_TIMEOUT:
+		conn_fail(c, QSL_ERR_TIMEOUT, false, "handshake timeout");
+		return;
+	case NGTCP2_ERR_RECV_VERSION_NEGOTIATION:
+		conn_fail(c, QSL_ERR_HANDSHAKE, false,
+			  "handshake failed: no common QUIC version");
+		return;
+	case NGTCP2_ERR_CRYPTO:
+		ngtcp2_connection_close_error_set_transport_error_tls_alert(
+			&c->last_error, ngtcp2_conn_get_tls_alert(c->conn), NULL, 0);
+		conn_fail(c, c->handshake_done ? QSL_ERR_OTHER : QSL_ERR_HANDSHAKE,
+			  true, "handshake failed: %s", tls_failure(c, buf, sizeof(buf)));
+		return;
+	default:
+		/* an HTTP/3 failure set an application error already */
+		if (c->last_error.error_code == 0)
+			ngtcp2_connection_close_error_set_transport_error_liberr(
+				&c->last_error, liberr, NULL, 0);
+		conn_fail(c, c->handshake_done ? QSL_ERR_OTHER : QSL_ERR_HANDSHAKE,
+			  true, "%s%s", c->handshake_done ? "" : "handshake failed: ",
+			  ngtcp2_strerror(liberr));
+		return;
+	}
+}
+
+/* ---- ngtcp2 callbacks ---- */
+
+static ngtcp2_conn *
+get_conn(ngtcp2_crypto_conn_ref *ref)
+{
+	return ((struct qsl_conn *)ref->user_data)->conn;
+}
+
+static void
+cb_rand(uint8_t *dest, size_t destlen, const ngtcp2_rand_ctx *rand_ctx)
+{
+	(void)rand_ctx;
+	gnutls_rnd(GNUTLS_RND_NONCE, dest, destlen);
+}
+
+static int
+cb_get_new_connection_id(ngtcp2_conn *conn, ngtcp2_cid *cid, uint8_t *token,
+			 size_t cidlen, void *user_data)
+{
+	(void)conn; (void)user_data;
+	if (gnutls_rnd(GNUTLS_RND_RANDOM, cid->data, cidlen) != 0 ||
+	    gnutls_rnd(GNUTLS_RND_RANDOM, token, NGTCP2_STATELESS_RESET_TOKENLEN) != 0)
+		return NGTCP2_ERR_CALLBACK_FAILURE;
+	cid->datalen = cidlen;
+	return 0;
+}
+
+static int
+cb_handshake_completed(ngtcp2_conn *conn, void *user_data)
+{
+	struct qsl_conn *c = user_data;
+	struct qsl_worker *w = c->w;
+	uint64_t now = qsl_now();
+
+	c->handshake_done = true;
+	c->progress_at = now;
+	STAT_INC(w, handshakes);
+	qsl_hist_add(&w->stats.connect, (now - c->t_connect) / 1000);
+	if (gnutls_session_is_resumed(c->tls))
+		STAT_INC(w, resumed);
+	if (c->early_data) {
+		if (gnutls_session_get_flags(c->tls) & GNUTLS_SFLAGS_EARLY_DATA) {
+			STAT_INC(w, early_accepted);
+		} else {
+			/* resend over 1-RTT what 0-RTT carried */
+			if (ngtcp2_conn_early_data_rejected(conn) != 0 ||
+			    qsl_h3_setup(c) != 0)
+				return NGTCP2_ERR_CALLBACK_FAILURE;
+		}
+	}
+	if (w->priming) {
+		const ngtcp2_transport_params *p =
+			ngtcp2_conn_get_remote_transport_params(conn);
+
+		if (p != NULL) {
+			w->tls->params = *p;
+			/* points into the connection; not needed for 0-RTT */
+			w->tls->params.version_info.other_versions = NULL;
+			w->tls->params.version_info.other_versionslen = 0;
+			w->tls->have_params = true;
+		}
+	}
+	return 0;
+}
+
+static int
+cb_handshake_confirmed(ngtcp2_conn *conn, void *user_data)
+{
+	(void)conn;
+	((struct qsl_conn *)user_data)->confirmed = true;
+	return 0;
+}
+
+static int
+cb_recv_rx_key(ngtcp2_conn *conn, ngtcp2_crypto_level level, void *user_data)
+{
+	struct qsl_conn *c = user_data;
+
+	if (level != NGTCP2_CRYPTO_LEVEL_APPLICATION)
+		return 0;
+	/* with 0-RTT the HTTP/3 session exists already */
+	if ((!c->early_data || ngtcp2_conn_get_early_data_rejected(conn)) &&
+	    qsl_h3_setup(c) != 0)
+		return NGTCP2_ERR_CALLBACK_FAILURE;
+	return 0;
+}
+
+static int
+cb_early_data_rejected(ngtcp2_conn *conn, void *user_data)
+{
+	(void)conn;
+	qsl_h3_requeue(user_data);
+	return 0;
+}
+
+static int
+cb_recv_stateless_reset(ngtcp2_conn *conn, const ngtcp2_pkt_stateless_reset *sr,
+			void *user_data)
+{
+	(void)conn; (void)sr;
+	((struct qsl_conn *)user_data)->got_reset = true;
+	return 0;
+}
+
+static int
+cb_recv_stream_data(ngtcp2_conn *conn, uint32_t flags, int64_t stream_id,
+		    uint64_t offset, const uint8_t *data, size_t datalen,
+		    void *user_data, void *stream_user_data)
+{
+	(void)conn; (void)offset; (void)stream_user_data;
+	if (qsl_h3_recv_stream_data(user_data, flags, stream_id, data, datalen) != 0)
+		return NGTCP2_ERR_CALLBACK_FAILURE;
+	return 0;
+}
+
+static int
+cb_acked_stream_data_offset(ngtcp2_conn *conn, int64_t stream_id,
+			    uint64_t offset, uint64_t datalen, void *user_data,
+			    void *stream_user_data)
+{
+	struct qsl_conn *c = user_data;
+
+	(void)conn; (void)offset; (void)stream_user_data;
+	if (c->h3 != NULL && nghttp3_conn_add_ack_offset(c->h3, stream_id, datalen) != 0)
+		return NGTCP2_ERR_CALLBACK_FAILURE;
+	return 0;
+}
+
+static int
+cb_stream_close(ngtcp2_conn *conn, uint32_t flags, int64_t stream_id,
+		uint64_t app_error_code, void *user_data, void *stream_user_data)
+{
+	struct qsl_conn *c = user_data;
+	int rv;
+
+	(void)stream_user_data;
+	if (c->h3 == NULL)
+		return 0;
+	if (!(flags & NGTCP2_STREAM_CLOSE_FLAG_APP_ERROR_CODE_SET))
+		app_error_code = NGHTTP3_H3_NO_ERROR;
+	rv = nghttp3_conn_close_stream(c->h3, stream_id, app_error_code);
+	if (rv == NGHTTP3_ERR_STREAM_NOT_FOUND) {
+		/* opened by the peer but never carried data */
+		if (!ngtcp2_is_bidi_stream(stream_id))
+			ngtcp2_conn_extend_max_streams_uni(conn, 1);
+	} else if (rv != 0) {
+		ngtcp2_connection_close_error_set_application_error(
+			&c->last_error, nghttp3_err_infer_quic_app_error_code(rv),
+			NULL, 0);
+		return NGTCP2_ERR_CALLBACK_FAILURE;
+	}
+	return 0;
+}
+
+static int
+cb_stream_reset(ngtcp2_conn *conn, int64_t stream_id, uint64_t final_size,
+		uint64_t app_error_code, void *user_data, void *stream_user_data)
+{
+	struct qsl_conn *c = user_data;
+
+	(void)conn; (void)final_size; (void)app_error_code; (void)stream_user_data;
+	if (c->h3 != NULL && nghttp3_conn_shutdown_stream_read(c->h3, stream_id) != 0)
+		return NGTCP2_ERR_CALLBACK_FAILURE;
+	return 0;
+}
+
+static int
+cb_stream_stop_sending(ngtcp2_conn *conn, int64_t stream_id,
+		       uint64_t app_error_code, void *user_data,
+		       void *stream_user_data)
+{
+	return cb_stream_reset(conn, stream_id, 0, app_error_code, user_data,
+			       stream_user_data);
+}
+
+static int
+cb_extend_max_stream_data(ngtcp2_conn *conn, int64_t stream_id,
+			  uint64_t max_data, void *user_data,
+			  void *stream_user_data)
+{
+	struct qsl_conn *c = user_data;
+
+	(void)conn; (void)max_data; (void)stream_user_data;
+	if (c->h3 != NULL && nghttp3_conn_unblock_stream(c->h3, stream_id) != 0)
+		return NGTCP2_ERR_CALLBACK_FAILURE;
+	return 0;
+}
+
+static int
+cb_path_validation(ngtcp2_conn *conn, uint32_t flags, const ngtcp2_path *path,
+		   ngtcp2_path_validation_result res, void *user_data)
+{
+	struct qsl_conn *c = user_data;
+
+	(void)conn; (void)flags; (void)path;
+	if (res == NGTCP2_PATH_VALIDATION_RESULT_FAILURE)
+		STAT_INC(c->w, path_validation_failed);
+	return 0;
+}
+
+static const ngtcp2_callbacks callbacks = {
+	.client_initial = ngtcp2_crypto_client_initial_cb,
+	.recv_crypto_data = ngtcp2_crypto_recv_crypto_data_cb,
+	.handshake_completed = cb_handshake_completed,
+	.encrypt = ngtcp2_crypto_encrypt_cb,
+	.decrypt = ngtcp2_crypto_decrypt_cb,
+	.hp_mask = ngtcp2_crypto_hp_mask_cb,
+	.recv_stream_data = cb_recv_stream_data,
+	.acked_stream_data_offset = cb_acked_stream_data_offset,
+	.stream_close = cb_stream_close,
+	.recv_stateless_reset = cb_recv_stateless_reset,
+	.recv_retry = ngtcp2_crypto_recv_retry_cb,
+	.rand = cb_rand,
+	.get_new_connection_id = cb_get_new_connection_id,
+	.update_key = ngtcp2_crypto_update_key_cb,
+	.path_validation = cb_path_validation,
+	.stream_reset = cb_stream_reset,
+	.extend_max_stream_data = cb_extend_max_stream_data,
+	.handshake_confirmed = cb_handshake_confirmed,
+	.delete_crypto_aead_ctx = ngtcp2_crypto_delete_crypto_aead_ctx_cb,
+	.delete_crypto_cipher_ctx = ngtcp2_crypto_delete_crypto_cipher_ctx_cb,
+	.get_path_challenge_data = ngtcp2_crypto_get_path_challenge_data_cb,
+	.stream_stop_sending = cb_stream_stop_sending,
+	.version_negotiation = ngtcp2_crypto_version_negotiation_cb,
+	.recv_rx_key = cb_recv_rx_key,
+	.early_data_rejected = cb_early_data_rejected,
+};
+
+static void
+log_printf(void *user_data, const char *fmt, ...)
+{
+	va_list ap;
+
+	(void)user_data;
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+/* ---- writing ---- */
+
+/* One datagram of what nghttp3 and ngtcp2 have into buf: its length, 0
+ * when there is nothing to send, or -1 after the connection failed. */
+static ngtcp2_ssize
+write_one(struct qsl_conn *c, uint8_t *buf, size_t cap, ngtcp2_path *path,
+	  ngtcp2_pkt_info *pi, uint64_t now)
+{
+	for (;;) {
+		nghttp3_vec vec[16];
+		nghttp3_ssize nvec = 0;
+		int64_t stream_id = -1;
+		ngtcp2_ssize ndatalen, nwrite;
+		uint32_t flags = NGTCP2_WRITE_STREAM_FLAG_MORE;
+		int fin = 0, rv;
+
+		if (c->h3 != NULL && ngtcp2_conn_get_max_data_left(c->conn)) {
+			nvec = nghttp3_conn_writev_stream(c->h3, &stream_id, &fin, vec, 16);
+			if (nvec < 0) {
+				ngtcp2_connection_close_error_set_application_error(
+					&c->last_error,
+					nghttp3_err_infer_quic_app_error_code((int)nvec),
+					NULL, 0);
+				conn_fail(c, QSL_ERR_OTHER, true, "HTTP/3: %s",
+					  nghttp3_strerror((int)nvec));
+				return -1;
+			}
+		}
+		if (fin)
+			flags |= NGTCP2_WRITE_STREAM_FLAG_FIN;
+		nwrite = ngtcp2_conn_writev_stream(c->conn, path, pi, buf, cap,
+						   &ndatalen, flags, stream_id,
+						   (const ngtcp2_vec *)vec,
+						   (size_t)nvec, now);
+		if (nwrite < 0) {
+			switch (nwrite) {
+			case NGTCP2_ERR_STREAM_DATA_BLOCKED:
+				nghttp3_conn_block_stream(c->h3, stream_id);
+				continue;
+			case NGTCP2_ERR_STREAM_SHUT_WR:
+				nghttp3_conn_shutdown_stream_write(c->h3, stream_id);
+				continue;
+			case NGTCP2_ERR_WRITE_MORE:
+				rv = nghttp3_conn_add_write_offset(c->h3, stream_id,
+								   (size_t)ndatalen);
+				if (rv != 0)
+					goto h3_fail;
+				continue;
+			default:
+				conn_fail_liberr(c, (int)nwrite);
+				return -1;
+			}
+		}
+		if (ndatalen >= 0) {
+			rv = nghttp3_conn_add_write_offset(c->h3, stream_id,
+							   (size_t)ndatalen);
+			if (rv != 0)
+				goto h3_fail;
+		}
+		return nwrite;
+h3_fail:
+		ngtcp2_connection_close_error_set_application_error(
+			&c->last_error, nghttp3_err_infer_quic_app_error_code(rv),
+			NULL, 0);
+		conn_fail(c, QSL_ERR_OTHER, true, "HTTP/3: %s", nghttp3_strerror(rv));
+		return -1;
+	}
+}
+
+/* Sends the datagram the kernel refused before; 0 when the way is clear. */
+static int
+flush_blocked(struct qsl_conn *c)
+{
+	struct qsl_sock *s = &c->socks[c->blocked_sock];
+
+	if (c->blocked_len == 0)
+		return 0;
+	if (s->fd < 0) {	/* its socket went with a rebinding */
+		c->blocked_len = 0;
+		return 0;
+	}
+	switch (sock_send(c, c->blocked_sock, c->blocked, c->blocked_len)) {
+	case SEND_OK:
+		c->blocked_len = 0;
+		sock_want_out(c, s, false);
+		return 0;
+	case SEND_BLOCKED:
+		sock_want_out(c, s, true);
+		return 1;
+	default:
+		conn_fail(c, QSL_ERR_OTHER, false, "send: %s", strerror(errno));
+		return -1;
+	}
+}
+
+/* Writes what the connection has to send; -1 when it failed (freed). */
+static int
+conn_write(struct qsl_conn *c)
+{
+	struct qsl_worker *w = c->w;
+	uint64_t now = qsl_now();
+	size_t max_payload, max_pkts;
+	ngtcp2_path_storage ps;
+	ngtcp2_pkt_info pi;
+	int rv;
+
+	if ((rv = flush_blocked(c)) != 0)
+		return rv < 0 ? -1 : 0;
+	max_payload = min_u64(ngtcp2_conn_get_max_tx_udp_payload_size(c->conn),
+			      sizeof(w->tx));
+	max_pkts = ngtcp2_conn_get_send_quantum(c->conn) / max_payload;
+	if (max_pkts < 1)
+		max_pkts = 1;
+	if (max_pkts > TX_BURST)
+		max_pkts = TX_BURST;
+	ngtcp2_path_storage_zero(&ps);
+
+	for (size_t n = 0; n < max_pkts; n++) {
+		ngtcp2_ssize nwrite = write_one(c, w->tx, max_payload, &ps.path, &pi, now);
+		int si;
+
+		if (nwrite < 0)
+			return -1;
+		if (nwrite == 0)
+			break;
+		si = sock_for(c, ps.path.local.addr);
+		if (si < 0)
+			continue;	/* the old path of a rebinding: lost */
+		switch (sock_send(c, si, w->tx, (size_t)nwrite)) {
+		case SEND_OK:
+			break;
+		case SEND_BLOCKED:
+			memcpy(c->blocked, w->tx, (size_t)nwrite);
+			c->blocked_len = (size_t)nwrite;
+			c->blocked_sock = si;
+			sock_want_out(c, &c->socks[si], true);
+			n = max_pkts;	/* stop; EPOLLOUT resumes */
+			break;
+		default:
+			conn_fail(c, QSL_ERR_OTHER, false, "send: %s", strerror(errno));
+			return -1;
+		}
+	}
+	/* Pacing before the first RTT sample spaces packets by the 333 ms
+	 * initial RTT: ngtcp2 0.12.1 would hold the client's Finished about
+	 * 25 ms behind the Initial. The handshake is a few small packets;
+	 * pace from when it is done. */
+	if (c->handshake_done)
+		ngtcp2_conn_update_pkt_tx_time(c->conn, now);
+	c->expiry = ngtcp2_conn_get_expiry(c->conn);
+	return 0;
+}
+
+/* ---- moves: NAT rebinding and active migration ---- */
+
+static void
+conn_move(struct qsl_conn *c)
+{
+	struct qsl_worker *w = c->w;
+	const struct qsl_options *opt = w->opt;
+	int ni = 1 - c->cur;
+	struct qsl_sock *ns = &c->socks[ni];
+	ngtcp2_addr addr;
+	int rv;
+
+	c->move_due = false;
+	c->since_move = 0;
+	if (c->blocked_len > 0 && c->blocked_sock == ni)
+		c->blocked_len = 0;
+	sock_close(ns);		/* the path before last */
+	if (sock_open(c, ns) != 0) {
+		STAT_INC(w, moves_failed);
+		return;
+	}
+	ngtcp2_addr_init(&addr, (struct sockaddr *)&ns->local, ns->local_len);
+	if (opt->move == QSL_MOVE_REBIND) {
+		/* the NAT gave us a new port: the peer learns it from our next
+		 * packet; what it sends to the old port is lost */
+		ngtcp2_conn_set_local_addr(c->conn, &addr);
+		if (c->blocked_len > 0 && c->blocked_sock == c->cur)
+			c->blocked_len = 0;
+		sock_close(&c->socks[c->cur]);
+	} else {
+		ngtcp2_path path = {
+			.local = addr,
+			.remote = {(struct sockaddr *)&opt->remote, opt->remote_len},
+		};
+
+		rv = ngtcp2_conn_initiate_immediate_migration(c->conn, &path, qsl_now());
+		if (rv != 0) {
+			if (opt->verbose)
+				fprintf(stderr, QSL_NAME ": connection %u: migration: %s\n",
+					c->index, ngtcp2_strerror(rv));
+			sock_close(ns);
+			STAT_INC(w, moves_failed);
+			return;
+		}
+		/* the old socket stays open for what is still under way */
+	}
+	c->cur = ni;
+	c->moves++;
+	STAT_INC(w, moves);
+}
+
+/* ---- the connection's life ---- */
+
+static bool
+conn_wants_close(struct qsl_conn *c, uint64_t now)
+{
+	struct qsl_worker *w = c->w;
+	const struct qsl_options *opt = w->opt;
+
+	if (c->inflight > 0 || !c->handshake_done)
+		return c->closing && c->inflight == 0 && !c->handshake_done;
+	if (!(c->closing || c->goaway || c->quota == 0 ||
+	      (opt->conn_requests && c->served >= opt->conn_requests)))
+		return false;
+	if (w->priming && !c->got_ticket && !c->closing) {
+		/* the ticket usually comes with the handshake; wait a little */
+		if (c->ticket_wait_until == 0)
+			c->ticket_wait_until = now + TICKET_WAIT_NS;
+		return now >= c->ticket_wait_until;
+	}
+	return true;
+}
+
+/* After reads, timers and the start: moves, new requests, close or
+ * write. */
+static void
+conn_after_io(struct qsl_conn *c)
+{
+	uint64_t now = qsl_now();
+
+	if (c->state != QSL_SLOT_ACTIVE)
+		return;
+	if (c->move_due && c->confirmed && !c->closing)
+		conn_move(c);
+	if (c->h3 != NULL && !c->closing && !c->goaway && qsl_h3_submit(c) != 0) {
+		conn_fail(c, QSL_ERR_OTHER, true, "cannot submit a request");
+		return;
+	}
+	if (conn_wants_close(c, now)) {
+		conn_close(c);
+		return;
+	}
+	conn_write(c);
+}
+
+static uint64_t
+conn_deadline(const struct qsl_conn *c)
+{
+	uint64_t d = c->expiry;
+
+	if (c->inflight > 0)
+		d = min_u64(d, c->progress_at + c->w->opt->timeout_ns);
+	if (c->ticket_wait_until != 0)
+		d = min_u64(d, c->ticket_wait_until);
+	return d;
+}
+
+static void
+conn_on_timer(struct qsl_conn *c, uint64_t now)
+{
+	int rv;
+
+	if (now >= c->expiry) {
+		rv = ngtcp2_conn_handle_expiry(c->conn, now);
+		if (rv != 0) {
+			conn_fail_liberr(c, rv);
+			return;
+		}
+	}
+	if (c->inflight > 0 && now >= c->progress_at + c->w->opt->timeout_ns) {
+		conn_fail(c, QSL_ERR_TIMEOUT, true,
+			  "no response progress for %.1f s (%u requests in flight)",
+			  (double)c->w->opt->timeout_ns / NGTCP2_SECONDS, c->inflight);
+		return;
+	}
+	conn_after_io(c);
+}
+
+/* Reads what the socket has; -1 when the connection ended. */
+static int
+conn_read(struct qsl_conn *c, struct qsl_sock *s)
+{
+	struct qsl_worker *w = c->w;
+	ngtcp2_pkt_info pi = {0};
+
+	for (int i = 0; i < RX_BURST; i++) {
+		struct sockaddr_storage from;
+		socklen_t fromlen = sizeof(from);
+		ngtcp2_path path;
+		ssize_t n;
+		int rv;
+
+		n = recvfrom(s->fd, w->rx, sizeof(w->rx), 0,
+			     (struct sockaddr *)&from, &fromlen);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return 0;
+			if (errno == ECONNREFUSED) {
+				/* ICMP port unreachable: nobody listens there */
+				if (!c->handshake_done) {
+					conn_fail(c, QSL_ERR_OTHER, false,
+						  "connection refused (ICMP port unreachable)");
+					return -1;
+				}
+				continue;
+			}
+			conn_fail(c, QSL_ERR_OTHER, false, "recv: %s", strerror(errno));
+			return -1;
+		}
+		STAT_INC(w, udp_rx);
+		STAT_ADD(w, udp_rx_bytes, (uint64_t)n);
+		path = (ngtcp2_path){
+			.local = {(struct sockaddr *)&s->local, s->local_len},
+			.remote = {(struct sockaddr *)&from, fromlen},
+		};
+		rv = ngtcp2_conn_read_pkt(c->conn, &path, &pi, w->rx, (size_t)n, qsl_now());
+		if (rv != 0) {
+			if (w->opt->verbose)
+				fprintf(stderr, QSL_NAME ": connection %u: read_pkt: %s\n",
+					c->index, ngtcp2_strerror(rv));
+			conn_fail_liberr(c, rv);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static void
+conn_start(struct qsl_conn *c)
+{
+	struct qsl_worker *w = c->w;
+	const struct qsl_options *opt = w->opt;
+	uint64_t now = qsl_now();
+	ngtcp2_transport_params params;
+	ngtcp2_settings settings;
+	ngtcp2_cid scid, dcid;
+	ngtcp2_path path;
+	bool early = false;
+	int rv;
+
+	c->state = QSL_SLOT_ACTIVE;
+	c->cur = 0;
+	c->expiry = UINT64_MAX;
+	c->progress_at = now;
+	c->t_connect = now;
+	c->served = c->since_move = 0;
+	c->ticket_wait_until = 0;
+	c->moves = 0;
+	c->inflight = 0;
+	c->handshake_done = c->confirmed = c->early_data = false;
+	c->got_reset = c->goaway = c->closing = c->got_ticket = false;
+	c->move_due = false;
+	c->blocked_len = 0;
+	ngtcp2_connection_close_error_default(&c->last_error);
+	STAT_INC(w, conn_started);
+
+	if (sock_open(c, &c->socks[0]) != 0) {
+		conn_fail(c, QSL_ERR_OTHER, false, "UDP socket: %s", strerror(errno));
+		return;
+	}
+	scid.datalen = SCID_LEN;
+	dcid.datalen = DCID_LEN;
+	if (gnutls_rnd(GNUTLS_RND_RANDOM, scid.data, scid.datalen) != 0 ||
+	    gnutls_rnd(GNUTLS_RND_RANDOM, dcid.data, dcid.datalen) != 0) {
+		conn_fail(c, QSL_ERR_OTHER, false, "no random bytes");
+		return;
+	}
+
+	ngtcp2_settings_default(&settings);
+	settings.initial_ts = now;
+	settings.handshake_timeout = opt->timeout_ns;
+	if (opt->verbose)
+		settings.log_printf = log_printf;
+
+	ngtcp2_transport_params_default(&params);
+	params.initial_max_stream_data_bidi_local = MAX_STREAM_DATA;
+	params.initial_max_stream_data_bidi_remote = MAX_STREAM_DATA;
+	params.initial_max_stream_data_uni = MAX_STREAM_DATA;
+	params.initial_max_data = MAX_DATA;
+	params.initial_max_streams_bidi = 0;
+	params.initial_max_streams_uni = MAX_STREAMS_UNI;
+	params.max_idle_timeout = opt->timeout_ns;
+	params.active_connection_id_limit = ACTIVE_CID_LIMIT;
+
+	path = (ngtcp2_path){
+		.local = {(struct sockaddr *)&c->socks[0].local, c->socks[0].local_len},
+		.remote = {(struct sockaddr *)&opt->remote, opt->remote_len},
+	};
+	rv = ngtcp2_conn_client_new(&c->conn, &dcid, &scid, &path, NGTCP2_PROTO_VER_V1,
+				    &callbacks, &settings, &params, NULL, c);
+	if (rv != 0) {
+		c->conn = NULL;
+		conn_fail(c, QSL_ERR_OTHER, false, "ngtcp2_conn_client_new: %s",
+			  ngtcp2_strerror(rv));
+		return;
+	}
+	c->ref.get_conn = get_conn;
+	c->ref.user_data = c;
+	if (qsl_tls_session_new(w->tls, &c->tls, &opt->uris[0], &c->ref,
+				opt->resume && !w->priming, &early) != 0) {
+		c->tls = NULL;
+		conn_fail(c, QSL_ERR_OTHER, false, "TLS session setup failed");
+		return;
+	}
+	ngtcp2_conn_set_tls_native_handle(c->conn, c->tls);
+	if (early) {
+		/* 0-RTT: the requests go out with the first flight */
+		ngtcp2_conn_set_early_remote_transport_params(c->conn, &w->tls->params);
+		c->early_data = true;
+		STAT_INC(w, early_attempted);
+		if (qsl_h3_setup(c) != 0) {
+			conn_fail(c, QSL_ERR_OTHER, false, "HTTP/3 setup for 0-RTT failed");
+			return;
+		}
+	}
+	conn_after_io(c);
+}
+
+static void
+conn_on_writable(struct qsl_conn *c)
+{
+	if (flush_blocked(c) == 0)
+		conn_after_io(c);
+}
+
+/* ---- the worker ---- */
+
+int
+qsl_worker_init(struct qsl_worker *w, uint32_t id, const struct qsl_options *opt,
+		struct qsl_tls *tls, uint32_t n_conns)
+{
+	memset(w, 0, sizeof(*w));
+	w->id = id;
+	w->opt = opt;
+	w->tls = tls;
+	w->epfd = -1;
+	qsl_stats_init(&w->stats);
+	w->conns = calloc(n_conns ? n_conns : 1, sizeof(*w->conns));
+	if (w->conns == NULL)
+		return -1;
+	w->n_conns = n_conns;
+	for (uint32_t i = 0; i < n_conns; i++) {
+		struct qsl_conn *c = &w->conns[i];
+
+		c->w = w;
+		c->socks[0].fd = c->socks[1].fd = -1;
+		c->socks[0].conn = c->socks[1].conn = c;
+		c->streams = calloc(opt->streams, sizeof(*c->streams));
+		if (c->streams == NULL)
+			return -1;
+		for (uint32_t j = 0; j < opt->streams; j++)
+			c->streams[j].id = -1;
+	}
+	w->epfd = epoll_create1(EPOLL_CLOEXEC);
+	return w->epfd < 0 ? -1 : 0;
+}
+
+void
+qsl_worker_fini(struct qsl_worker *w)
+{
+	if (w->conns != NULL) {
+		for (uint32_t i = 0; i < w->n_conns; i++) {
+			conn_free(&w->conns[i]);
+			free(w->conns[i].streams);
+		}
+		free(w->conns);
+		w->conns = NULL;
+	}
+	if (w->epfd >= 0)
+		close(w->epfd);
+	w->epfd = -1;
+}
+
+/* -D is over or a signal came: no new requests; what is in flight gets
+ * a moment to finish. */
+static void
+worker_drain(struct qsl_worker *w, uint64_t now)
+{
+	const struct qsl_options *opt = w->opt;
+
+	w->draining = true;
+	w->drain_until = qsl_stop ? now : now + min_u64(opt->timeout_ns, DRAIN_MAX_NS);
+	for (uint32_t i = 0; i < w->n_conns; i++) {
+		struct qsl_conn *c = &w->conns[i];
+
+		if (c->state == QSL_SLOT_IDLE)
+			slot_done(c);
+		else if (c->state == QSL_SLOT_ACTIVE) {
+			c->closing = true;
+			conn_after_io(c);
+		}
+	}
+}
+
+void *
+qsl_worker_run(void *arg)
+{
+	struct qsl_worker *w = arg;
+	const struct qsl_options *opt = w->opt;
+	struct epoll_event evs[EVENTS_MAX];
+
+	w->start_ns = qsl_now();
+	w->deadline_ns = opt->duration_s > 0
+		? w->start_ns + (uint64_t)(opt->duration_s * NGTCP2_SECONDS)
+		: UINT64_MAX;
+	for (uint32_t i = 0; i < w->n_conns; i++) {
+		struct qsl_conn *c = &w->conns[i];
+
+		if (c->quota == 0) {
+			slot_done(c);
+		} else {
+			c->state = QSL_SLOT_IDLE;
+			c->reconnect_at = w->start_ns;
+		}
+	}
+
+	while (w->n_done < w->n_conns) {
+		uint64_t now = qsl_now(), next = now + LOOP_TICK_MS * NGTCP2_MILLISECONDS;
+		int n, timeout_ms;
+
+		if (!w->draining && (qsl_stop || now >= w->deadline_ns))
+			worker_drain(w, now);
+		for (uint32_t i = 0; i < w->n_conns; i++) {
+			struct qsl_conn *c = &w->conns[i];
+
+			if (c->state == QSL_SLOT_ACTIVE && w->draining &&
+			    now >= w->drain_until) {
+				conn_close(c);	/* aborts what is in flight */
+				continue;
+			}
+			if (c->state == QSL_SLOT_IDLE && now >= c->reconnect_at)
+				conn_start(c);
+			else if (c->state == QSL_SLOT_ACTIVE && now >= conn_deadline(c))
+				conn_on_timer(c, now);
+			if (c->state == QSL_SLOT_ACTIVE)
+				next = min_u64(next, conn_deadline(c));
+			else if (c->state == QSL_SLOT_IDLE)
+				next = min_u64(next, c->reconnect_at);
+		}
+		if (w->draining)
+			next = min_u64(next, w->drain_until);
+		if (w->n_done >= w->n_conns)
+			break;
+		now = qsl_now();
+		timeout_ms = next > now
+			? (int)((next - now + NGTCP2_MILLISECONDS - 1) / NGTCP2_MILLISECONDS)
+			: 0;
+		n = epoll_wait(w->epfd, evs, EVENTS_MAX, timeout_ms);
+		for (int i = 0; i < n; i++) {
+			struct qsl_sock *s = evs[i].data.ptr;
+			struct qsl_conn *c = s->conn;
+
+			/* a socket closed earlier in this batch */
+			if (s->fd < 0 || c->state != QSL_SLOT_ACTIVE)
+				continue;
+			if (evs[i].events & EPOLLOUT) {
+				conn_on_writable(c);
+				if (s->fd < 0 || c->state != QSL_SLOT_ACTIVE)
+					continue;
+			}
+			if (evs[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP)) {
+				if (conn_read(c, s) == 0)
+					conn_after_io(c);
+			}
+		}
+	}
+	__atomic_store_n(&w->finished, 1, __ATOMIC_RELEASE);
+	return NULL;
+}

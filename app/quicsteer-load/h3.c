@@ -1,0 +1,355 @@
+/* The HTTP/3 side of a connection: the nghttp3 client session, requests
+ * (GET, round-robin over the URIs) and what each response counts for. */
+#include <stdio.h>
+#include <string.h>
+
+#include "qsl.h"
+
+#define USER_AGENT QSL_NAME "/0.1"
+
+static void
+consume(struct qsl_conn *c, int64_t stream_id, size_t n)
+{
+	ngtcp2_conn_extend_max_stream_offset(c->conn, stream_id, n);
+	ngtcp2_conn_extend_max_offset(c->conn, n);
+}
+
+static int
+h3_begin_headers(nghttp3_conn *h3, int64_t stream_id, void *user_data,
+		 void *stream_user_data)
+{
+	struct qsl_stream *st = stream_user_data;
+
+	(void)h3; (void)stream_id; (void)user_data;
+	if (st != NULL && st->t_first == 0)
+		st->t_first = qsl_now();
+	return 0;
+}
+
+static int
+h3_recv_header(nghttp3_conn *h3, int64_t stream_id, int32_t token,
+	       nghttp3_rcbuf *name, nghttp3_rcbuf *value, uint8_t flags,
+	       void *user_data, void *stream_user_data)
+{
+	struct qsl_stream *st = stream_user_data;
+	nghttp3_vec v;
+
+	(void)h3; (void)stream_id; (void)name; (void)flags; (void)user_data;
+	if (st == NULL || token != NGHTTP3_QPACK_TOKEN__STATUS)
+		return 0;
+	/* an interim 1xx response is followed by the real one */
+	v = nghttp3_rcbuf_get_buf(value);
+	if (v.len == 3 && v.base[0] >= '1' && v.base[0] <= '9' &&
+	    v.base[1] >= '0' && v.base[1] <= '9' && v.base[2] >= '0' &&
+	    v.base[2] <= '9')
+		st->status = (uint16_t)((v.base[0] - '0') * 100 +
+					(v.base[1] - '0') * 10 + (v.base[2] - '0'));
+	return 0;
+}
+
+static int
+h3_recv_data(nghttp3_conn *h3, int64_t stream_id, const uint8_t *data,
+	     size_t datalen, void *user_data, void *stream_user_data)
+{
+	struct qsl_conn *c = user_data;
+	struct qsl_stream *st = stream_user_data;
+
+	(void)h3;
+	consume(c, stream_id, datalen);
+	c->progress_at = qsl_now();
+	if (st == NULL)
+		return 0;
+	st->body += datalen;
+	STAT_ADD(c->w, body_bytes, datalen);
+	/* curl-like: the body of a successful response to stdout */
+	if (c->w->opt->single && st->status >= 200 && st->status < 300 &&
+	    fwrite(data, 1, datalen, stdout) != datalen)
+		return NGHTTP3_ERR_CALLBACK_FAILURE;
+	return 0;
+}
+
+static int
+h3_deferred_consume(nghttp3_conn *h3, int64_t stream_id, size_t consumed,
+		    void *user_data, void *stream_user_data)
+{
+	(void)h3; (void)stream_user_data;
+	consume(user_data, stream_id, consumed);
+	return 0;
+}
+
+static int
+h3_end_stream(nghttp3_conn *h3, int64_t stream_id, void *user_data,
+	      void *stream_user_data)
+{
+	struct qsl_stream *st = stream_user_data;
+
+	(void)h3; (void)stream_id; (void)user_data;
+	if (st != NULL)
+		st->ended = true;
+	return 0;
+}
+
+static void
+stream_release(struct qsl_conn *c, struct qsl_stream *st)
+{
+	st->id = -1;
+	c->inflight--;
+}
+
+/* The request on st is over: count it. */
+static void
+request_done(struct qsl_conn *c, struct qsl_stream *st, uint64_t app_error_code)
+{
+	struct qsl_worker *w = c->w;
+	const struct qsl_options *opt = w->opt;
+	uint64_t now = qsl_now();
+	unsigned int cls = st->status / 100;
+
+	if (st->status != 0)
+		STAT_INC(w, status[cls >= 2 && cls <= 5 ? cls : 0]);
+	if (st->ended && cls == 2 && app_error_code == NGHTTP3_H3_NO_ERROR) {
+		STAT_INC(w, req_completed);
+		qsl_hist_add(&w->stats.ttfb,
+			     ((st->t_first ? st->t_first : now) - st->t_start) / 1000);
+		qsl_hist_add(&w->stats.request, (now - st->t_start) / 1000);
+	} else {
+		STAT_INC(w, req_failed);
+		if (st->ended && st->status != 0)
+			qsl_note_error(c, QSL_ERR_STATUS, "HTTP status %u for %s",
+				       st->status, opt->uris[st->uri].path);
+		else
+			qsl_note_error(c, QSL_ERR_OTHER,
+				       "stream closed with error 0x%llx before the "
+				       "response to %s ended",
+				       (unsigned long long)app_error_code,
+				       opt->uris[st->uri].path);
+	}
+	c->progress_at = now;
+	c->served++;
+	c->since_move++;
+	if (opt->rebind_every && c->since_move >= opt->rebind_every)
+		c->move_due = true;
+	stream_release(c, st);
+}
+
+static int
+h3_stream_close(nghttp3_conn *h3, int64_t stream_id, uint64_t app_error_code,
+		void *user_data, void *stream_user_data)
+{
+	struct qsl_conn *c = user_data;
+	struct qsl_stream *st = stream_user_data;
+
+	(void)h3;
+	if (st != NULL && st->id == stream_id)
+		request_done(c, st, app_error_code);
+	return 0;
+}
+
+static int
+h3_stop_sending(nghttp3_conn *h3, int64_t stream_id, uint64_t app_error_code,
+		void *user_data, void *stream_user_data)
+{
+	struct qsl_conn *c = user_data;
+
+	(void)h3; (void)stream_user_data;
+	ngtcp2_conn_shutdown_stream_read(c->conn, stream_id, app_error_code);
+	return 0;
+}
+
+static int
+h3_reset_stream(nghttp3_conn *h3, int64_t stream_id, uint64_t app_error_code,
+		void *user_data, void *stream_user_data)
+{
+	struct qsl_conn *c = user_data;
+
+	(void)h3; (void)stream_user_data;
+	ngtcp2_conn_shutdown_stream_write(c->conn, stream_id, app_error_code);
+	return 0;
+}
+
+/* GOAWAY: the server takes no new requests on this connection */
+static int
+h3_shutdown(nghttp3_conn *h3, int64_t id, void *user_data)
+{
+	(void)h3; (void)id;
+	((struct qsl_conn *)user_data)->goaway = true;
+	return 0;
+}
+
+static const nghttp3_callbacks h3_callbacks = {
+	.stream_close = h3_stream_close,
+	.recv_data = h3_recv_data,
+	.deferred_consume = h3_deferred_consume,
+	.begin_headers = h3_begin_headers,
+	.recv_header = h3_recv_header,
+	.stop_sending = h3_stop_sending,
+	.end_stream = h3_end_stream,
+	.reset_stream = h3_reset_stream,
+	.shutdown = h3_shutdown,
+};
+
+int
+qsl_h3_setup(struct qsl_conn *c)
+{
+	nghttp3_settings settings;
+	int64_t ctrl, enc, dec;
+
+	if (c->h3 != NULL)
+		return 0;
+	if (ngtcp2_conn_get_max_local_streams_uni(c->conn) < 3)
+		return -1;
+	nghttp3_settings_default(&settings);
+	settings.qpack_max_dtable_capacity = 4096;
+	settings.qpack_blocked_streams = 100;
+	if (nghttp3_conn_client_new(&c->h3, &h3_callbacks, &settings,
+				    nghttp3_mem_default(), c) != 0) {
+		c->h3 = NULL;
+		return -1;
+	}
+	if (ngtcp2_conn_open_uni_stream(c->conn, &ctrl, NULL) != 0 ||
+	    nghttp3_conn_bind_control_stream(c->h3, ctrl) != 0 ||
+	    ngtcp2_conn_open_uni_stream(c->conn, &enc, NULL) != 0 ||
+	    ngtcp2_conn_open_uni_stream(c->conn, &dec, NULL) != 0 ||
+	    nghttp3_conn_bind_qpack_streams(c->h3, enc, dec) != 0)
+		return -1;
+	return 0;
+}
+
+void
+qsl_h3_free(struct qsl_conn *c)
+{
+	if (c->h3 != NULL)
+		nghttp3_conn_del(c->h3);
+	c->h3 = NULL;
+}
+
+static struct qsl_stream *
+stream_free_slot(struct qsl_conn *c)
+{
+	for (uint32_t i = 0; i < c->w->opt->streams; i++)
+		if (c->streams[i].id < 0)
+			return &c->streams[i];
+	return NULL;
+}
+
+#define NV(n, v) \
+	{(uint8_t *)(n), (uint8_t *)(v), sizeof(n) - 1, strlen(v), \
+	 NGHTTP3_NV_FLAG_NO_COPY_NAME | NGHTTP3_NV_FLAG_NO_COPY_VALUE}
+
+int
+qsl_h3_submit(struct qsl_conn *c)
+{
+	struct qsl_worker *w = c->w;
+	const struct qsl_options *opt = w->opt;
+
+	while (c->inflight < opt->streams && c->quota > 0 && !w->draining &&
+	       !(opt->conn_requests && c->served + c->inflight >= opt->conn_requests)) {
+		struct qsl_stream *st = stream_free_slot(c);
+		const struct qsl_uri *u;
+		int64_t sid;
+		int rv;
+
+		if (st == NULL)
+			break;
+		rv = ngtcp2_conn_open_bidi_stream(c->conn, &sid, NULL);
+		if (rv == NGTCP2_ERR_STREAM_ID_BLOCKED)
+			break;	/* extend_max_streams comes with MAX_STREAMS */
+		if (rv != 0)
+			return -1;
+		st->uri = c->uri_next++ % (uint32_t)opt->n_uris;
+		u = &opt->uris[st->uri];
+		{
+			/* the strings live as long as the options */
+			const nghttp3_nv nva[] = {
+				NV(":method", "GET"),
+				NV(":scheme", "https"),
+				NV(":authority", u->authority),
+				NV(":path", u->path),
+				NV("user-agent", USER_AGENT),
+			};
+
+			rv = nghttp3_conn_submit_request(c->h3, sid, nva,
+							 sizeof(nva) / sizeof(nva[0]),
+							 NULL, st);
+		}
+		if (rv == NGHTTP3_ERR_CONN_CLOSING) {
+			ngtcp2_conn_shutdown_stream(c->conn, sid, NGHTTP3_H3_REQUEST_CANCELLED);
+			c->goaway = true;
+			break;
+		}
+		if (rv != 0)
+			return -1;
+		st->id = sid;
+		st->status = 0;
+		st->ended = st->reset = false;
+		st->t_start = qsl_now();
+		st->t_first = 0;
+		st->body = 0;
+		c->inflight++;
+		if (c->quota != UINT64_MAX)
+			c->quota--;
+		STAT_INC(w, req_started);
+	}
+	return 0;
+}
+
+int
+qsl_h3_recv_stream_data(struct qsl_conn *c, uint32_t flags, int64_t stream_id,
+			const uint8_t *data, size_t datalen)
+{
+	nghttp3_ssize n;
+
+	if (c->h3 == NULL)
+		return 0;
+	n = nghttp3_conn_read_stream(c->h3, stream_id, data, datalen,
+				     flags & NGTCP2_STREAM_DATA_FLAG_FIN);
+	if (n < 0) {
+		ngtcp2_connection_close_error_set_application_error(
+			&c->last_error, nghttp3_err_infer_quic_app_error_code((int)n),
+			NULL, 0);
+		return -1;
+	}
+	consume(c, stream_id, (size_t)n);
+	return 0;
+}
+
+void
+qsl_h3_requeue(struct qsl_conn *c)
+{
+	struct qsl_worker *w = c->w;
+	uint32_t n = 0;
+
+	qsl_h3_free(c);
+	for (uint32_t i = 0; i < w->opt->streams; i++) {
+		struct qsl_stream *st = &c->streams[i];
+
+		if (st->id < 0)
+			continue;
+		st->id = -1;
+		n++;
+	}
+	c->inflight = 0;
+	if (c->quota != UINT64_MAX)
+		c->quota += n;
+	STAT_ADD(w, req_started, (uint64_t)0 - n);
+	c->uri_next -= n;
+}
+
+void
+qsl_h3_fail_inflight(struct qsl_conn *c, bool aborted)
+{
+	struct qsl_worker *w = c->w;
+
+	for (uint32_t i = 0; i < w->opt->streams; i++) {
+		struct qsl_stream *st = &c->streams[i];
+
+		if (st->id < 0)
+			continue;
+		if (aborted)
+			STAT_INC(w, req_aborted);
+		else
+			STAT_INC(w, req_failed);
+		st->id = -1;
+	}
+	c->inflight = 0;
+}
