@@ -299,19 +299,36 @@ log_start(const struct qs_lcore *lc, const char *what)
 		lc->role == QS_ROLE_WORKER ? -1 : (int)lc->queue);
 }
 
-int
-qs_lcore_main_rtc(void *arg)
+static unsigned int
+rx_poll_all(struct qs_lcore *lc)
 {
-	struct qs_lcore *lc = arg;
+	unsigned int n = 0;
+
+	for (uint16_t pi = 0; pi < lc->dp->n_ports; pi++)
+		n += rx_poll(lc, pi);
+	return n;
+}
+
+static unsigned int
+rx_poll_none(struct qs_lcore *lc)
+{
+	(void)lc;
+	return 0;
+}
+
+/* The loop of a lcore that owns connections: with its own queues (RTC) or
+ * fed only through its inbox (pipeline worker). */
+static int
+owner_loop(struct qs_lcore *lc, unsigned int (*poll_queues)(struct qs_lcore *))
+{
 	struct qs_dataplane *dp = lc->dp;
 
 	log_start(lc, "worker");
 	while (!quitting(dp)) {
-		unsigned int work = 0;
+		unsigned int work;
 
 		lc->now = qs_now_ns();
-		for (uint16_t pi = 0; pi < dp->n_ports; pi++)
-			work += rx_poll(lc, pi);
+		work = poll_queues(lc);
 		work += inbox_drain(lc);
 		work += qs_server_run(&lc->srv);
 		for (uint16_t pi = 0; pi < dp->n_ports; pi++)
@@ -326,27 +343,15 @@ qs_lcore_main_rtc(void *arg)
 }
 
 int
+qs_lcore_main_rtc(void *arg)
+{
+	return owner_loop(arg, rx_poll_all);
+}
+
+int
 qs_lcore_main_worker(void *arg)
 {
-	struct qs_lcore *lc = arg;
-	struct qs_dataplane *dp = lc->dp;
-
-	log_start(lc, "worker");
-	while (!quitting(dp)) {
-		unsigned int work = 0;
-
-		lc->now = qs_now_ns();
-		work += inbox_drain(lc);
-		work += qs_server_run(&lc->srv);
-		for (uint16_t pi = 0; pi < dp->n_ports; pi++)
-			qs_lcore_tx_flush(lc, pi);
-		ctl_poll(lc);
-		if (stopping(dp) && stop_progress(lc))
-			break;
-		idle_backoff(lc, work);
-	}
-	RTE_LOG(INFO, QS_LCORE, "worker %s stopped\n", lc->name);
-	return 0;
+	return owner_loop(arg, rx_poll_none);
 }
 
 /* What workers handed over to be sent, into this lcore's TX queues. */
@@ -376,8 +381,7 @@ qs_lcore_main_io(void *arg)
 						    __ATOMIC_ACQUIRE) == dp->n_workers;
 
 		lc->now = qs_now_ns();
-		for (uint16_t pi = 0; pi < dp->n_ports; pi++)
-			work += rx_poll(lc, pi);
+		work += rx_poll_all(lc);
 		work += tx_ring_drain(lc);
 		for (uint16_t pi = 0; pi < dp->n_ports; pi++)
 			qs_lcore_tx_flush(lc, pi);
