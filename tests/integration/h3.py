@@ -18,6 +18,7 @@ import re
 import shutil
 import signal
 import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -43,6 +44,11 @@ expiration_days = 30
 
 # `http: stream 0x4 [content-length: 1024]` (gtlsclient without -q)
 HEADER_RE = re.compile(r"^http: stream (0x[0-9a-f]+) \[(.+?): (.*)\]$", re.M)
+# ngtcp2's log (without -q): `I00000012 0x<scid> frm rx 0 Initial
+# CONNECTION_CLOSE(0x1c) error_code=CONNECTION_REFUSED(0x2) ...`, the number
+# is milliseconds since the client's connection began
+CLOSE_RX_RE = re.compile(r"^I(\d+) \S+ frm rx \d+ \S+ CONNECTION_CLOSE\(0x1[cd]\) "
+                         r"error_code=(\S+)", re.M)
 
 
 # ---- content --------------------------------------------------------------
@@ -172,6 +178,12 @@ class ClientResult:
         """Headers of the index-th request (client streams 0, 4, 8, ...)."""
         return self.headers().get(4 * index, {})
 
+    def close_received(self):
+        """(ms since the client started its connection, error code) of the
+        first CONNECTION_CLOSE the client received, or None (not -q)."""
+        m = CLOSE_RX_RE.search(self.out)
+        return (int(m.group(1)), m.group(2)) if m else None
+
     def tail(self, lines=25):
         keep = [l for l in self.out.splitlines()
                 if not l.startswith(("I0", "Sent packet", "Received packet",
@@ -185,7 +197,8 @@ class ClientResult:
 
 
 class Client:
-    """A gtlsclient process in the client namespace (started, not waited)."""
+    """A gtlsclient process in the client namespace (started, not waited);
+    wait() gives its ClientResult, seconds measured to its actual exit."""
 
     def __init__(self, rig, paths, download, family=4, quiet=True, args=(),
                  exit_on_close=True, idle=CLIENT_IDLE):
@@ -202,10 +215,19 @@ class Client:
                      *[url(p, family) for p in paths]]
         self._log = open(self.download.parent / f"{self.download.name}.out", "w+b")
         self.start_time = time.monotonic()
+        self.end_time = None
         self.proc = subprocess.Popen(
             ["ip", "netns", "exec", rig.client_ns, *self.argv],
             stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         self.result = None
+        # notes the exit time even when the test reaps the client later
+        self._exited = threading.Event()
+        threading.Thread(target=self._reap, daemon=True).start()
+
+    def _reap(self):
+        self.proc.wait()
+        self.end_time = time.monotonic()
+        self._exited.set()
 
     def running(self):
         return self.proc.poll() is None
@@ -218,14 +240,12 @@ class Client:
         """Waits (bounded) for the exit; a client still running is killed."""
         if self.result is not None:
             return self.result
-        timed_out = False
-        try:
-            self.proc.wait(max(0.0, self.start_time + timeout - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            timed_out = True
+        timed_out = not self._exited.wait(
+            max(0.0, self.start_time + timeout - time.monotonic()))
+        if timed_out:
             self.proc.kill()
-            self.proc.wait(5)
-        seconds = time.monotonic() - self.start_time
+            self._exited.wait(5)
+        seconds = (self.end_time or time.monotonic()) - self.start_time
         self._log.seek(0)
         out = self._log.read().decode(errors="replace")
         self._log.close()
