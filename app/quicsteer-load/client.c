@@ -296,7 +296,7 @@ static void
 conn_fail(struct qsl_conn *c, enum qsl_err kind, bool tell_peer,
 	  const char *fmt, ...)
 {
-	char msg[160];
+	char msg[256];
 	va_list ap;
 
 	va_start(ap, fmt);
@@ -350,7 +350,7 @@ static void
 conn_fail_liberr(struct qsl_conn *c, int liberr)
 {
 	ngtcp2_connection_close_error cc;
-	char buf[128];
+	char buf[224];
 
 	switch (liberr) {
 	case NGTCP2_ERR_DRAINING:

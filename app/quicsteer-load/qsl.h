@@ -181,7 +181,7 @@ struct qsl_worker {
 	uint64_t deadline_ns;	/* -D end; UINT64_MAX with -n */
 	uint64_t drain_until;	/* in-flight requests get until then */
 	struct qsl_stats stats;
-	char errmsg[QSL_ERR_MAX][160];	/* the first error of each kind */
+	char errmsg[QSL_ERR_MAX][256];	/* the first error of each kind */
 	int finished;		/* atomic: set when the loop returned */
 	uint8_t rx[65536];
 	uint8_t tx[QSL_TX_MAX];
