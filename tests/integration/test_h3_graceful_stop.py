@@ -20,7 +20,7 @@ from rig import Rig, check, main, temp_dir
 GRACE_LONG_MS = 30000
 GRACE_SHORT_MS = 2000
 SLACK_S = 4.0           # exit after the deadline: close, flush, EAL cleanup
-NEW_CLIENTS = 8         # enough that some land on every worker
+NEW_CLIENTS = 16        # enough that some land on every worker
 REFUSE_MS = 1000        # before the client's first Initial retransmission
 INFLIGHT = [  # (paths, family)
     (["/20m.bin", "/bytes/300000000"], 4),
