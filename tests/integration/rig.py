@@ -248,6 +248,11 @@ def _link_mac(ns, ifname):
     return link[0]["address"]
 
 
+def _lcore_key(name):
+    """Telemetry keys lcores by worker index ("0") or name ("io0")."""
+    return int(name) if name.isdigit() else name
+
+
 def lcores_option(workers, cpus=2):
     """Main lcore 0 on CPU 0 (control plane), workers 1..n spread over cpus:
     more lcores than CPUs, as on a 2-core CI machine."""
@@ -259,6 +264,10 @@ class Rig:
 
     name      short lowercase name of the test (namespace and prefix names)
     workers   worker lcores = af_packet queue pairs
+    io_lcores I/O lcores besides the workers, for the pipeline layout (the
+              config must say `layout = pipeline` and `io_lcores` too); the
+              af_packet port then has io_lcores queue pairs; counters() and
+              steering_rows() key them "io0", "io1", ...
     config    INI text written to a file and passed with --config
     app_args  extra application options (after --)
     wait_ready  False when quicsteer is expected to exit by itself
@@ -267,7 +276,8 @@ class Rig:
     """
 
     def __init__(self, name, workers=4, config=None, app_args=(),
-                 port=QUIC_PORT, wait_ready=True, interactive=False, start=True):
+                 port=QUIC_PORT, wait_ready=True, interactive=False, start=True,
+                 io_lcores=0):
         check(re.fullmatch(r"[a-z0-9]{1,8}", name) is not None,
               f"rig name {name!r}: 1-8 lowercase letters or digits")
         pid = os.getpid()
@@ -289,7 +299,8 @@ class Rig:
         self._start_on_enter = start
         self._server_opts = dict(workers=workers, config=config,
                                  app_args=tuple(app_args),
-                                 wait_ready=wait_ready, interactive=interactive)
+                                 wait_ready=wait_ready, interactive=interactive,
+                                 io_lcores=io_lcores)
 
     # -- lifetime --
 
@@ -348,7 +359,7 @@ class Rig:
     # -- the server process --
 
     def start(self, workers=4, config=None, app_args=(), wait_ready=True,
-              interactive=False):
+              interactive=False, io_lcores=0):
         """Starts quicsteer (again, after stop()) with a fresh --file-prefix."""
         check(self.proc is None or self.proc.poll() is not None,
               "start(): quicsteer is still running")
@@ -363,8 +374,9 @@ class Rig:
         argv = ["ip", "netns", "exec", self.server_ns, quicsteer_binary(),
                 "--no-huge", "--no-pci", "-m", "512",
                 "--file-prefix", self.prefix,
-                "--lcores", lcores_option(workers),
-                f"--vdev=net_af_packet0,iface={self.server_if},qpairs={workers}",
+                "--lcores", lcores_option(workers + io_lcores),
+                f"--vdev=net_af_packet0,iface={self.server_if},"
+                f"qpairs={io_lcores or workers}",
                 "--", *app]
         self._log = self._tmp / f"quicsteer-{self._starts}.log"
         with open(self._log, "wb") as log:
@@ -458,14 +470,22 @@ class Rig:
         return reply[cmd.split(",")[0]]
 
     def counters(self):
-        """Per-worker counters: {worker index: {counter: value}}."""
+        """Per-lcore counters: {worker index: {counter: value}}; I/O lcores
+        of the pipeline layout under their names ("io0", ...)."""
         lcores = self.telemetry("/quicsteer/lcores")
-        return {int(w): c for w, c in lcores.items()}
+        return {_lcore_key(w): c for w, c in lcores.items()}
 
     def steering(self):
-        """Forwarding matrix: steering()[from][to] packets."""
+        """Forwarding matrix between workers: steering()[from][to] packets
+        (rows of I/O lcores: steering_rows())."""
         rows = self.telemetry("/quicsteer/steering")
-        return [rows[str(w)] for w in range(len(rows))]
+        return [rows[str(w)] for w in range(len(rows)) if str(w) in rows]
+
+    def steering_rows(self):
+        """Every row of the forwarding matrix, keyed like counters():
+        {from worker index or "io0": [packets to worker 0, 1, ...]}."""
+        rows = self.telemetry("/quicsteer/steering")
+        return {_lcore_key(w): r for w, r in rows.items()}
 
     def wait_counters(self, done, timeout=5.0):
         """Polls counters() until done(snapshot) holds or timeout; returns the
