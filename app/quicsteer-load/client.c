@@ -241,6 +241,7 @@ conn_end(struct qsl_conn *c, enum end_how how)
 		qsl_h3_fail_inflight(c, false);
 		break;
 	case END_ABORTED:
+		STAT_INC(w, conn_aborted);
 		qsl_h3_fail_inflight(c, true);
 		break;
 	}

@@ -600,10 +600,11 @@ report_text(const struct run *r, double secs)
 	printf("status codes: %llu 2xx, %llu 3xx, %llu 4xx, %llu 5xx\n",
 	       (unsigned long long)c->status[2], (unsigned long long)c->status[3],
 	       (unsigned long long)c->status[4], (unsigned long long)c->status[5]);
-	printf("connections: %llu started, %llu succeeded, %llu failed, "
+	printf("connections: %llu started, %llu succeeded, %llu failed, %llu aborted, "
 	       "%llu handshakes, %llu resumed, 0-RTT %llu attempted / %llu accepted\n",
 	       (unsigned long long)c->conn_started, (unsigned long long)c->conn_succeeded,
-	       (unsigned long long)c->conn_failed, (unsigned long long)c->handshakes,
+	       (unsigned long long)c->conn_failed, (unsigned long long)c->conn_aborted,
+	       (unsigned long long)c->handshakes,
 	       (unsigned long long)c->resumed, (unsigned long long)c->early_attempted,
 	       (unsigned long long)c->early_accepted);
 	printf("traffic: %llu body bytes, %llu datagrams sent, %llu received\n",
@@ -690,9 +691,9 @@ report_json(const struct run *r, double secs)
 	printf("\"status\":{\"2xx\":%llu,\"3xx\":%llu,\"4xx\":%llu,\"5xx\":%llu},",
 	       U(c->status[2]), U(c->status[3]), U(c->status[4]), U(c->status[5]));
 	printf("\"connections\":{\"started\":%llu,\"succeeded\":%llu,\"failed\":%llu,"
-	       "\"handshakes\":%llu},",
+	       "\"aborted\":%llu,\"handshakes\":%llu},",
 	       U(c->conn_started), U(c->conn_succeeded), U(c->conn_failed),
-	       U(c->handshakes));
+	       U(c->conn_aborted), U(c->handshakes));
 	printf("\"resumed\":%llu,\"early_data_attempted\":%llu,"
 	       "\"early_data_accepted\":%llu,",
 	       U(c->resumed), U(c->early_attempted), U(c->early_accepted));

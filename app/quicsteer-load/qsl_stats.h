@@ -39,6 +39,7 @@ struct qsl_counters {
 	uint64_t conn_started;
 	uint64_t conn_succeeded;
 	uint64_t conn_failed;
+	uint64_t conn_aborted;	/* open when the run ended (-D, signal) */
 	uint64_t handshakes;
 	uint64_t resumed;
 	uint64_t early_attempted;

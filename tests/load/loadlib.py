@@ -61,7 +61,7 @@ JSON_FIELDS = {
                 "rebind_every", "move", "resume", "conn_requests"],
     "requests": ["started", "completed", "failed", "aborted"],
     "status": ["2xx", "3xx", "4xx", "5xx"],
-    "connections": ["started", "succeeded", "failed", "handshakes"],
+    "connections": ["started", "succeeded", "failed", "aborted", "handshakes"],
     "resumed": None, "early_data_attempted": None, "early_data_accepted": None,
     "bytes": ["body", "udp_sent", "udp_received"],
     "datagrams": ["sent", "received", "send_blocked"],
