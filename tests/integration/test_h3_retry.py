@@ -16,7 +16,6 @@ def test():
         site = Site(tmp)
         with Rig("h3retry", workers=4, config=CONFIG,
                  app_args=site.server_args()) as rig:
-            conns = 0
             for family in (4, 6):
                 before = rig.counters()
                 r = fetch(rig, ["/1m.bin", "/1k.bin"], tmp / f"v{family}", family=family,
@@ -26,7 +25,6 @@ def test():
                       f"IPv{family}: the client received no Retry:\n{r.tail()}")
                 check_body(r, "1m.bin", site.sha("1m.bin"), f"IPv{family} /1m.bin")
                 check_body(r, "1k.bin", site.sha("1k.bin"), f"IPv{family} /1k.bin")
-                conns += 1
                 d = delta(before, rig.wait_counters(
                     lambda s: total(delta(before, s), "h3_responses_2xx") >= 2, 5))
                 check_eq(total(d, "quic_retries_sent"), 1, f"IPv{family}: quic_retries_sent")
