@@ -55,6 +55,8 @@ usage(FILE *f)
 "      --ca FILE          verify the server certificate against the CA(s)\n"
 "                         in FILE (default: the system trust store)\n"
 "      --timeout SECONDS  handshake, idle and no-progress timeout (default %.0f)\n"
+"      --max-time SECONDS end the whole run by then: nothing new is started,\n"
+"                         what is in flight is aborted (counted as such)\n"
 "      --get              print the body of one response to stdout and exit\n"
 "                         non-zero unless the status is 2xx (also the mode\n"
 "                         of -n 1 -c 1 with one URI and no --json)\n"
@@ -63,7 +65,8 @@ usage(FILE *f)
 "  -v, --verbose          ngtcp2's debug log and connection errors to stderr\n"
 "  -h, --help             this text\n"
 "\n"
-"Exit status: 0 all requests completed, 1 some failed, 2 usage error.\n",
+"Exit status: 0 all requests completed (-D: none failed), 1 otherwise,\n"
+"2 usage error.\n",
 		DEFAULT_TIMEOUT_S);
 }
 
@@ -258,6 +261,7 @@ enum {
 	OPT_RESUME,
 	OPT_CA,
 	OPT_TIMEOUT,
+	OPT_MAX_TIME,
 	OPT_GET,
 	OPT_JSON,
 };
@@ -276,6 +280,7 @@ static const struct option long_opts[] = {
 	{"insecure", no_argument, NULL, 'k'},
 	{"ca", required_argument, NULL, OPT_CA},
 	{"timeout", required_argument, NULL, OPT_TIMEOUT},
+	{"max-time", required_argument, NULL, OPT_MAX_TIME},
 	{"get", no_argument, NULL, OPT_GET},
 	{"json", no_argument, NULL, OPT_JSON},
 	{"quiet", no_argument, NULL, 'q'},
@@ -290,7 +295,7 @@ parse_options(struct qsl_options *opt, int argc, char **argv)
 {
 	const char *connect_to = NULL;
 	bool have_n = false, get = false, migrate = false;
-	double timeout_s = DEFAULT_TIMEOUT_S;
+	double timeout_s = DEFAULT_TIMEOUT_S, max_time_s = 0;
 	uint64_t v;
 	int ch;
 
@@ -350,6 +355,10 @@ parse_options(struct qsl_options *opt, int argc, char **argv)
 			if (parse_seconds(optarg, &timeout_s, "--timeout") != 0)
 				return -1;
 			break;
+		case OPT_MAX_TIME:
+			if (parse_seconds(optarg, &max_time_s, "--max-time") != 0)
+				return -1;
+			break;
 		case OPT_GET:
 			get = true;
 			break;
@@ -390,6 +399,7 @@ parse_options(struct qsl_options *opt, int argc, char **argv)
 	opt->move = opt->rebind_every == 0 ? QSL_MOVE_NONE
 		    : migrate ? QSL_MOVE_MIGRATE : QSL_MOVE_REBIND;
 	opt->timeout_ns = (uint64_t)(timeout_s * NGTCP2_SECONDS);
+	opt->max_time_ns = (uint64_t)(max_time_s * NGTCP2_SECONDS);
 	if (opt->duration_s > 0)
 		opt->requests = 0;
 
@@ -763,7 +773,7 @@ run_fini(struct run *r)
 int
 main(int argc, char **argv)
 {
-	static struct run run;	/* large (per-worker buffers live elsewhere) */
+	static struct run run;	/* holds the priming worker and its buffers */
 	struct run *r = &run;
 	struct sigaction sa = {.sa_handler = on_signal};
 	uint64_t requests;
@@ -786,6 +796,7 @@ main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 
 	r->t_start = qsl_now();
+	r->opt.run_start_ns = r->t_start;
 	requests = r->opt.requests;
 	if (r->opt.resume) {
 		/* one connection, one request: the ticket every other
@@ -831,8 +842,12 @@ main(int argc, char **argv)
 			report_json(r, secs);
 		else if (!r->opt.quiet)
 			report_text(r, secs);
-		code = r->total.c.req_failed == 0 && r->total.c.conn_failed == 0 &&
-		       r->total.c.req_completed > 0 ? 0 : 1;
+		/* -n: every request completed; -D: nothing failed */
+		if (r->opt.duration_s > 0)
+			code = r->total.c.req_failed == 0 && r->total.c.conn_failed == 0 &&
+			       r->total.c.req_completed > 0 ? 0 : 1;
+		else
+			code = r->total.c.req_completed == r->opt.requests ? 0 : 1;
 	}
 	fflush(stdout);
 	run_fini(r);

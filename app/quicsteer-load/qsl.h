@@ -54,6 +54,8 @@ struct qsl_options {
 	bool verbose;
 	bool single;		/* print one body to stdout, curl-like */
 	uint64_t timeout_ns;	/* --timeout: idle, handshake and no-progress */
+	uint64_t max_time_ns;	/* --max-time: the whole run (0: no limit) */
+	uint64_t run_start_ns;
 	struct qsl_uri *uris;
 	size_t n_uris;
 	struct sockaddr_storage remote;

@@ -378,5 +378,10 @@ class Net:
                   f"gtlsserver did not bind UDP port {port} within {READY_TIMEOUT} s")
             time.sleep(0.05)
 
+    def track(self, proc):
+        """A process the cleanup stops (SIGTERM, then SIGKILL)."""
+        self._procs.append(proc)
+        return proc
+
     def load(self, args, timeout=LOAD_TIMEOUT, json_report=False):
         return run_load(self.client_ns, args, timeout, json_report)

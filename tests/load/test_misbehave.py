@@ -26,7 +26,7 @@ def bad_server(net, mode, seconds=20):
                              str(Path(__file__).with_name("bad_server.py")), mode,
                              SERVER_V4, str(BAD_PORT), str(seconds)],
                             stdin=subprocess.DEVNULL, preexec_fn=die_with_parent)
-    net._procs.append(proc)
+    net.track(proc)
     deadline = time.monotonic() + 5
     while True:
         out = subprocess.run(["ip", "netns", "exec", net.server_ns, "ss", "-Hlun",
@@ -73,7 +73,7 @@ def test():
         server = net.start_gtlsserver(site)
         duration = 3
         load = subprocess.Popen(
-            ["ip", "netns", "exec", net.client_ns, *net_load_argv(net, site, duration)],
+            ["ip", "netns", "exec", net.client_ns, *load_argv(site, duration)],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=die_with_parent)
         time.sleep(1)
         stop(server)
@@ -92,7 +92,7 @@ def test():
         check("ERROR: " not in err.decode(), f"server gone: sanitizer: {err.decode()[-3000:]}")
 
 
-def net_load_argv(net, site, duration):
+def load_argv(site, duration):
     return [load_binary(), "--timeout", str(TIMEOUT), "--json", "--ca", site.cert,
             "-c", str(C), "-m", "2", "-D", str(duration), url("/1k.bin")]
 
