@@ -10,6 +10,7 @@ PACKAGES=(
   libgnutls28-dev libssl-dev gnutls-bin
   ngtcp2-client ngtcp2-server
   iproute2 iputils-ping python3 jq procps libpcap-dev
+  nftables conntrack
 )
 
 if [ "$(id -u)" -ne 0 ]; then
