@@ -262,21 +262,28 @@ ctl_poll(struct qs_lcore *lc)
 }
 
 /* Graceful stop: GOAWAY once, then close when streams are done or the
- * deadline passed; returns true when the loop may end. */
+ * deadline passed. A worker that is done goes on polling until every
+ * worker is done, so that new Initials still get CONNECTION_REFUSED and
+ * packets for the others are still steered; true when the loop may end. */
 static bool
 stop_progress(struct qs_lcore *lc)
 {
 	struct qs_dataplane *dp = lc->dp;
 
-	if (!lc->srv.stopping)
-		qs_server_shutdown(&lc->srv);
-	if (qs_server_has_active_streams(&lc->srv) && lc->now < dp->stop_deadline)
-		return false;
-	qs_server_close_all(&lc->srv);
-	for (uint16_t pi = 0; pi < dp->n_ports; pi++)
-		qs_lcore_tx_flush(lc, pi);
-	__atomic_fetch_add(&dp->workers_stopped, 1, __ATOMIC_RELEASE);
-	return true;
+	if (!lc->stop_done) {
+		if (!lc->srv.stopping)
+			qs_server_shutdown(&lc->srv);
+		if (qs_server_has_active_streams(&lc->srv) &&
+		    lc->now < dp->stop_deadline)
+			return false;
+		qs_server_close_all(&lc->srv);
+		for (uint16_t pi = 0; pi < dp->n_ports; pi++)
+			qs_lcore_tx_flush(lc, pi);
+		lc->stop_done = true;
+		__atomic_fetch_add(&dp->workers_stopped, 1, __ATOMIC_RELEASE);
+	}
+	return __atomic_load_n(&dp->workers_stopped, __ATOMIC_ACQUIRE) ==
+	       dp->n_workers;
 }
 
 static inline bool

@@ -76,6 +76,7 @@ struct qs_lcore {
 	/* written only by this lcore */
 	uint64_t now;                    /* ns, monotonic, once per iteration */
 	uint64_t idle_polls;
+	bool stop_done;                  /* graceful stop: own connections closed */
 	struct qs_server srv;
 	struct qs_ratelimit reset_limit;
 	struct qs_tx_queue tx[QS_MAX_PORTS];
