@@ -43,13 +43,16 @@ trap cleanup EXIT
 # Average Rx-pps of a testpmd run, in packets per second.
 run_testpmd() { # variant vdev
 	local log=$work/testpmd-$1.log
-	timeout -s INT -k 10 $((duration + 3)) "$testpmd" "${eal[@]}" \
+	# start-up takes a few seconds: run long enough for DURATION samples
+	# after the first two
+	timeout -s INT -k 10 $((duration + 8)) "$testpmd" "${eal[@]}" \
 		--file-prefix "qsbench-tp-$$" --vdev "$2" -- \
 		--forward-mode=io --port-topology=loop --nb-cores=1 --rxq=1 \
 		--txq=1 --stats-period 1 >"$log" 2>&1
-	grep -a 'Rx-pps' "$log" | awk '{print $2}' | tail -n +3 |
+	grep -a 'Rx-pps' "$log" | awk '{print $2}' | tail -n +3 | head -n "$duration" |
 		awk '{s += $1; n++} END {if (n) printf "%.0f\n", s / n}'
-	grep -a -q 'Rx-pps' "$log" || { echo "testpmd ($1) failed:" >&2; tail "$log" >&2; }
+	[ "$(grep -a -c 'Rx-pps' "$log")" -gt 2 ] ||
+		{ echo "testpmd ($1) failed:" >&2; tail "$log" >&2; }
 }
 
 # rx_pps=N then the counters that moved, from a quicsteer run.
