@@ -266,6 +266,16 @@ def check_report_fields(report):
                   f"JSON report latency_us.{name}.{k} missing or not a number")
 
 
+def check_server_exit(rig, what="quicsteer"):
+    """Stops quicsteer (a Rig from tests/integration/rig.py): exit code 0
+    and no sanitizer report in its output."""
+    rc, out = rig.stop()
+    reports = [l for l in out.splitlines() if any(m in l for m in SANITIZER_MARKS)]
+    check(not reports, f"{what}: sanitizer reports:\n" + "\n".join(reports[:20]) +
+          "\n" + out[-4000:])
+    check(rc == 0, f"{what}: exit code {rc}:\n{out[-3000:]}")
+
+
 def summary(report):
     """One line of figures for the test log."""
     req, conn = report["requests"], report["connections"]

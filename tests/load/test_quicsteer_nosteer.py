@@ -10,7 +10,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))
 
-from loadlib import check, check_eq, main, make_cert, run_load, summary  # noqa: E402
+from loadlib import (check, check_eq, check_server_exit, main, make_cert,  # noqa: E402
+                     run_load, summary)
 from rig import SERVER_V4, Rig, delta, temp_dir, total  # noqa: E402
 
 WORKERS = 4
@@ -51,6 +52,7 @@ def test():
                   f"steer off: server sent {resets} resets, the client counted "
                   f"{errors['stateless_reset']} reset connections")
             check_eq(total(d, "quic_forwarded_in"), 0, "steer off: quic_forwarded_in")
+            check_server_exit(rig)
 
 
 if __name__ == "__main__":
