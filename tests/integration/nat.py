@@ -282,6 +282,12 @@ def _size(path):
         return 0
 
 
+def _check_server(rig):
+    """A client run went wrong: first of all, is quicsteer still there?
+    (The rig prints the end of its output on the way out.)"""
+    check(rig.alive(), f"quicsteer exited ({rig.proc.returncode}) during the client's run")
+
+
 def rebinding_run(rig, paths, download, big, at_bytes, p1, p2, family=4,
                   timeout=60.0):
     """gtlsclient downloads paths through a NAT that maps it to :p1; when
@@ -302,6 +308,7 @@ def rebinding_run(rig, paths, download, big, at_bytes, p1, p2, family=4,
             if size >= at_bytes and cport is not None:
                 break
             if not client.running():
+                _check_server(rig)
                 raise TestFailure(f"the client ended before {big} had {at_bytes} bytes "
                                   f"(it had {size}): {client.wait().describe()}")
             check(time.monotonic() < deadline,
@@ -309,7 +316,9 @@ def rebinding_run(rig, paths, download, big, at_bytes, p1, p2, family=4,
             time.sleep(POLL)
         deleted = nat.rebind(p2, cport)
         info = RunInfo(size, _size(big_file), deleted)
-        return client.wait(max(1.0, deadline - time.monotonic())), info
+        result = client.wait(max(1.0, deadline - time.monotonic()))
+        _check_server(rig)
+        return result, info
     finally:
         if client is not None and client.running():
             client.signal()
@@ -324,7 +333,14 @@ def active_migration_run(rig, paths, download, big, after, family=4,
     /quicsteer/stats for the server's count of path changes and notes the
     big file's size when it moved. Returns (result, RunInfo or None when no
     change was seen while the client ran)."""
-    base = rig.telemetry("/quicsteer/stats")["quic_path_migrations"]
+    def migrations():
+        try:
+            return rig.telemetry("/quicsteer/stats")["quic_path_migrations"]
+        except OSError as e:
+            _check_server(rig)
+            raise TestFailure(f"telemetry: {e}") from e
+
+    base = migrations()
     client = Client(rig, paths, download, family=family,
                     args=[f"--change-local-addr={after}"])
     info = None
@@ -334,10 +350,12 @@ def active_migration_run(rig, paths, download, big, after, family=4,
         while client.running() and time.monotonic() < deadline:
             if info is None:
                 size = _size(big_file)
-                if rig.telemetry("/quicsteer/stats")["quic_path_migrations"] > base:
+                if migrations() > base:
                     info = RunInfo(size, _size(big_file))
             time.sleep(0.01)
-        return client.wait(max(1.0, deadline - time.monotonic())), info
+        result = client.wait(max(1.0, deadline - time.monotonic()))
+        _check_server(rig)
+        return result, info
     finally:
         if client.running():
             client.signal()
