@@ -1,21 +1,22 @@
-"""A real NAT rebinding for the migration tests (test_migration_*.py), and
-which worker a client source port lands on.
+"""A real NAT rebinding and an active migration in the middle of a
+download, for the migration tests (test_migration_*.py), and which worker a
+client source port lands on.
 
     ports = PortMap(rig)                  # before any NAT rule exists
     w = ports.worker(20001)               # the af_packet queue (worker) of port 20001
-    with Nat(rig) as nat:
-        nat.install(20001)                # the client's packets leave from :20001
-        ...                               # gtlsclient connects, downloads
-        nat.rebind(20002)                 # ... and now from :20002
+    limit_download(rig)                   # a 100 Mbit/s client link
+    result, info = rebinding_run(rig, ["/8m.bin"], tmp / "dl", "8m.bin",
+                                 1 << 20, 20001, 20002)
 
 Nat is nftables source NAT in the Rig's client namespace: every UDP
 datagram to the server's QUIC port leaves with the source port the test
 chose, whatever port the client's socket has. rebind() replaces the rule and
 deletes the connection-tracking entry, so the next datagram of the same
-socket leaves with the new port: the server sees the client's port change
-mid-connection exactly as behind a real NAT whose mapping expired, while the
-client (gtlsclient) knows nothing of it. Nothing outside the client
-namespace is touched.
+socket leaves with the new port (what still arrives for the old port is
+delivered, see Nat): the server sees the client's port change
+mid-connection as behind a real NAT that rebinds, while the client
+(gtlsclient) knows nothing of it. Nothing outside the client namespace is
+touched.
 
 PortMap learns the "RSS" of the rig: af_packet's fanout hash of the 4-tuple
 is stable within a run, so a datagram from source port P always reaches the
@@ -25,11 +26,13 @@ counted in quic_local there, and too short to earn a stateless reset) and
 sees whose quic_local moved. Do it before installing a NAT rule (which
 would rewrite the probe's port).
 
-run_rebinding() is one client run with the NAT rebinding mid-transfer; it
-returns what happened for the test to check.
+rebinding_run() and active_migration_run() are one gtlsclient run each,
+with the address change in the middle of the big file; they return the
+client's result and where in the file the change happened.
 """
 import os
 import re
+import select
 import subprocess
 import sys
 import time
@@ -224,7 +227,8 @@ class PortMap:
         before = self.rig.counters()
         proc.stdin.write(f"{port}\n")
         proc.stdin.flush()
-        line = proc.stdout.readline().strip()
+        ready, _, _ = select.select([proc.stdout], [], [], PROBE_TIMEOUT)
+        line = proc.stdout.readline().strip() if ready else "no answer from the sender"
         check(line == "ok", f"probe from source port {port}: {line or 'sender died'}")
         after = self.rig.wait_counters(
             lambda s: sum(delta(before, s)[w]["quic_local"] for w in s) >= 1,

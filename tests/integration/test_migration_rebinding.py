@@ -12,7 +12,13 @@ and the download must go on: no stateless reset, the right bytes.
 decides whether a run crosses workers), every fifth over IPv6. Each run
 downloads hello.txt, then 8m.bin (rebinding when 1 MiB has arrived), then
 1k.bin, index.html and 1m.bin, one request at a time, so requests are in
-flight before the change and sent after it."""
+flight before the change and sent after it.
+
+Why not gtlsclient --nat-rebinding: after its simulated rebinding it keeps
+its old socket open and ignores the server's packets arriving there
+("ignore packet from unknown path"), so a download in progress stalls until
+its idle timeout, against any server (Debian's gtlsserver too). A real NAT
+keeps the client's socket and changes only what the server sees."""
 import time
 
 from h3 import Site, check_body, check_clean_exit, check_ok
