@@ -683,7 +683,10 @@ qs_conn_write(struct qs_conn *c)
 		m->pkt_len = (uint32_t)nwrite;
 		send_packet(c, m, &ps.path, pi.ecn);
 	}
-	ngtcp2_conn_update_pkt_tx_time(c->conn, lc->now);
+	/* ngtcp2 0.12 paces the first flights by the 333 ms initial RTT, a
+	 * ~20 ms stall per handshake; pace once the RTT is measured */
+	if (c->handshake_done)
+		ngtcp2_conn_update_pkt_tx_time(c->conn, lc->now);
 	c->expiry = ngtcp2_conn_get_expiry(c->conn);
 	qs_server_timer_update(c->srv, c);
 	return 0;
