@@ -34,9 +34,11 @@ done
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/bench-null.XXXXXX")
 qs_pid=
+# DPDK's runtime directories of the two processes (they outlive them)
+if [ "$(id -u)" -eq 0 ]; then rundir=/var/run/dpdk; else rundir=${XDG_RUNTIME_DIR:-/tmp}/dpdk; fi
 cleanup() {
 	[ -n "$qs_pid" ] && kill -KILL "$qs_pid" 2>/dev/null
-	rm -rf "$work"
+	rm -rf "$work" "$rundir/qsbench-qs-$$" "$rundir/qsbench-tp-$$"
 }
 trap cleanup EXIT
 

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <rte_cycles.h>
 #include <rte_eal.h>
@@ -282,6 +283,8 @@ main(int argc, char **argv)
 	for (uint16_t w = 0; w < N_WORKERS; w++)
 		rte_ring_free(inbox[w]);
 	rte_mempool_free(pool);
+	snprintf(err, sizeof(err), "%s", rte_eal_get_runtime_dir());
 	rte_eal_cleanup();
+	rmdir(err); /* empty with --no-shconf */
 	return sink == 0; /* keeps the baseline's loads; never 0 */
 }
