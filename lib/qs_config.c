@@ -286,12 +286,19 @@ check_lines(const char *path, char *err, size_t errlen)
 
 		n++;
 		p[strcspn(p, "\r\n")] = '\0';
+		/* judge what cfgfile parses: the line before its comment (a ';'
+		 * not escaped as "\;") */
+		for (char *c = strchr(p, ';'); c != NULL; c = strchr(c + 1, ';'))
+			if (c == p || c[-1] != '\\') {
+				*c = '\0';
+				break;
+			}
 		if (*p == '[') {
 			snprintf(section, sizeof(section), "%.*s",
 				 (int)strcspn(p + 1, "]"), p + 1);
 			continue;
 		}
-		if (*p == '\0' || *p == ';' || *p == '#' || strchr(p, '=') != NULL)
+		if (p[strspn(p, " \t")] == '\0' || strchr(p, '=') != NULL)
 			continue;
 		snprintf(err, errlen,
 			 "%s: [%s] line %d: '%s' is neither [section] nor key = value",
@@ -315,7 +322,8 @@ qs_config_load(struct qs_config *cfg, const char *path, char *err,
 
 	if (check_lines(path, err, errlen) != 0)
 		return -1;
-	file = rte_cfgfile_load(path, 0);
+	/* empty values reach qs_config_set, which names the key */
+	file = rte_cfgfile_load(path, CFG_FLAG_EMPTY_VALUES);
 	if (file == NULL) {
 		snprintf(err, errlen,
 			 "%s: not a valid INI file (a line is neither [section] "

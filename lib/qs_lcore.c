@@ -192,7 +192,8 @@ rx_local_handle(struct qs_lcore *lc, struct rte_mbuf **pkts, uint16_t n)
 static uint32_t
 flow_hash(const struct rte_mbuf *m)
 {
-	const uint8_t *l3 = rte_pktmbuf_mtod_offset(m, const uint8_t *, m->l2_len);
+	const uint8_t *l3 = rte_pktmbuf_mtod_offset(m, const uint8_t *,
+						    RTE_ETHER_HDR_LEN);
 	uint32_t h;
 
 	if (m->ol_flags & RTE_MBUF_F_RX_RSS_HASH)
@@ -201,7 +202,7 @@ flow_hash(const struct rte_mbuf *m)
 		h = rte_hash_crc(l3 + 8, 32, 0);          /* both addresses */
 	else
 		h = rte_hash_crc(l3 + 12, 8, 0);
-	return rte_hash_crc(l3 + m->l3_len, 4, h);    /* both ports */
+	return rte_hash_crc(l3 + qs_net_l3_len(m), 4, h);   /* both ports */
 }
 
 /* I/O lcore: datagrams that name no owner (Initials, 0-RTT, unknown CIDs)

@@ -240,11 +240,11 @@ qs_net_classify(const uint8_t *frame, uint32_t len, const struct qs_listen *l,
 void
 qs_net_meta_to_mbuf(struct rte_mbuf *m, const struct qs_pkt_meta *meta)
 {
-	m->l2_len = meta->l3_off;
-	m->l3_len = (uint16_t)(meta->l4_off - meta->l3_off) & 0x1ff;
 	m->packet_type = (meta->ipv6 ? RTE_PTYPE_L3_IPV6 : RTE_PTYPE_L3_IPV4) |
 			 RTE_PTYPE_L4_UDP;
-	rte_pktmbuf_trim(m, (uint16_t)(rte_pktmbuf_data_len(m) - meta->l4_end));
+	/* one segment (checked on RX): trimming is setting the lengths */
+	m->data_len = meta->l4_end;
+	m->pkt_len = meta->l4_end;
 }
 
 static void
@@ -421,15 +421,18 @@ qs_net_udp_reply(struct rte_mbuf *m, uint16_t payload_len,
 		 const struct qs_tx_caps *caps)
 {
 	uint8_t *frame = rte_pktmbuf_mtod(m, uint8_t *);
-	void *l3 = frame + m->l2_len;
+	uint16_t l3_len = qs_net_l3_len(m);
+	void *l3 = frame + RTE_ETHER_HDR_LEN;
 	struct rte_udp_hdr *udp =
-		(struct rte_udp_hdr *)(frame + m->l2_len + m->l3_len);
+		(struct rte_udp_hdr *)(frame + RTE_ETHER_HDR_LEN + l3_len);
 	uint16_t udp_len = (uint16_t)(sizeof(*udp) + payload_len);
 	bool ipv6 = RTE_ETH_IS_IPV6_HDR(m->packet_type);
 	rte_be16_t port;
 
-	if (set_frame_len(m, (uint16_t)(m->l2_len + m->l3_len + udp_len)) < 0)
+	if (set_frame_len(m, (uint16_t)(RTE_ETHER_HDR_LEN + l3_len + udp_len)) < 0)
 		return -1;
+	m->l2_len = RTE_ETHER_HDR_LEN;      /* for checksum offload */
+	m->l3_len = l3_len;
 	m->ol_flags = 0;
 	eth_reply((struct rte_ether_hdr *)frame, caps);
 	port = udp->src_port;
@@ -441,7 +444,7 @@ qs_net_udp_reply(struct rte_mbuf *m, uint16_t payload_len,
 		((struct rte_ipv6_hdr *)l3)->payload_len = rte_cpu_to_be_16(udp_len);
 	else
 		((struct rte_ipv4_hdr *)l3)->total_length =
-			rte_cpu_to_be_16((uint16_t)(m->l3_len + udp_len));
+			rte_cpu_to_be_16((uint16_t)(l3_len + udp_len));
 	qs_net_l4_cksum(m, l3, udp, ipv6, caps);
 	return 0;
 }
@@ -451,13 +454,13 @@ qs_net_path_from_mbuf(const struct rte_mbuf *m, struct qs_net_path *p)
 {
 	const uint8_t *frame = rte_pktmbuf_mtod(m, const uint8_t *);
 	const struct rte_ether_hdr *eth = (const struct rte_ether_hdr *)frame;
+	const uint8_t *l3 = frame + RTE_ETHER_HDR_LEN;
 	const struct rte_udp_hdr *udp =
-		(const struct rte_udp_hdr *)(frame + m->l2_len + m->l3_len);
+		(const struct rte_udp_hdr *)(l3 + qs_net_l3_len(m));
 
 	rte_ether_addr_copy(&eth->src_addr, &p->peer_mac);
 	if (RTE_ETH_IS_IPV6_HDR(m->packet_type)) {
-		const struct rte_ipv6_hdr *ip =
-			(const struct rte_ipv6_hdr *)(frame + m->l2_len);
+		const struct rte_ipv6_hdr *ip = (const struct rte_ipv6_hdr *)l3;
 
 		memset(&p->local.in6, 0, sizeof(p->local.in6));
 		memset(&p->remote.in6, 0, sizeof(p->remote.in6));
@@ -469,8 +472,7 @@ qs_net_path_from_mbuf(const struct rte_mbuf *m, struct qs_net_path *p)
 		p->local.in6.sin6_port = udp->dst_port;
 		p->remote.in6.sin6_port = udp->src_port;
 	} else {
-		const struct rte_ipv4_hdr *ip =
-			(const struct rte_ipv4_hdr *)(frame + m->l2_len);
+		const struct rte_ipv4_hdr *ip = (const struct rte_ipv4_hdr *)l3;
 
 		memset(&p->local.in, 0, sizeof(p->local.in));
 		memset(&p->remote.in, 0, sizeof(p->remote.in));

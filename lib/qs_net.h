@@ -54,16 +54,26 @@ enum qs_pkt_class qs_net_classify(const uint8_t *frame, uint32_t len,
 				  const struct qs_listen *l,
 				  struct qs_pkt_meta *meta);
 
-/* Records a QUIC datagram's offsets in the mbuf (l2_len, l3_len,
- * packet_type) and trims Ethernet padding, so the owner lcore finds the
- * datagram and its source without classifying again. */
+/* Marks a classified QUIC datagram for the owner lcore: packet_type says
+ * IPv4 or IPv6 and Ethernet padding is trimmed. Only the mbuf's first cache
+ * line is written; the offsets are read back from the headers. */
 void qs_net_meta_to_mbuf(struct rte_mbuf *m, const struct qs_pkt_meta *meta);
 
-/* UDP payload of an mbuf classified as QUIC. */
+/* IP header length of a marked datagram (after a 14-byte Ethernet header). */
+static inline uint16_t
+qs_net_l3_len(const struct rte_mbuf *m)
+{
+	if (RTE_ETH_IS_IPV6_HDR(m->packet_type))
+		return 40;
+	return (uint16_t)((*rte_pktmbuf_mtod_offset(m, const uint8_t *,
+						    RTE_ETHER_HDR_LEN) & 0x0f) * 4);
+}
+
+/* UDP payload of a marked datagram. */
 static inline uint8_t *
 qs_net_udp_payload(struct rte_mbuf *m, uint16_t *len)
 {
-	uint16_t off = (uint16_t)(m->l2_len + m->l3_len + 8);
+	uint16_t off = (uint16_t)(RTE_ETHER_HDR_LEN + qs_net_l3_len(m) + 8);
 
 	*len = (uint16_t)(rte_pktmbuf_data_len(m) - off);
 	return rte_pktmbuf_mtod_offset(m, uint8_t *, off);
