@@ -256,8 +256,8 @@ class PortMap:
 # ---- one client run with an address change in the middle ----------------
 
 SERVER_CONFIG = """[quic]
-# one request at a time: the requests after the big file's go out after the
-# address change (the client opens the next stream when one closes)
+; one request at a time: the requests after the big file's go out after the
+; address change (the client opens the next stream when one closes)
 max_streams_bidi = 1
 """
 POLL = 0.002            # seconds between looks at the download's progress
