@@ -231,6 +231,14 @@ conn_end(struct qsl_conn *c, enum end_how how)
 			       "server closed the connection before serving a request");
 		how = END_FAILED;
 	}
+	if (c->pending) {
+		c->pending = false;
+		w->n_pending--;
+	}
+	if (c->holding) {
+		c->holding = false;
+		w->n_holding--;
+	}
 	if (c->moves > 0)
 		STAT_INC(w, conns_moved);
 	switch (how) {
@@ -459,6 +467,10 @@ cb_handshake_completed(ngtcp2_conn *conn, void *user_data)
 
 	c->handshake_done = true;
 	c->progress_at = now;
+	if (c->pending) {
+		c->pending = false;
+		w->n_pending--;
+	}
 	STAT_INC(w, handshakes);
 	qsl_hist_add(&w->stats.connect, (now - c->t_connect) / 1000);
 	if (gnutls_session_is_resumed(c->tls))
@@ -887,6 +899,17 @@ conn_wants_close(struct qsl_conn *c, uint64_t now)
 	if (!(c->closing || c->goaway || c->quota == 0 ||
 	      (opt->conn_requests && c->served >= opt->conn_requests)))
 		return false;
+	if (opt->hold_ns != 0 && c->quota == 0 && !c->closing && !c->goaway &&
+	    !w->priming) {
+		/* --hold: done with its requests; stays open, idle, until the
+		 * worker's hold is over */
+		if (!c->holding) {
+			c->holding = true;
+			w->n_holding++;
+			STAT_INC(w, held);
+		}
+		return false;
+	}
 	if (w->priming && !c->got_ticket && !c->closing) {
 		/* the ticket usually comes with the handshake; wait a little */
 		if (c->ticket_wait_until == 0)
@@ -1027,6 +1050,9 @@ conn_start(struct qsl_conn *c)
 	c->handshake_done = c->confirmed = c->early_data = false;
 	c->got_reset = c->goaway = c->closing = c->got_ticket = false;
 	c->move_due = false;
+	c->holding = false;
+	c->pending = true;
+	w->n_pending++;
 	c->blocked_len = 0;
 	ngtcp2_connection_close_error_default(&c->last_error);
 	STAT_INC(w, conn_started);
@@ -1169,6 +1195,22 @@ worker_drain(struct qsl_worker *w, uint64_t now)
 	}
 }
 
+/* --hold: once every slot holds its connection open (or is done), the
+ * hold time starts; when it is over, the held connections close. */
+static void
+hold_progress(struct qsl_worker *w, uint64_t now)
+{
+	if (w->hold_end == 0) {
+		if (w->n_holding > 0 && w->n_holding + w->n_done == w->n_conns) {
+			w->hold_end = now + w->opt->hold_ns;
+			__atomic_store_n(&w->holding, 1, __ATOMIC_RELEASE);
+		}
+		return;
+	}
+	if (now >= w->hold_end)
+		worker_drain(w, now);
+}
+
 void *
 qsl_worker_run(void *arg)
 {
@@ -1207,15 +1249,24 @@ qsl_worker_run(void *arg)
 				conn_close(c);	/* aborts what is in flight */
 				continue;
 			}
-			if (c->state == QSL_SLOT_IDLE && now >= c->reconnect_at)
+			if (c->state == QSL_SLOT_IDLE && now >= c->reconnect_at) {
+				/* --max-pending: a handshake that ends frees a
+				 * place; the epoll events of that wake the loop */
+				if (w->max_pending != 0 && w->n_pending >= w->max_pending)
+					continue;
 				conn_start(c);
-			else if (c->state == QSL_SLOT_ACTIVE && now >= conn_deadline(c))
+			} else if (c->state == QSL_SLOT_ACTIVE && now >= conn_deadline(c)) {
 				conn_on_timer(c, now);
+			}
 			if (c->state == QSL_SLOT_ACTIVE)
 				next = min_u64(next, conn_deadline(c));
 			else if (c->state == QSL_SLOT_IDLE)
 				next = min_u64(next, c->reconnect_at);
 		}
+		if (opt->hold_ns != 0 && !w->draining)
+			hold_progress(w, now);
+		if (w->hold_end != 0 && !w->draining)
+			next = min_u64(next, w->hold_end);
 		if (w->draining)
 			next = min_u64(next, w->drain_until);
 		if (w->n_done >= w->n_conns)

@@ -127,7 +127,7 @@ request_done(struct qsl_conn *c, struct qsl_stream *st, uint64_t app_error_code)
 	c->progress_at = now;
 	c->served++;
 	c->since_move++;
-	if (opt->rebind_every && c->since_move >= opt->rebind_every)
+	if (opt->rebind_every && c->rebinds && c->since_move >= opt->rebind_every)
 		c->move_due = true;
 	stream_release(c, st);
 }

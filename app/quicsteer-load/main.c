@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include <arpa/inet.h>
+#include <sys/resource.h>
 
 #include "qsl.h"
 
@@ -48,6 +49,18 @@ usage(FILE *f)
 "                         (a NAT rebinding)\n"
 "      --migrate          with --rebind-every: an active migration\n"
 "                         (new path validated, new connection ID) instead\n"
+"      --rebind-fraction F\n"
+"                         with --rebind-every: only this share (0..1] of\n"
+"                         the connections moves, spread evenly over them\n"
+"      --max-pending N    at most N handshakes under way at once (all\n"
+"                         threads together; default 0: no limit), so that\n"
+"                         many connections ramp up as fast as the server\n"
+"                         takes them instead of in one burst\n"
+"      --hold SECONDS     with -n: a connection done with its requests\n"
+"                         stays open, without traffic; once every one is\n"
+"                         held (or failed), a line 'holding N connections'\n"
+"                         goes to stderr and they close SECONDS later (or\n"
+"                         at SIGINT/SIGTERM). --timeout must exceed it\n"
 "      --resume           a first connection fetches a session ticket and\n"
 "                         the transport parameters; every later connection\n"
 "                         resumes and sends its first requests as 0-RTT\n"
@@ -258,6 +271,9 @@ enum {
 	OPT_CONN_REQUESTS,
 	OPT_REBIND_EVERY,
 	OPT_MIGRATE,
+	OPT_REBIND_FRACTION,
+	OPT_MAX_PENDING,
+	OPT_HOLD,
 	OPT_RESUME,
 	OPT_CA,
 	OPT_TIMEOUT,
@@ -276,6 +292,9 @@ static const struct option long_opts[] = {
 	{"conn-requests", required_argument, NULL, OPT_CONN_REQUESTS},
 	{"rebind-every", required_argument, NULL, OPT_REBIND_EVERY},
 	{"migrate", no_argument, NULL, OPT_MIGRATE},
+	{"rebind-fraction", required_argument, NULL, OPT_REBIND_FRACTION},
+	{"max-pending", required_argument, NULL, OPT_MAX_PENDING},
+	{"hold", required_argument, NULL, OPT_HOLD},
 	{"resume", no_argument, NULL, OPT_RESUME},
 	{"insecure", no_argument, NULL, 'k'},
 	{"ca", required_argument, NULL, OPT_CA},
@@ -295,7 +314,8 @@ parse_options(struct qsl_options *opt, int argc, char **argv)
 {
 	const char *connect_to = NULL;
 	bool have_n = false, get = false, migrate = false;
-	double timeout_s = DEFAULT_TIMEOUT_S, max_time_s = 0;
+	double timeout_s = DEFAULT_TIMEOUT_S, max_time_s = 0, hold_s = 0;
+	double fraction = 0;
 	uint64_t v;
 	int ch;
 
@@ -341,6 +361,24 @@ parse_options(struct qsl_options *opt, int argc, char **argv)
 			break;
 		case OPT_MIGRATE:
 			migrate = true;
+			break;
+		case OPT_REBIND_FRACTION:
+			if (parse_seconds(optarg, &fraction, "--rebind-fraction") != 0)
+				return -1;
+			if (fraction > 1) {
+				fprintf(stderr, QSL_NAME ": --rebind-fraction: '%s' is "
+					"not in (0, 1]\n", optarg);
+				return -1;
+			}
+			break;
+		case OPT_MAX_PENDING:
+			if (parse_u64(optarg, 0, &v, "--max-pending") != 0 || v > 1000000)
+				return -1;
+			opt->max_pending = (uint32_t)v;
+			break;
+		case OPT_HOLD:
+			if (parse_seconds(optarg, &hold_s, "--hold") != 0)
+				return -1;
 			break;
 		case OPT_RESUME:
 			opt->resume = true;
@@ -392,6 +430,21 @@ parse_options(struct qsl_options *opt, int argc, char **argv)
 		fprintf(stderr, QSL_NAME ": --migrate needs --rebind-every N\n");
 		return -1;
 	}
+	if (fraction > 0 && opt->rebind_every == 0) {
+		fprintf(stderr, QSL_NAME ": --rebind-fraction needs --rebind-every N\n");
+		return -1;
+	}
+	if (hold_s > 0 && opt->duration_s > 0) {
+		fprintf(stderr, QSL_NAME ": --hold needs -n (a connection holds once "
+			"its share of the requests is done)\n");
+		return -1;
+	}
+	if (hold_s > 0 && hold_s >= timeout_s) {
+		fprintf(stderr, QSL_NAME ": --hold %.1f: the idle timeout (--timeout "
+			"%.1f) would close the held connections first\n", hold_s,
+			timeout_s);
+		return -1;
+	}
 	if (opt->insecure && opt->ca != NULL) {
 		fprintf(stderr, QSL_NAME ": --insecure and --ca exclude each other\n");
 		return -1;
@@ -400,6 +453,8 @@ parse_options(struct qsl_options *opt, int argc, char **argv)
 		    : migrate ? QSL_MOVE_MIGRATE : QSL_MOVE_REBIND;
 	opt->timeout_ns = (uint64_t)(timeout_s * NGTCP2_SECONDS);
 	opt->max_time_ns = (uint64_t)(max_time_s * NGTCP2_SECONDS);
+	opt->hold_ns = (uint64_t)(hold_s * NGTCP2_SECONDS);
+	opt->rebind_fraction = opt->rebind_every ? (fraction > 0 ? fraction : 1) : 0;
 	if (opt->duration_s > 0)
 		opt->requests = 0;
 
@@ -426,6 +481,7 @@ parse_options(struct qsl_options *opt, int argc, char **argv)
 		opt->duration_s = 0;
 		opt->conns = opt->threads = opt->streams = 1;
 		opt->resume = false;
+		opt->hold_ns = 0;
 	}
 	/* a connection without a request to make would only handshake */
 	if (opt->requests > 0 && opt->conns > opt->requests)
@@ -477,11 +533,22 @@ setup_workers(struct run *r, uint64_t requests)
 
 		if (qsl_worker_init(&r->workers[t], t, opt, &r->tls, n) != 0)
 			return -1;
+		if (opt->max_pending != 0) {
+			uint32_t p = opt->max_pending / opt->threads +
+				     (t < opt->max_pending % opt->threads);
+
+			r->workers[t].max_pending = p ? p : 1;
+		}
 	}
 	for (uint32_t i = 0; i < opt->conns; i++) {
 		struct qsl_conn *c = &r->workers[i % opt->threads].conns[i / opt->threads];
 
 		c->index = i;
+		/* an even spread: slot i moves when [i*F, (i+1)*F) holds an
+		 * integer */
+		c->rebinds = opt->rebind_every != 0 &&
+			     (uint64_t)((i + 1) * opt->rebind_fraction) >
+				     (uint64_t)(i * opt->rebind_fraction);
 		c->quota = opt->duration_s > 0 ? UINT64_MAX
 			   : requests / opt->conns + (i < requests % opt->conns);
 	}
@@ -507,12 +574,35 @@ progress_line(struct run *r, uint64_t now)
 	fflush(stdout);
 }
 
+/* --hold: tells whoever waits (a benchmark reading stderr) that every
+ * connection is open and idle; true once said. */
+static bool
+announce_hold(struct run *r, uint32_t started)
+{
+	unsigned long long held = 0;
+
+	for (uint32_t t = 0; t < started; t++) {
+		struct qsl_worker *w = &r->workers[t];
+
+		if (__atomic_load_n(&w->finished, __ATOMIC_ACQUIRE))
+			continue;
+		if (!__atomic_load_n(&w->holding, __ATOMIC_ACQUIRE))
+			return false;
+		held += __atomic_load_n(&w->n_holding, __ATOMIC_RELAXED);
+	}
+	fprintf(stderr, QSL_NAME ": holding %llu connections open and idle for "
+		"%.1f s\n", held, seconds(r->opt.hold_ns));
+	fflush(stderr);
+	return true;
+}
+
 static int
 run_workers(struct run *r)
 {
 	bool progress = !r->opt.quiet && !r->opt.single && isatty(STDOUT_FILENO);
 	uint64_t next_progress = qsl_now() + PROGRESS_NS;
 	uint32_t started = 0;
+	bool announced = r->opt.hold_ns == 0;
 	int rv = 0;
 
 	for (; started < r->n_workers; started++) {
@@ -533,6 +623,8 @@ run_workers(struct run *r)
 			finished += __atomic_load_n(&r->workers[t].finished, __ATOMIC_ACQUIRE);
 		if (finished == started)
 			break;
+		if (!announced)
+			announced = announce_hold(r, started);
 		nanosleep(&ts, NULL);
 		now = qsl_now();
 		if (progress && now >= next_progress) {
@@ -617,14 +709,19 @@ report_text(const struct run *r, double secs)
 	       (unsigned long long)c->handshakes,
 	       (unsigned long long)c->resumed, (unsigned long long)c->early_attempted,
 	       (unsigned long long)c->early_accepted);
+	if (opt->hold_ns != 0)
+		printf("held open: %llu connections for %.1f s\n",
+		       (unsigned long long)c->held, seconds(opt->hold_ns));
 	printf("traffic: %llu body bytes, %llu datagrams sent, %llu received\n",
 	       (unsigned long long)c->body_bytes, (unsigned long long)c->udp_tx,
 	       (unsigned long long)c->udp_rx);
 	if (opt->move != QSL_MOVE_NONE)
-		printf("migrations (%s every %llu): %llu done, %llu not started, "
+		printf("migrations (%s every %llu, %.0f %% of the connections): "
+		       "%llu done, %llu not started, "
 		       "%llu path validations failed; %llu connections moved, "
 		       "%llu survived\n",
 		       move_name(opt->move), (unsigned long long)opt->rebind_every,
+		       opt->rebind_fraction * 100,
 		       (unsigned long long)c->moves, (unsigned long long)c->moves_failed,
 		       (unsigned long long)c->path_validation_failed,
 		       (unsigned long long)c->conns_moved,
@@ -690,10 +787,12 @@ report_json(const struct run *r, double secs)
 	       rate(c->body_bytes, secs));
 	printf("\"options\":{\"clients\":%u,\"requests\":%llu,\"duration_s\":%.3f,"
 	       "\"streams\":%u,\"threads\":%u,\"rebind_every\":%llu,\"move\":\"%s\","
-	       "\"resume\":%s,\"conn_requests\":%llu},",
+	       "\"resume\":%s,\"conn_requests\":%llu,\"rebind_fraction\":%.4f,"
+	       "\"max_pending\":%u,\"hold_s\":%.3f},",
 	       opt->conns, U(opt->requests), opt->duration_s, opt->streams,
 	       opt->threads, U(opt->rebind_every), move_name(opt->move),
-	       opt->resume ? "true" : "false", U(opt->conn_requests));
+	       opt->resume ? "true" : "false", U(opt->conn_requests),
+	       opt->rebind_fraction, opt->max_pending, seconds(opt->hold_ns));
 	printf("\"requests\":{\"started\":%llu,\"completed\":%llu,\"failed\":%llu,"
 	       "\"aborted\":%llu},",
 	       U(c->req_started), U(c->req_completed), U(c->req_failed),
@@ -705,8 +804,9 @@ report_json(const struct run *r, double secs)
 	       U(c->conn_started), U(c->conn_succeeded), U(c->conn_failed),
 	       U(c->conn_aborted), U(c->handshakes));
 	printf("\"resumed\":%llu,\"early_data_attempted\":%llu,"
-	       "\"early_data_accepted\":%llu,",
-	       U(c->resumed), U(c->early_attempted), U(c->early_accepted));
+	       "\"early_data_accepted\":%llu,\"held\":%llu,",
+	       U(c->resumed), U(c->early_attempted), U(c->early_accepted),
+	       U(c->held));
 	printf("\"bytes\":{\"body\":%llu,\"udp_sent\":%llu,\"udp_received\":%llu},"
 	       "\"datagrams\":{\"sent\":%llu,\"received\":%llu,\"send_blocked\":%llu},",
 	       U(c->body_bytes), U(c->udp_tx_bytes), U(c->udp_rx_bytes), U(c->udp_tx),
@@ -770,6 +870,26 @@ run_fini(struct run *r)
 	free_uris(&r->opt);
 }
 
+/* One socket per connection (two around a move): lift the soft limit on
+ * open files as far as the hard one allows. */
+static void
+raise_nofile(const struct qsl_options *opt)
+{
+	rlim_t need = (rlim_t)opt->conns * (opt->move != QSL_MOVE_NONE ? 2 : 1) + 64;
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= need)
+		return;
+	rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > need ? need
+									    : rl.rlim_max;
+	setrlimit(RLIMIT_NOFILE, &rl);
+	if (rl.rlim_cur < need && !opt->quiet)
+		fprintf(stderr, QSL_NAME ": warning: %llu open files allowed, %u "
+			"connections need about %llu (ulimit -n)\n",
+			(unsigned long long)rl.rlim_cur, opt->conns,
+			(unsigned long long)need);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -790,6 +910,7 @@ main(int argc, char **argv)
 		free_uris(&r->opt);
 		return EXIT_USAGE;
 	}
+	raise_nofile(&r->opt);
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);

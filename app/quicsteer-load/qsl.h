@@ -45,7 +45,10 @@ struct qsl_options {
 	uint32_t threads;	/* -t */
 	uint64_t conn_requests;	/* --conn-requests: reconnect after N (0: never) */
 	uint64_t rebind_every;	/* --rebind-every */
+	double rebind_fraction;	/* --rebind-fraction: share of slots that move */
 	enum qsl_move move;
+	uint64_t hold_ns;	/* --hold: keep finished connections open */
+	uint32_t max_pending;	/* --max-pending: handshakes at once (0: any) */
 	bool resume;
 	bool insecure;
 	const char *ca;
@@ -149,6 +152,9 @@ struct qsl_conn {
 	bool closing;		/* stop starting requests; close when idle */
 	bool got_ticket;
 	bool move_due;
+	bool rebinds;		/* this slot moves (--rebind-fraction) */
+	bool pending;		/* handshake under way (--max-pending) */
+	bool holding;		/* requests done, kept open idle (--hold) */
 
 	/* one datagram the kernel would not take yet */
 	uint8_t blocked[QSL_TX_MAX];
@@ -182,6 +188,11 @@ struct qsl_worker {
 	uint64_t start_ns;
 	uint64_t deadline_ns;	/* -D end; UINT64_MAX with -n */
 	uint64_t drain_until;	/* in-flight requests get until then */
+	uint32_t max_pending;	/* this thread's share of --max-pending */
+	uint32_t n_pending;	/* connections in their handshake */
+	uint32_t n_holding;	/* connections held open (--hold) */
+	uint64_t hold_end;	/* when the held connections close (0: not yet) */
+	int holding;		/* atomic: every slot is held or done */
 	struct qsl_stats stats;
 	char errmsg[QSL_ERR_MAX][256];	/* the first error of each kind */
 	int finished;		/* atomic: set when the loop returned */

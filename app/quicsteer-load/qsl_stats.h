@@ -52,6 +52,7 @@ struct qsl_counters {
 	uint64_t errors[5];	/* by enum qsl_err */
 	uint64_t udp_tx, udp_rx, udp_tx_bytes, udp_rx_bytes;
 	uint64_t send_blocked;
+	uint64_t held;		/* connections kept open idle (--hold) */
 };
 
 struct qsl_stats {

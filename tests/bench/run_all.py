@@ -1,0 +1,829 @@
+#!/usr/bin/env python3
+"""Every benchmark of quicsteer in one run, one table at the end: HTTP/3
+figures of quicsteer (DPDK af_packet) against Debian's ngtcp2 example
+server gtlsserver (kernel UDP sockets), both loaded by the same client
+(quicsteer-load) over the same veth pair between two network namespaces,
+then the receive-stage and net_null figures of tests/bench.
+
+    sudo tests/bench/run_all.py [--build DIR] [--duration 5] [--only 1,3]
+
+Items (numbers as in the table):
+ 1 small responses: requests/s, 64-byte bodies, 1 quicsteer worker
+ 2 new connections/s (one request each), also with --resume (0-RTT)
+ 3 one connection downloading 100 MiB: MB/s
+ 4 memory per idle connection with N (10,000) connections open: VmRSS
+   after - before, divided by N
+ 5 scaling: requests/s of quicsteer with 1, 2 and 4 workers
+ 6 migration at scale: 1,000 connections, a quarter rebinding
+   mid-transfer, quicsteer 4 workers, --steer cid and --steer off
+ 7 tests/bench: bench_steer and bench_null.sh summary lines
+ 8 instructions per request (callgrind; perf has no hardware counters
+   in this guest when `perf stat -e instructions true` says so)
+
+A benchmark, not a test: it prints figures, never fails on a number, and
+is not registered with meson. Needs root (namespaces). Addresses only
+from 198.18.0.0/15; every wait bounded; namespaces, processes and DPDK
+runtime directories removed on exit (also on SIGTERM or an error).
+Results and their reading: tests/bench/RESULTS.md.
+"""
+import argparse
+import json
+import os
+import platform
+import re
+import shlex
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parents[1]
+sys.path.insert(0, str(REPO / "tests" / "integration"))
+sys.path.insert(0, str(REPO / "tests" / "load"))
+
+import rig as riglib  # noqa: E402
+from rig import (CLIENT_V4, SERVER_V4, DPDK_RUN_DIR, Rig, TestFailure,  # noqa: E402
+                 delta, lcores_option, total)
+from loadlib import die_with_parent, make_cert  # noqa: E402
+
+PORT = 4433
+BIG = 100 << 20                      # item 3: bytes of the download
+MIGRATION_PATH_BYTES = 32768          # item 6: each response
+
+# ---- helpers ---------------------------------------------------------------
+
+
+def sh(argv, timeout=30, check=True, **kw):
+    """Runs a command to completion (bounded); CompletedProcess, text."""
+    p = subprocess.run([str(a) for a in argv], capture_output=True, text=True,
+                       timeout=timeout, **kw)
+    if check and p.returncode != 0:
+        raise TestFailure(f"{' '.join(map(str, argv))} exited {p.returncode}: "
+                          f"{(p.stderr or p.stdout).strip()[-1500:]}")
+    return p
+
+
+def vm_rss_kib(pid):
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise TestFailure(f"no VmRSS for pid {pid}")
+
+
+def machine():
+    model = "?"
+    for line in sh(["lscpu"]).stdout.splitlines():
+        if line.startswith("Model name:"):
+            model = line.split(":", 1)[1].strip()
+    return model, os.cpu_count(), platform.release()
+
+
+def loadavg():
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
+def fmt(v, unit=""):
+    if v is None:
+        return "-"
+    if isinstance(v, str):
+        return v
+    if abs(v) >= 100:
+        s = f"{v:,.0f}"
+    elif abs(v) >= 10:
+        s = f"{v:.1f}"
+    else:
+        s = f"{v:.2f}"
+    return s + unit
+
+
+class Table:
+    """Rows of (item, measure, quicsteer, gtlsserver, ratio, note)."""
+
+    def __init__(self):
+        self.rows = []
+        self.notes = []
+
+    def add(self, item, measure, qs=None, gt=None, note="", unit="", ratio=None):
+        if ratio is None and isinstance(qs, (int, float)) and isinstance(gt, (int, float)) \
+                and gt:
+            ratio = qs / gt
+        row = (item, measure, fmt(qs, unit), fmt(gt, unit),
+               "-" if ratio is None else f"{ratio:.2f}", note)
+        self.rows.append(row)
+        print("  => " + " | ".join(row), flush=True)
+
+    def render(self):
+        head = ("#", "measure", "quicsteer", "gtlsserver", "q/g", "note")
+        widths = [max(len(str(r[i])) for r in [head, *self.rows]) for i in range(6)]
+        out = ["| " + " | ".join(h.ljust(w) for h, w in zip(head, widths)) + " |",
+               "|" + "|".join("-" * (w + 2) for w in widths) + "|"]
+        for r in self.rows:
+            out.append("| " + " | ".join(str(c).ljust(w) for c, w in zip(r, widths)) + " |")
+        return "\n".join(out)
+
+
+def log(msg):
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
+
+
+# ---- the rig: one veth pair, the server side in kernel or DPDK mode --------
+
+
+class BenchRig(Rig):
+    """tests/integration/rig.py's namespaces and quicsteer, plus: the
+    server veth can carry kernel addresses for gtlsserver (kernel mode) or
+    none for quicsteer on af_packet (DPDK mode); quicsteer starts with
+    the EAL memory and a wrapper (valgrind) of our choice."""
+
+    def __init__(self, name, build):
+        super().__init__(name, workers=1, start=False, port=PORT)
+        self.build = Path(build)
+        self.gtls = None
+        self.gtls_log = None
+
+    # -- server side modes --
+
+    def kernel_mode(self):
+        sh(["ip", "-n", self.server_ns, "addr", "replace", f"{SERVER_V4}/24",
+            "dev", self.server_if])
+
+    def dpdk_mode(self):
+        sh(["ip", "-n", self.server_ns, "addr", "flush", "dev", self.server_if])
+
+    # -- gtlsserver --
+
+    def start_gtlsserver(self, site, args=(), wrapper=()):
+        self.kernel_mode()
+        self.gtls_log = self._tmp / f"gtlsserver-{time.monotonic_ns()}.log"
+        argv = ["ip", "netns", "exec", self.server_ns, *wrapper, "gtlsserver", *args,
+                SERVER_V4, str(PORT), site["key"], site["cert"], "-d", site["docroot"], "-q"]
+        with open(self.gtls_log, "wb") as f:
+            self.gtls = subprocess.Popen(argv, stdout=f, stderr=subprocess.STDOUT,
+                                         stdin=subprocess.DEVNULL,
+                                         preexec_fn=die_with_parent)
+        deadline = time.monotonic() + (60 if wrapper else 10)
+        while True:
+            if self.gtls.poll() is not None:
+                raise TestFailure(f"gtlsserver exited {self.gtls.returncode}: "
+                                  f"{self.gtls_log.read_text(errors='replace')[-2000:]}")
+            out = sh(["ip", "netns", "exec", self.server_ns, "ss", "-Hlun",
+                      f"sport = :{PORT}"], check=False).stdout
+            if f":{PORT}" in out:
+                return self.gtls
+            if time.monotonic() > deadline:
+                raise TestFailure("gtlsserver did not bind its port in time")
+            time.sleep(0.05)
+
+    def stop_gtlsserver(self, timeout=10):
+        if self.gtls is None:
+            return
+        if self.gtls.poll() is None:
+            self.gtls.send_signal(signal.SIGINT)
+            try:
+                self.gtls.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.gtls.terminate()
+                try:
+                    self.gtls.wait(5)
+                except subprocess.TimeoutExpired:
+                    self.gtls.kill()
+                    self.gtls.wait(5)
+        self.gtls = None
+
+    # -- quicsteer --
+
+    def start_qs(self, workers=1, config="", app_args=(), mem=512, wrapper=(),
+                 ready_timeout=20.0):
+        """quicsteer on af_packet (qpairs = workers) with a fresh prefix."""
+        self.dpdk_mode()
+        self._starts += 1
+        self.workers = workers
+        self.prefix = riglib.dpdk_prefix(self.name, self._starts)
+        self._prefixes.append(self.prefix)
+        ini = self.write_file(f"quicsteer-{self._starts}.ini", config)
+        argv = ["ip", "netns", "exec", self.server_ns, *wrapper,
+                str(self.build / "app" / "quicsteer" / "quicsteer"),
+                "--no-huge", "--no-pci", "-m", str(mem), "--file-prefix", self.prefix,
+                "--lcores", lcores_option(workers),
+                f"--vdev=net_af_packet0,iface={self.server_if},qpairs={workers}",
+                "--", "--addr", SERVER_V4, "--port", str(PORT), "--config", ini,
+                *app_args]
+        self.qs_argv = argv[4:]
+        self._log = self._tmp / f"quicsteer-{self._starts}.log"
+        with open(self._log, "wb") as f:
+            self.proc = subprocess.Popen(argv, stdout=f, stderr=subprocess.STDOUT,
+                                         stdin=subprocess.DEVNULL,
+                                         preexec_fn=die_with_parent)
+        deadline = time.monotonic() + ready_timeout
+        last = ""
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise TestFailure(f"quicsteer exited {self.proc.returncode} at start:\n"
+                                  f"{self.output()[-3000:]}")
+            try:
+                stats = self.telemetry("/quicsteer/stats", timeout=2)
+                if stats and stats.get("workers") == workers:
+                    return
+                last = str(stats)
+            except (OSError, ValueError) as e:
+                last = str(e)
+            time.sleep(0.2)
+        raise TestFailure(f"quicsteer not ready in {ready_timeout} s ({last}):\n"
+                          f"{self.output()[-3000:]}")
+
+    def stop_qs(self, timeout=20.0):
+        if self.proc is None or self.proc.poll() is not None:
+            self.proc = None
+            return None
+        try:
+            rc, _ = self.stop(signal.SIGTERM, timeout)
+        except TestFailure:
+            self.proc.kill()
+            self.proc.wait(5)
+            rc = None
+        self.proc = None
+        riglib.remove_runtime_dir(self.prefix)
+        return rc
+
+    def qs_stats(self):
+        return self.telemetry("/quicsteer/stats")
+
+    # -- the client --
+
+    def client_argv(self, args):
+        return ["ip", "netns", "exec", self.client_ns,
+                str(self.build / "app" / "quicsteer-load" / "quicsteer-load"),
+                *map(str, args)]
+
+    def load(self, args, timeout=60):
+        """quicsteer-load --json in the client namespace; the report."""
+        argv = self.client_argv([*args, "--json"])
+        try:
+            p = subprocess.run(argv, capture_output=True, text=True, timeout=timeout,
+                               preexec_fn=die_with_parent)
+        except subprocess.TimeoutExpired as e:
+            raise TestFailure(f"quicsteer-load did not end within {timeout} s") from e
+        try:
+            rep = json.loads(p.stdout)
+        except ValueError as e:
+            raise TestFailure(f"quicsteer-load exit {p.returncode}, no JSON: "
+                              f"{p.stdout[-500:]} {p.stderr[-1500:]}") from e
+        rep["_rc"] = p.returncode
+        rep["_cmd"] = "quicsteer-load " + " ".join(shlex.quote(str(a)) for a in args)
+        return rep
+
+
+# ---- the items -------------------------------------------------------------
+
+
+class Bench:
+    def __init__(self, args, rig, site, qs_cert, table):
+        self.a, self.rig, self.site, self.qs_cert, self.t = args, rig, site, qs_cert, table
+        self.commands = []
+        self.dur = str(args.duration)
+
+    # URLs: gtlsserver serves files, quicsteer has /bytes/N
+    def url(self, kind, n=64):
+        if kind == "gt":
+            return f"https://{SERVER_V4}:{PORT}/{n}.bin"
+        return f"https://{SERVER_V4}:{PORT}/bytes/{n}"
+
+    def ca(self, kind):
+        return ["--ca", self.site["cert"] if kind == "gt" else self.qs_cert]
+
+    def note_cmd(self, what, rep):
+        self.commands.append((what, rep["_cmd"].replace(str(self.rig._tmp), "TMP")))
+
+    def gt_start(self, args=()):
+        self.rig.stop_qs()
+        self.rig.stop_gtlsserver()
+        self.rig.start_gtlsserver(self.site, args=list(args))
+        self.commands.append(("gtlsserver", "gtlsserver " + " ".join(
+            [*args, SERVER_V4, str(PORT), "KEY", "CERT", "-d", "DOCROOT", "-q"])))
+
+    def qs_start(self, workers=1, config="", app_args=(), mem=512, wrapper=(),
+                 ready_timeout=20.0):
+        self.rig.stop_gtlsserver()
+        self.rig.stop_qs()
+        self.rig.start_qs(workers, config, ["--cert", self.qs_cert, "--key", self.qs_key,
+                                            *app_args], mem, wrapper, ready_timeout)
+        self.commands.append((f"quicsteer {workers}w",
+                              " ".join(self.rig.qs_argv).replace(str(self.rig._tmp), "TMP")))
+
+    # -- 1, 2, 3, 5: throughput-like runs against one server ----------------
+
+    def small_args(self):
+        return ["-c", 16, "-m", 8, "-t", self.a.client_threads, "-D", self.dur]
+
+    def run_small(self, kind):
+        rep = self.rig.load([*self.ca(kind), *self.small_args(), self.url(kind, 64)],
+                            timeout=self.a.duration + 30)
+        self.note_cmd(f"1 small {kind}", rep)
+        return rep
+
+    def run_conns(self, kind, resume):
+        extra = ["--resume"] if resume else []
+        rep = self.rig.load([*self.ca(kind), "-c", 32, "-m", 1, "-t", self.a.client_threads,
+                             "--conn-requests", 1, *extra, "-D", self.dur,
+                             self.url(kind, 64)], timeout=self.a.duration + 30)
+        self.note_cmd(f"2 conns {kind}{' resume' if resume else ''}", rep)
+        return rep
+
+    def run_big(self, kind):
+        rates = []
+        for _ in range(self.a.big_runs):
+            rep = self.rig.load([*self.ca(kind), "-c", 1, "-n", 1, "--timeout", 30,
+                                 self.url(kind, BIG)], timeout=90)
+            if rep["requests"]["completed"] != 1:
+                raise TestFailure(f"100 MiB download failed: {rep['errors']} "
+                                  f"{rep.get('error_examples')}")
+            secs = rep["latency_us"]["request"]["max"] / 1e6
+            rates.append(BIG / secs / 1e6)
+        self.note_cmd(f"3 big {kind}", rep)
+        return statistics.median(rates), rates
+
+    def per_server_block(self, kind, res):
+        """Items 1, 2 and 3 against one server that is already running."""
+        if self.want(1):
+            res["small"] = self.guard("1", lambda: self.run_small(kind))
+        if self.want(2):
+            res["conns"] = self.guard("2", lambda: self.run_conns(kind, False))
+            res["resume"] = self.guard("2r", lambda: self.run_conns(kind, True))
+        if self.want(3):
+            res["big"] = self.guard("3", lambda: self.run_big(kind))
+
+    # -- 4: memory per idle connection --------------------------------------
+
+    def run_idle(self, kind, pid):
+        n = self.a.idle_conns
+        # warm up: first handshakes, first allocations of every kind
+        self.rig.load([*self.ca(kind), "-c", 4, "-n", 40, self.url(kind, 64)], timeout=30)
+        time.sleep(1.0)
+        before = vm_rss_kib(pid)
+        heap_before = self.heap_alloc() if kind == "qs" else 0
+        args = [*self.ca(kind), "-c", n, "-n", n, "-m", 1, "-t", self.a.client_threads,
+                "--max-pending", 64, "--timeout", 100, "--hold", 60, self.url(kind, 64)]
+        argv = self.rig.client_argv([*args, "--json"])
+        self.commands.append((f"4 idle {kind}", ("quicsteer-load " + " ".join(
+            map(str, args)) + " --json   (SIGINT once held)").replace(str(self.rig._tmp),
+                                                                       "TMP")))
+        t0 = time.monotonic()
+        errf = self.rig._tmp / f"idle-{kind}.err"
+        with open(errf, "w") as err:
+            p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=err, text=True,
+                                 preexec_fn=die_with_parent)
+        held = None
+        try:
+            deadline = t0 + self.a.idle_timeout
+            while time.monotonic() < deadline and p.poll() is None:
+                m = re.search(r"holding (\d+) connections", errf.read_text())
+                if m:
+                    held = int(m.group(1))
+                    break
+                time.sleep(0.2)
+            ramp = time.monotonic() - t0
+            if held is None:
+                raise TestFailure(f"{n} connections not held within "
+                                  f"{self.a.idle_timeout} s: {errf.read_text()[-1000:]}")
+            time.sleep(2.0)          # idle: ACKs and timers settle
+            after = vm_rss_kib(pid)
+            server_conns = heap = None
+            if kind == "qs":
+                server_conns = self.rig.qs_stats().get("quic_conn_active")
+                heap = self.heap_alloc() - heap_before
+        finally:
+            if p.poll() is None:
+                p.send_signal(signal.SIGINT)
+            try:
+                out, _ = p.communicate(timeout=60)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                out, _ = p.communicate(timeout=10)
+        try:
+            rep = json.loads(out)
+        except ValueError:
+            rep = {}
+        per_conn = (after - before) * 1024 / held if held else None
+        return dict(before=before, after=after, held=held, per_conn=per_conn,
+                    heap_per_conn=heap / held if heap is not None and held else None,
+                    ramp_s=ramp, server_conns=server_conns,
+                    failed=rep.get("connections", {}).get("failed"),
+                    errors=rep.get("errors"))
+
+    def heap_alloc(self):
+        """Bytes allocated from DPDK's heap (rte_malloc) on socket 0."""
+        info = self.rig.telemetry("/eal/heap_info,0")
+        return int(info["Alloc_size"])
+
+    # -- 6: migration at scale ----------------------------------------------
+
+    def run_migration(self, steer):
+        r = self.rig
+        before = r.counters()
+        n_conns = self.a.mig_conns
+        args = [*self.ca("qs"), "-c", n_conns, "-n", 4 * n_conns, "-m", 2,
+                "-t", self.a.client_threads, "--rebind-every", 2,
+                "--rebind-fraction", 0.25, "--max-pending", 64, "--timeout", 10,
+                self.url("qs", MIGRATION_PATH_BYTES)]
+        rep = r.load(args, timeout=120)
+        self.note_cmd(f"6 migration steer {steer}", rep)
+        d = delta(before, r.wait_quiet(timeout=10))
+        return rep, {k: total(d, k) for k in
+                     ("quic_forwarded_in", "quic_forwarded_out", "quic_forward_dropped",
+                      "quic_stateless_resets_sent", "quic_path_migrations",
+                      "quic_handshakes_completed", "h3_responses_2xx")}
+
+    def run_migration_gt(self):
+        n_conns = self.a.mig_conns
+        args = [*self.ca("gt"), "-c", n_conns, "-n", 4 * n_conns, "-m", 2,
+                "-t", self.a.client_threads, "--rebind-every", 2,
+                "--rebind-fraction", 0.25, "--max-pending", 64, "--timeout", 10,
+                self.url("gt", MIGRATION_PATH_BYTES)]
+        rep = self.rig.load(args, timeout=120)
+        self.note_cmd("6 migration gtlsserver", rep)
+        return rep, {}
+
+    # -- 8: instructions per request (callgrind) -----------------------------
+
+    def callgrind_window(self, pid, out_prefix, load_args, kind):
+        """Zero callgrind's counters, run the load, dump; then dump again
+        after as long idle: (Ir under load, Ir idle, requests, seconds)."""
+        ctl = ["callgrind_control"]
+        sh([*ctl, "-z", pid], timeout=60)
+        t0 = time.monotonic()
+        rep = self.rig.load(load_args, timeout=300)
+        secs = time.monotonic() - t0
+        self.note_cmd(f"8 callgrind {kind}", rep)
+        sh([*ctl, "-d", pid], timeout=60)
+        time.sleep(secs)
+        sh([*ctl, "-d", pid], timeout=60)
+        dumps = sorted(Path(out_prefix).parent.glob(Path(out_prefix).name + "*"),
+                       key=lambda p: p.stat().st_mtime)
+        irs = [callgrind_total(p) for p in dumps]
+        # the last two dumps are ours (the final one at exit comes later)
+        load_ir, idle_ir = irs[-2], irs[-1]
+        return load_ir, idle_ir, rep["requests"]["completed"], secs, rep
+
+    # -- driver helpers ------------------------------------------------------
+
+    def want(self, item):
+        return not self.a.only or item in self.a.only
+
+    def guard(self, what, fn):
+        try:
+            return fn()
+        except (TestFailure, OSError, subprocess.SubprocessError) as e:
+            log(f"item {what} failed: {e}")
+            return {"error": str(e).splitlines()[0][:200]}
+
+
+def callgrind_total(path):
+    for line in Path(path).read_text(errors="replace").splitlines():
+        if line.startswith("summary:") or line.startswith("totals:"):
+            return int(line.split()[1])
+    raise TestFailure(f"{path}: no totals line")
+
+
+def rps(rep):
+    if not isinstance(rep, dict) or "error" in rep:
+        return None
+    return rep["requests_per_s"]
+
+
+def err_note(*reps):
+    msgs = []
+    for r in reps:
+        if isinstance(r, dict) and "error" in r:
+            msgs.append(r["error"])
+        elif isinstance(r, dict) and "requests" in r:
+            f = r["requests"]["failed"] + r["connections"]["failed"]
+            if f:
+                msgs.append(f"{r['requests']['failed']} requests / "
+                            f"{r['connections']['failed']} connections failed "
+                            f"{r.get('error_examples')}")
+    return "; ".join(msgs)
+
+
+def qs_config(max_conns=4096, idle_ms=30000, steer=None):
+    text = f"[quic]\nmax_conns = {max_conns}\nidle_timeout_ms = {idle_ms}\n"
+    if steer:
+        text += f"[dataplane]\nsteer = {steer}\n"
+    return text
+
+
+def make_site(tmp):
+    """One certificate for both servers; gtlsserver's document root holds
+    the files quicsteer makes up under /bytes/N."""
+    cert, key = make_cert(tmp, "bench")
+    docroot = Path(tmp) / "docroot"
+    docroot.mkdir()
+    for n in (64, MIGRATION_PATH_BYTES):
+        (docroot / f"{n}.bin").write_bytes(os.urandom(n))
+    with open(docroot / f"{BIG}.bin", "wb") as f:
+        for _ in range(BIG >> 20):
+            f.write(os.urandom(1 << 20))
+    return {"cert": cert, "key": key, "docroot": str(docroot)}
+
+
+def valgrind(out):
+    return ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}",
+            "--dump-line=no", "--collect-jumps=no"]
+
+
+def run_items(a, rig, table):
+    site = make_site(rig._tmp)
+    b = Bench(a, rig, site, site["cert"], table)
+    b.qs_key = site["key"]
+    b.a_build = rig.build
+    gt, qs = {}, {}
+    cg_load = lambda kind: [*b.ca(kind), "-c", 4, "-m", 8, "-t", 1,   # noqa: E731
+                            "-n", a.cg_requests, "--timeout", 30, b.url(kind, 64)]
+
+    # ---- gtlsserver (kernel sockets), the server namespace has 198.18.0.1
+    if b.want(1) or b.want(2) or b.want(3):
+        log("gtlsserver: items 1-3")
+        b.gt_start()
+        b.per_server_block("gt", gt)
+    if b.want(6):
+        log("gtlsserver: item 6 (rebinding, a single socket: nothing to steer)")
+        b.gt_start()
+        gt["mig"] = b.guard("6", lambda: b.run_migration_gt())
+    if b.want(4):
+        log(f"gtlsserver: item 4 ({a.idle_conns} idle connections)")
+        b.gt_start(["--timeout=120s"])
+        gt["idle"] = b.guard("4", lambda: b.run_idle("gt", rig.gtls.pid))
+    if b.want(8):
+        log("gtlsserver under callgrind: item 8")
+        def cg_gt():
+            out = rig._tmp / "cg-gtlsserver.out"
+            rig.stop_gtlsserver()
+            rig.start_gtlsserver(site, wrapper=valgrind(out))
+            b.commands.append(("8 gtlsserver", " ".join(valgrind("OUT")) +
+                               " gtlsserver ..."))
+            rig.load([*b.ca("gt"), "-c", 4, "-n", 40, b.url("gt", 64)], timeout=120)
+            return b.callgrind_window(rig.gtls.pid, out, cg_load("gt"), "gt")
+        gt["cg"] = b.guard("8", cg_gt)
+    rig.stop_gtlsserver()
+
+    # ---- quicsteer (af_packet), the server namespace has no address
+    if b.want(1) or b.want(2) or b.want(3) or b.want(5):
+        log("quicsteer 1 worker: items 1-3")
+        b.qs_start(1)
+        b.per_server_block("qs", qs)
+    if b.want(5):
+        qs["scale"] = {1: qs.get("small")} if b.want(1) else {}
+        for w in ([2, 4] if b.want(1) else [1, 2, 4]):
+            log(f"quicsteer {w} workers: item 5")
+            def one(w=w):
+                b.qs_start(w)
+                return b.run_small("qs")
+            qs["scale"][w] = b.guard("5", one)
+    if b.want(4):
+        log(f"quicsteer 1 worker: item 4 ({a.idle_conns} idle connections)")
+        def idle():
+            b.qs_start(1, qs_config(max_conns=a.idle_conns + 2000, idle_ms=120000),
+                       mem=2048, ready_timeout=60)
+            return b.run_idle("qs", rig.proc.pid)
+        qs["idle"] = b.guard("4", idle)
+    if b.want(6):
+        for steer in ("cid", "off"):
+            log(f"quicsteer 4 workers, steer {steer}: item 6")
+            def mig(steer=steer):
+                b.qs_start(4, qs_config(steer=steer))
+                return b.run_migration(steer)
+            qs[f"mig_{steer}"] = b.guard("6", mig)
+    if b.want(8):
+        log("quicsteer 1 worker under callgrind: item 8")
+        def cg_qs():
+            out = rig._tmp / "cg-quicsteer.out"
+            b.qs_start(1, wrapper=valgrind(out), ready_timeout=180)
+            rig.load([*b.ca("qs"), "-c", 4, "-n", 40, b.url("qs", 64)], timeout=120)
+            return b.callgrind_window(rig.proc.pid, out, cg_load("qs"), "qs")
+        qs["cg"] = b.guard("8", cg_qs)
+    rig.stop_qs()
+
+    # ---- tests/bench (no namespace: virtual PMDs)
+    bench7 = {}
+    if b.want(7):
+        log("tests/bench: bench_steer, bench_null.sh: item 7")
+        bench7 = b.guard("7", lambda: run_tests_bench(a, b))
+
+    report(a, b, table, gt, qs, bench7)
+
+
+def run_tests_bench(a, b):
+    """Item 7: tests/bench's own programs; their summary lines."""
+    out = {}
+    steer = b.a_build / "tests" / "bench" / "bench_steer"
+    if os.access(steer, os.X_OK):
+        p = sh([steer], timeout=180, check=False)
+        out["bench_steer"] = [l for l in p.stdout.splitlines()
+                              if "cycles/packet" in l or l.startswith("ratio") or
+                              l.startswith("forwarded")] or [f"exit {p.returncode}: "
+                                                            f"{p.stderr[-300:]}"]
+        b.commands.append(("7 bench_steer", str(steer)))
+    else:
+        out["bench_steer"] = [f"{steer} not built"]
+    null = HERE / "bench_null.sh"
+    qs_bin = b.a_build / "app" / "quicsteer" / "quicsteer"
+    env = dict(os.environ, DURATION=str(a.null_duration))
+    p = sh([null, qs_bin], timeout=8 * a.null_duration + 120, check=False, env=env)
+    out["bench_null"] = [l.strip() for l in p.stdout.splitlines()
+                         if "testpmd io:" in l or "skipped" in l] or \
+        [f"exit {p.returncode}: {(p.stderr or p.stdout)[-300:]}"]
+    b.commands.append(("7 bench_null", f"DURATION={a.null_duration} {null} {qs_bin}"))
+    return out
+
+
+def num(rep, *keys):
+    if not isinstance(rep, dict) or "error" in rep:
+        return None
+    for k in keys:
+        rep = rep[k]
+    return rep
+
+
+def p50ms(rep):
+    v = num(rep, "latency_us", "request", "p50")
+    return "-" if v is None else f"{v / 1000:.2f}"
+
+
+def report(a, b, t, gt, qs, bench7):
+    dur = a.duration
+    if b.want(1):
+        g, q = gt.get("small"), qs.get("small")
+        t.add("1", "small responses (64 B), req/s; -c 16 -m 8, 1 worker", rps(q), rps(g),
+              note=f"request p50 {p50ms(q)} / {p50ms(g)} ms " + err_note(q, g))
+    if b.want(2):
+        for key, what in (("conns", "new connections/s, 1 request each, -c 32"),
+                          ("resume", "  same with --resume (0-RTT)")):
+            g, q = gt.get(key), qs.get(key)
+            note = ""
+            if key == "resume":
+                note = (f"0-RTT accepted {num(q, 'early_data_accepted')}/"
+                        f"{num(q, 'early_data_attempted')} vs "
+                        f"{num(g, 'early_data_accepted')}/{num(g, 'early_data_attempted')} ")
+            note += (f"handshake p50 {num(q, 'latency_us', 'handshake', 'p50')} / "
+                     f"{num(g, 'latency_us', 'handshake', 'p50')} us ")
+            t.add("2", what, num(q, "handshakes_per_s"), num(g, "handshakes_per_s"),
+                  note=note + err_note(q, g))
+    if b.want(3):
+        g, q = gt.get("big"), qs.get("big")
+        gv = g[0] if isinstance(g, tuple) else None
+        qv = q[0] if isinstance(q, tuple) else None
+        runs = lambda r: "/".join(f"{x:.0f}" for x in r[1]) if isinstance(r, tuple) else "-"  # noqa
+        t.add("3", f"one connection, 100 MiB, MB/s (median of {a.big_runs})", qv, gv,
+              note=f"runs {runs(q)} / {runs(g)} " + err_note(
+                  q if isinstance(q, dict) else None, g if isinstance(g, dict) else None))
+    if b.want(4):
+        g, q = gt.get("idle") or {}, qs.get("idle") or {}
+        kib = lambda r: r.get("per_conn") / 1024 if r.get("per_conn") else None  # noqa
+        t.add("4", f"RSS per idle connection, KiB ({a.idle_conns} open)", kib(q), kib(g),
+              note=(f"held {q.get('held')}/{g.get('held')}; VmRSS before->after "
+                    f"{q.get('before', 0) // 1024}->{q.get('after', 0) // 1024} MiB / "
+                    f"{g.get('before', 0) // 1024}->{g.get('after', 0) // 1024} MiB; "
+                    f"quicsteer quic_conn_active {q.get('server_conns')}, of its "
+                    f"{fmt(kib(q))} KiB/conn "
+                    f"{fmt((q.get('heap_per_conn') or 0) / 1024)} KiB from rte_malloc; "
+                    f"{q.get('error', '')}{g.get('error', '')}"))
+        ramp = lambda r: r["held"] / r["ramp_s"] if r.get("held") else None  # noqa
+        t.add("4", "  ramp-up of those, connections/s (--max-pending 64)", ramp(q), ramp(g),
+              note="handshake + 1 request each, all held open")
+    if b.want(5):
+        sc = qs.get("scale", {})
+        one = rps(sc.get(1))
+        for w in (1, 2, 4):
+            r = rps(sc.get(w))
+            note = f"x{r / one:.2f} of 1 worker; " if r and one else ""
+            if w == 4:
+                note += f"{w} workers + main lcore + 2 client threads on {os.cpu_count()} CPUs"
+            elif w == 2:
+                note += f"2 workers + 2 client threads on {os.cpu_count()} CPUs"
+            t.add("5", f"scaling: req/s, {w} worker{'s' if w > 1 else ''} (same load as 1)",
+                  r, rps(gt.get("small")), note=note + err_note(sc.get(w)))
+    if b.want(6):
+        def surv(entry):
+            if not isinstance(entry, tuple):
+                return None, (entry or {}).get("error", "not run")
+            rep, c = entry
+            m = rep["migrations"]
+            pct = 100.0 * m["connections_survived"] / m["connections_moved"] \
+                if m["connections_moved"] else None
+            note = (f"{m['connections_survived']}/{m['connections_moved']} moved conns "
+                    f"survived, {m['done']} rebindings; requests "
+                    f"{rep['requests']['completed']}/{rep['options']['requests']}; "
+                    f"client errors {rep['errors']}")
+            if c:
+                note += (f"; server quic_forwarded_in {c['quic_forwarded_in']}, "
+                         f"quic_stateless_resets_sent {c['quic_stateless_resets_sent']}, "
+                         f"quic_path_migrations {c['quic_path_migrations']}, "
+                         f"forward drops {c['quic_forward_dropped']}")
+            return pct, note
+        gp, gnote = surv(gt.get("mig"))
+        for steer in ("cid", "off"):
+            qp, qnote = surv(qs.get(f"mig_{steer}"))
+            t.add("6", f"rebinding survival %, {a.mig_conns} conns, 1/4 rebind; "
+                  f"4 workers, --steer {steer}", qp, gp, note=f"quicsteer: {qnote}")
+        t.notes.append(f"6 gtlsserver: {gnote}")
+    if b.want(8):
+        for kind, res in (("qs", qs.get("cg")), ("gt", gt.get("cg"))):
+            if isinstance(res, tuple):
+                load_ir, idle_ir, reqs, secs, _ = res
+                res = dict(gross=load_ir / reqs, net=max(load_ir - idle_ir, 0) / reqs,
+                           idle_per_s=idle_ir / secs, reqs=reqs, secs=secs)
+            (qs if kind == "qs" else gt)["cg_sum"] = res
+        q, g = qs.get("cg_sum") or {}, gt.get("cg_sum") or {}
+        t.add("8", "instructions/request, user space, all threads (callgrind)",
+              q.get("gross"), g.get("gross"),
+              note=(f"{q.get('reqs')} / {g.get('reqs')} requests of 64 B on 4 conns x 8 "
+                    f"streams; idle polling {fmt(q.get('idle_per_s'))} / "
+                    f"{fmt(g.get('idle_per_s'))} instr/s {q.get('error', '')}"
+                    f"{g.get('error', '')}"))
+        t.add("8", "  minus as long idle (quicsteer's empty polls)", q.get("net"), g.get("net"),
+              note="kernel work (syscalls, af_packet copies) not counted by callgrind")
+    if b.want(7):
+        for name in ("bench_steer", "bench_null"):
+            for line in (bench7 or {}).get(name, []):
+                t.notes.append(f"7 {name}: {line}")
+        if isinstance(bench7, dict) and "error" in bench7:
+            t.notes.append(f"7: {bench7['error']}")
+    t.notes.append("")
+    t.notes.append("commands (the client runs in the client namespace, servers in the "
+                   "server namespace; CERT/KEY/DOCROOT/TMP are the run's temporary files):")
+    seen = set()
+    for what, cmd in b.commands:
+        if (what, cmd) not in seen:
+            seen.add((what, cmd))
+            t.notes.append(f"  [{what}] {cmd}")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--build", default=str(REPO / "build"),
+                    help="meson build directory (default: build/)")
+    ap.add_argument("--duration", type=float, default=5, help="seconds per rate run")
+    ap.add_argument("--client-threads", type=int, default=2)
+    ap.add_argument("--idle-conns", type=int, default=10000)
+    ap.add_argument("--idle-timeout", type=float, default=90,
+                    help="bound on the ramp-up of item 4 (s)")
+    ap.add_argument("--mig-conns", type=int, default=1000)
+    ap.add_argument("--big-runs", type=int, default=5)
+    ap.add_argument("--cg-requests", type=int, default=4000,
+                    help="requests measured under callgrind (item 8)")
+    ap.add_argument("--null-duration", type=int, default=5,
+                    help="DURATION of bench_null.sh (s)")
+    ap.add_argument("--only", type=lambda s: {int(x) for x in s.split(",")}, default=set(),
+                    help="comma-separated item numbers")
+    a = ap.parse_args()
+
+    if os.geteuid() != 0:
+        print("run_all: needs root (network namespaces, af_packet)", file=sys.stderr)
+        return 77
+    build = Path(a.build).resolve()
+    for p in ("app/quicsteer/quicsteer", "app/quicsteer-load/quicsteer-load"):
+        if not os.access(build / p, os.X_OK):
+            print(f"run_all: {build / p} missing: meson setup build && ninja -C build",
+                  file=sys.stderr)
+            return 1
+    if shutil.which("gtlsserver") is None:
+        print("run_all: gtlsserver missing (ngtcp2-server; deploy/install-deps.sh)",
+              file=sys.stderr)
+        return 1
+
+    def interrupted(signum, _frame):
+        raise riglib.Interrupted(f"signal {signum}")
+
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, interrupted)
+
+    model, ncpu, kernel = machine()
+    commit = sh(["git", "-C", REPO, "log", "-1", "--format=%h %s"], check=False).stdout.strip()
+    print("run_all: " + " ".join(shlex.quote(x) for x in sys.argv))
+    print(f"machine: {model}, nproc {ncpu}, kernel {kernel}, load average {loadavg()}")
+    print(f"commit:  {commit}   build: {build}")
+    print(f"date:    {time.strftime('%Y-%m-%d %H:%M:%S %Z')}")
+    t_start = time.monotonic()
+    table = Table()
+
+    try:
+        with BenchRig("bench", build) as rig:
+            run_items(a, rig, table)
+    except riglib.Interrupted as e:
+        print(f"run_all: interrupted by {e}; cleaned up", file=sys.stderr)
+        return 1
+
+    print()
+    print(f"run_all: done in {time.monotonic() - t_start:.0f} s, load average {loadavg()}")
+    print()
+    print(table.render())
+    for n in table.notes:
+        print(n)
+    return 0
+
+if __name__ == "__main__":
+    sys.exit(main())
