@@ -67,6 +67,17 @@ def sh(argv, timeout=30, check=True, **kw):
     return p
 
 
+def cpu_seconds(pid):
+    """utime + stime of a process (all its threads), seconds; None if gone."""
+    if pid is None:
+        return None
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def vm_rss_kib(pid):
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -319,17 +330,33 @@ class Bench:
     def small_args(self):
         return ["-c", 16, "-m", 8, "-t", self.a.client_threads, "-D", self.dur]
 
+    def server_pid(self, kind):
+        p = self.rig.gtls if kind == "gt" else self.rig.proc
+        return p.pid if p is not None and p.poll() is None else None
+
+    def timed_load(self, kind, args, timeout):
+        """A load run; the report gets the server's CPU use (utime+stime
+        over wall time, 1.0 = one CPU busy) as server_cpu."""
+        pid = self.server_pid(kind)
+        c0, t0 = cpu_seconds(pid), time.monotonic()
+        rep = self.rig.load(args, timeout=timeout)
+        c1, t1 = cpu_seconds(pid), time.monotonic()
+        rep["server_cpu"] = (c1 - c0) / (t1 - t0) if c0 is not None and c1 is not None \
+            else None
+        return rep
+
     def run_small(self, kind):
-        rep = self.rig.load([*self.ca(kind), *self.small_args(), self.url(kind, 64)],
-                            timeout=self.a.duration + 30)
+        rep = self.timed_load(kind, [*self.ca(kind), *self.small_args(), self.url(kind, 64)],
+                              timeout=self.a.duration + 30)
         self.note_cmd(f"1 small {kind}", rep)
         return rep
 
     def run_conns(self, kind, resume):
         extra = ["--resume"] if resume else []
-        rep = self.rig.load([*self.ca(kind), "-c", 32, "-m", 1, "-t", self.a.client_threads,
-                             "--conn-requests", 1, *extra, "-D", self.dur,
-                             self.url(kind, 64)], timeout=self.a.duration + 30)
+        rep = self.timed_load(kind, [*self.ca(kind), "-c", 32, "-m", 1,
+                                     "-t", self.a.client_threads, "--conn-requests", 1,
+                                     *extra, "-D", self.dur, self.url(kind, 64)],
+                              timeout=self.a.duration + 30)
         self.note_cmd(f"2 conns {kind}{' resume' if resume else ''}", rep)
         return rep
 
@@ -344,17 +371,31 @@ class Bench:
             secs = rep["latency_us"]["request"]["max"] / 1e6
             rates.append(BIG / secs / 1e6)
         self.note_cmd(f"3 big {kind}", rep)
-        return statistics.median(rates), rates
+        return rates
+
+    def warm_up(self, kind):
+        """A second of load after a start, so that no figure includes
+        first-time costs (page faults, lazily built state)."""
+        self.rig.load([*self.ca(kind), *self.small_args()[:-2], "-D", 1,
+                       self.url(kind, 64)], timeout=30)
 
     def per_server_block(self, kind, res):
-        """Items 1, 2 and 3 against one server that is already running."""
+        """Items 1, 2 and 3 against one server that is already running;
+        appends this round's figures to the lists in res."""
+        self.guard("warm-up", lambda: self.warm_up(kind))
         if self.want(1):
-            res["small"] = self.guard("1", lambda: self.run_small(kind))
+            res.setdefault("small", []).append(self.guard("1", lambda: self.run_small(kind)))
         if self.want(2):
-            res["conns"] = self.guard("2", lambda: self.run_conns(kind, False))
-            res["resume"] = self.guard("2r", lambda: self.run_conns(kind, True))
+            res.setdefault("conns", []).append(
+                self.guard("2", lambda: self.run_conns(kind, False)))
+            res.setdefault("resume", []).append(
+                self.guard("2r", lambda: self.run_conns(kind, True)))
         if self.want(3):
-            res["big"] = self.guard("3", lambda: self.run_big(kind))
+            r = self.guard("3", lambda: self.run_big(kind))
+            if isinstance(r, list):
+                res.setdefault("big", []).extend(r)
+            else:
+                res.setdefault("big_errors", []).append(r)
 
     # -- 4: memory per idle connection --------------------------------------
 
@@ -449,24 +490,50 @@ class Bench:
 
     # -- 8: instructions per request (callgrind) -----------------------------
 
-    def callgrind_window(self, pid, out_prefix, load_args, kind):
-        """Zero callgrind's counters, run the load, dump; then dump again
-        after as long idle: (Ir under load, Ir idle, requests, seconds)."""
-        ctl = ["callgrind_control"]
-        sh([*ctl, "-z", pid], timeout=60)
-        t0 = time.monotonic()
-        rep = self.rig.load(load_args, timeout=300)
-        secs = time.monotonic() - t0
-        self.note_cmd(f"8 callgrind {kind}", rep)
-        sh([*ctl, "-d", pid], timeout=60)
-        time.sleep(secs)
-        sh([*ctl, "-d", pid], timeout=60)
-        dumps = sorted(Path(out_prefix).parent.glob(Path(out_prefix).name + "*"),
-                       key=lambda p: p.stat().st_mtime)
-        irs = [callgrind_total(p) for p in dumps]
-        # the last two dumps are ours (the final one at exit comes later)
-        load_ir, idle_ir = irs[-2], irs[-1]
-        return load_ir, idle_ir, rep["requests"]["completed"], secs, rep
+    def callgrind_measure(self, pid, out_prefix, kind):
+        """Item 8 against a server running under callgrind (warmed up):
+        instructions over windows between `callgrind_control -z` and
+        `-d`: (a) keep-alive requests, (b) as long idle, (c) new
+        connections of one request each. A dict of figures."""
+        base = Path(out_prefix)
+
+        def window(what, load_args=None, idle_s=0.0):
+            sh(["callgrind_control", "-z", pid], timeout=60)
+            t0 = time.monotonic()
+            rep = None
+            if load_args is not None:
+                rep = self.rig.load(load_args, timeout=300)
+                self.note_cmd(f"8 callgrind {kind} {what}", rep)
+            else:
+                time.sleep(idle_s)
+            secs = time.monotonic() - t0
+            sh(["callgrind_control", "-d", pid], timeout=60)
+            # callgrind_control -d writes OUT.1, OUT.2, ... (OUT at exit)
+            dumps = [p for p in base.parent.glob(base.name + ".*")
+                     if p.suffix[1:].isdigit()]
+            if not dumps:
+                raise TestFailure("no callgrind dump written")
+            last = max(dumps, key=lambda p: int(p.suffix[1:]))
+            if self.a.keep_callgrind:
+                shutil.copy(last, Path(self.a.keep_callgrind) / f"{kind}-{what}-{last.name}")
+            return callgrind_total(last), rep, secs
+
+        ca = self.ca(kind)
+        url = self.url(kind, 64)
+        ir_k, rep_k, secs_k = window("keepalive", [*ca, "-c", 4, "-m", 8, "-t", 1, "-n",
+                                                   self.a.cg_requests, "--timeout", 30, url])
+        ir_i, _, secs_i = window("idle", idle_s=secs_k)
+        ir_n, rep_n, _ = window("newconn", [*ca, "-c", 4, "-m", 1, "-t", 1,
+                                            "--conn-requests", 1, "-n", self.a.cg_conns,
+                                            "--timeout", 30, url])
+        reqs = rep_k["requests"]["completed"]
+        conns = rep_n["connections"]["succeeded"]
+        idle_rate = ir_i / secs_i
+        return dict(gross=ir_k / reqs if reqs else None,
+                    net=max(ir_k - idle_rate * secs_k, 0) / reqs if reqs else None,
+                    idle_per_s=idle_rate, reqs=reqs, secs=secs_k,
+                    per_conn=ir_n / conns if conns else None, conns=conns,
+                    failed=rep_k["requests"]["failed"] + rep_n["requests"]["failed"])
 
     # -- driver helpers ------------------------------------------------------
 
@@ -530,8 +597,7 @@ def make_site(tmp):
 
 
 def valgrind(out):
-    return ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}",
-            "--dump-line=no", "--collect-jumps=no"]
+    return ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}"]
 
 
 def run_items(a, rig, table):
@@ -540,14 +606,35 @@ def run_items(a, rig, table):
     b.qs_key = site["key"]
     b.a_build = rig.build
     gt, qs = {}, {}
-    cg_load = lambda kind: [*b.ca(kind), "-c", 4, "-m", 8, "-t", 1,   # noqa: E731
-                            "-n", a.cg_requests, "--timeout", 30, b.url(kind, 64)]
+
+    # ---- items 1, 2, 3 and 5: rounds alternating the servers, so that a
+    # busy moment of the (shared) machine hits both alike; medians
+    if b.want(1) or b.want(2) or b.want(3) or b.want(5):
+        qs["scale"] = {1: [], 2: [], 4: []}
+        for rnd in range(1, a.rounds + 1):
+            if b.want(1) or b.want(2) or b.want(3):
+                log(f"round {rnd}/{a.rounds}: gtlsserver, items 1-3")
+                if b.guard("start", b.gt_start) is None:
+                    b.per_server_block("gt", gt)
+            log(f"round {rnd}/{a.rounds}: quicsteer 1 worker, items 1-3"
+                + (" and 5" if b.want(5) else ""))
+            if b.guard("start", lambda: b.qs_start(1)) is None:
+                b.per_server_block("qs", qs)
+                if b.want(5) and not b.want(1):
+                    qs["scale"][1].append(b.guard("5", lambda: b.run_small("qs")))
+            if b.want(5) and b.want(1):
+                qs["scale"][1] = qs.get("small", [])
+            if b.want(5):
+                for w in (2, 4):
+                    log(f"round {rnd}/{a.rounds}: quicsteer {w} workers, item 5")
+                    def one(w=w):
+                        b.qs_start(w)
+                        b.warm_up("qs")
+                        return b.run_small("qs")
+                    qs["scale"][w].append(b.guard("5", one))
+        rig.stop_qs()
 
     # ---- gtlsserver (kernel sockets), the server namespace has 198.18.0.1
-    if b.want(1) or b.want(2) or b.want(3):
-        log("gtlsserver: items 1-3")
-        b.gt_start()
-        b.per_server_block("gt", gt)
     if b.want(6):
         log("gtlsserver: item 6 (rebinding, a single socket: nothing to steer)")
         b.gt_start()
@@ -565,23 +652,11 @@ def run_items(a, rig, table):
             b.commands.append(("8 gtlsserver", " ".join(valgrind("OUT")) +
                                " gtlsserver ..."))
             rig.load([*b.ca("gt"), "-c", 4, "-n", 40, b.url("gt", 64)], timeout=120)
-            return b.callgrind_window(rig.gtls.pid, out, cg_load("gt"), "gt")
+            return b.callgrind_measure(rig.gtls.pid, out, "gt")
         gt["cg"] = b.guard("8", cg_gt)
     rig.stop_gtlsserver()
 
     # ---- quicsteer (af_packet), the server namespace has no address
-    if b.want(1) or b.want(2) or b.want(3) or b.want(5):
-        log("quicsteer 1 worker: items 1-3")
-        b.qs_start(1)
-        b.per_server_block("qs", qs)
-    if b.want(5):
-        qs["scale"] = {1: qs.get("small")} if b.want(1) else {}
-        for w in ([2, 4] if b.want(1) else [1, 2, 4]):
-            log(f"quicsteer {w} workers: item 5")
-            def one(w=w):
-                b.qs_start(w)
-                return b.run_small("qs")
-            qs["scale"][w] = b.guard("5", one)
     if b.want(4):
         log(f"quicsteer 1 worker: item 4 ({a.idle_conns} idle connections)")
         def idle():
@@ -602,7 +677,7 @@ def run_items(a, rig, table):
             out = rig._tmp / "cg-quicsteer.out"
             b.qs_start(1, wrapper=valgrind(out), ready_timeout=180)
             rig.load([*b.ca("qs"), "-c", 4, "-n", 40, b.url("qs", 64)], timeout=120)
-            return b.callgrind_window(rig.proc.pid, out, cg_load("qs"), "qs")
+            return b.callgrind_measure(rig.proc.pid, out, "qs")
         qs["cg"] = b.guard("8", cg_qs)
     rig.stop_qs()
 
@@ -649,36 +724,56 @@ def num(rep, *keys):
 
 def p50ms(rep):
     v = num(rep, "latency_us", "request", "p50")
-    return "-" if v is None else f"{v / 1000:.2f}"
+    return None if v is None else v / 1000
 
 
 def report(a, b, t, gt, qs, bench7):
-    dur = a.duration
+    def med(reps, fn):
+        """Median over the rounds of fn(report) and the per-round values."""
+        vals = [fn(r) for r in reps or []]
+        ok = [v for v in vals if v is not None]
+        return (statistics.median(ok) if ok else None,
+                "/".join(fmt(v) for v in vals) or "-")
+
+    def cpu(reps):
+        v = med(reps, lambda r: num(r, "server_cpu"))[0]
+        return "-" if v is None else f"{100 * v:.0f}%"
+
+    def errs(*lists):
+        return err_note(*[r for lst in lists for r in (lst or [])])
+
     if b.want(1):
         g, q = gt.get("small"), qs.get("small")
-        t.add("1", "small responses (64 B), req/s; -c 16 -m 8, 1 worker", rps(q), rps(g),
-              note=f"request p50 {p50ms(q)} / {p50ms(g)} ms " + err_note(q, g))
+        qv, qr = med(q, rps)
+        gv, gr = med(g, rps)
+        t.add("1", "small responses (64 B), req/s; -c 16 -m 8, 1 worker", qv, gv,
+              note=f"rounds {qr} / {gr}; request p50 {fmt(med(q, p50ms)[0])} / "
+                   f"{fmt(med(g, p50ms)[0])} ms; server CPU {cpu(q)} / {cpu(g)} "
+                   + errs(q, g))
     if b.want(2):
         for key, what in (("conns", "new connections/s, 1 request each, -c 32"),
                           ("resume", "  same with --resume (0-RTT)")):
             g, q = gt.get(key), qs.get(key)
-            note = ""
+            hs = lambda r: num(r, "handshakes_per_s")  # noqa: E731
+            qv, qr = med(q, hs)
+            gv, gr = med(g, hs)
+            note = f"rounds {qr} / {gr}; "
             if key == "resume":
-                note = (f"0-RTT accepted {num(q, 'early_data_accepted')}/"
-                        f"{num(q, 'early_data_attempted')} vs "
-                        f"{num(g, 'early_data_accepted')}/{num(g, 'early_data_attempted')} ")
-            note += (f"handshake p50 {num(q, 'latency_us', 'handshake', 'p50')} / "
-                     f"{num(g, 'latency_us', 'handshake', 'p50')} us ")
-            t.add("2", what, num(q, "handshakes_per_s"), num(g, "handshakes_per_s"),
-                  note=note + err_note(q, g))
+                acc = lambda reps: (sum(num(r, "early_data_accepted") or 0 for r in reps or []),  # noqa
+                                    sum(num(r, "early_data_attempted") or 0 for r in reps or []))
+                note += "0-RTT accepted/attempted {}/{} vs {}/{}; ".format(*acc(q), *acc(g))
+            hp = lambda r: num(r, "latency_us", "handshake", "p50")  # noqa: E731
+            note += (f"handshake p50 {fmt(med(q, hp)[0])} / {fmt(med(g, hp)[0])} us; "
+                     f"server CPU {cpu(q)} / {cpu(g)} ")
+            t.add("2", what, qv, gv, note=note + errs(q, g))
     if b.want(3):
-        g, q = gt.get("big"), qs.get("big")
-        gv = g[0] if isinstance(g, tuple) else None
-        qv = q[0] if isinstance(q, tuple) else None
-        runs = lambda r: "/".join(f"{x:.0f}" for x in r[1]) if isinstance(r, tuple) else "-"  # noqa
-        t.add("3", f"one connection, 100 MiB, MB/s (median of {a.big_runs})", qv, gv,
-              note=f"runs {runs(q)} / {runs(g)} " + err_note(
-                  q if isinstance(q, dict) else None, g if isinstance(g, dict) else None))
+        g, q = gt.get("big") or [], qs.get("big") or []
+        fail = "; ".join(e.get("error", "") for e in
+                         qs.get("big_errors", []) + gt.get("big_errors", []))
+        t.add("3", f"one connection, 100 MiB, MB/s (median of {len(q)}/{len(g)})",
+              statistics.median(q) if q else None, statistics.median(g) if g else None,
+              note=f"runs {'/'.join(f'{x:.0f}' for x in q)} / "
+                   f"{'/'.join(f'{x:.0f}' for x in g)} {fail}")
     if b.want(4):
         g, q = gt.get("idle") or {}, qs.get("idle") or {}
         kib = lambda r: r.get("per_conn") / 1024 if r.get("per_conn") else None  # noqa
@@ -695,16 +790,17 @@ def report(a, b, t, gt, qs, bench7):
               note="handshake + 1 request each, all held open")
     if b.want(5):
         sc = qs.get("scale", {})
-        one = rps(sc.get(1))
+        one = med(sc.get(1), rps)[0]
+        gmed = med(gt.get("small"), rps)[0]
         for w in (1, 2, 4):
-            r = rps(sc.get(w))
-            note = f"x{r / one:.2f} of 1 worker; " if r and one else ""
+            r, rr = med(sc.get(w), rps)
+            note = f"rounds {rr}; " + (f"x{r / one:.2f} of 1 worker; " if r and one else "")
             if w == 4:
-                note += f"{w} workers + main lcore + 2 client threads on {os.cpu_count()} CPUs"
+                note += f"4 workers + main lcore + 2 client threads on {os.cpu_count()} CPUs"
             elif w == 2:
                 note += f"2 workers + 2 client threads on {os.cpu_count()} CPUs"
-            t.add("5", f"scaling: req/s, {w} worker{'s' if w > 1 else ''} (same load as 1)",
-                  r, rps(gt.get("small")), note=note + err_note(sc.get(w)))
+            t.add("5", f"scaling: req/s, {w} worker{'s' if w > 1 else ''} (load of 1)",
+                  r, gmed, note=note + " " + errs(sc.get(w)))
     if b.want(6):
         def surv(entry):
             if not isinstance(entry, tuple):
@@ -730,21 +826,19 @@ def report(a, b, t, gt, qs, bench7):
                   f"4 workers, --steer {steer}", qp, gp, note=f"quicsteer: {qnote}")
         t.notes.append(f"6 gtlsserver: {gnote}")
     if b.want(8):
-        for kind, res in (("qs", qs.get("cg")), ("gt", gt.get("cg"))):
-            if isinstance(res, tuple):
-                load_ir, idle_ir, reqs, secs, _ = res
-                res = dict(gross=load_ir / reqs, net=max(load_ir - idle_ir, 0) / reqs,
-                           idle_per_s=idle_ir / secs, reqs=reqs, secs=secs)
-            (qs if kind == "qs" else gt)["cg_sum"] = res
-        q, g = qs.get("cg_sum") or {}, gt.get("cg_sum") or {}
-        t.add("8", "instructions/request, user space, all threads (callgrind)",
-              q.get("gross"), g.get("gross"),
-              note=(f"{q.get('reqs')} / {g.get('reqs')} requests of 64 B on 4 conns x 8 "
-                    f"streams; idle polling {fmt(q.get('idle_per_s'))} / "
-                    f"{fmt(g.get('idle_per_s'))} instr/s {q.get('error', '')}"
-                    f"{g.get('error', '')}"))
-        t.add("8", "  minus as long idle (quicsteer's empty polls)", q.get("net"), g.get("net"),
-              note="kernel work (syscalls, af_packet copies) not counted by callgrind")
+        q, g = qs.get("cg") or {}, gt.get("cg") or {}
+        errs = f"{q.get('error', '')} {g.get('error', '')}".strip()
+        t.add("8", f"instructions/request, keep-alive (4 conns x 8 streams, "
+              f"{a.cg_requests} x 64 B)", q.get("gross"), g.get("gross"),
+              note=(f"user space, all threads, callgrind; the 4 handshakes included; "
+                    f"idle {fmt(q.get('idle_per_s'))} / {fmt(g.get('idle_per_s'))} "
+                    f"instr/s under valgrind; failed {q.get('failed')}/{g.get('failed')} "
+                    + errs))
+        t.add("8", "  the same minus idle polling for as long", q.get("net"), g.get("net"),
+              note="quicsteer's empty polls under valgrind subtracted")
+        t.add("8", f"instructions/new connection (handshake + 1 request, "
+              f"{a.cg_conns} conns)", q.get("per_conn"), g.get("per_conn"),
+              note="kernel work (syscalls, af_packet copies) is not counted by callgrind")
     if b.want(7):
         for name in ("bench_steer", "bench_null"):
             for line in (bench7 or {}).get(name, []):
@@ -772,9 +866,16 @@ def main():
     ap.add_argument("--idle-timeout", type=float, default=90,
                     help="bound on the ramp-up of item 4 (s)")
     ap.add_argument("--mig-conns", type=int, default=1000)
-    ap.add_argument("--big-runs", type=int, default=5)
+    ap.add_argument("--rounds", type=int, default=3,
+                    help="rounds of items 1, 2, 3 and 5 (medians are reported)")
+    ap.add_argument("--big-runs", type=int, default=2,
+                    help="100 MiB downloads per server and round")
     ap.add_argument("--cg-requests", type=int, default=4000,
                     help="requests measured under callgrind (item 8)")
+    ap.add_argument("--cg-conns", type=int, default=100,
+                    help="new connections measured under callgrind (item 8)")
+    ap.add_argument("--keep-callgrind", metavar="DIR",
+                    help="copy item 8's callgrind dumps there (callgrind_annotate)")
     ap.add_argument("--null-duration", type=int, default=5,
                     help="DURATION of bench_null.sh (s)")
     ap.add_argument("--only", type=lambda s: {int(x) for x in s.split(",")}, default=set(),
