@@ -362,15 +362,19 @@ parse_options(struct qsl_options *opt, int argc, char **argv)
 		case OPT_MIGRATE:
 			migrate = true;
 			break;
-		case OPT_REBIND_FRACTION:
-			if (parse_seconds(optarg, &fraction, "--rebind-fraction") != 0)
-				return -1;
-			if (fraction > 1) {
+		case OPT_REBIND_FRACTION: {
+			char *end;
+
+			errno = 0;
+			fraction = strtod(optarg, &end);
+			if (errno != 0 || end == optarg || *end != '\0' ||
+			    !(fraction > 0 && fraction <= 1)) {
 				fprintf(stderr, QSL_NAME ": --rebind-fraction: '%s' is "
-					"not in (0, 1]\n", optarg);
+					"not a number in (0, 1]\n", optarg);
 				return -1;
 			}
 			break;
+		}
 		case OPT_MAX_PENDING:
 			if (parse_u64(optarg, 0, &v, "--max-pending") != 0 || v > 1000000)
 				return -1;
