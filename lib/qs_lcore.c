@@ -194,15 +194,21 @@ flow_hash(const struct rte_mbuf *m)
 {
 	const uint8_t *l3 = rte_pktmbuf_mtod_offset(m, const uint8_t *,
 						    RTE_ETHER_HDR_LEN);
-	uint32_t h;
+	/* rte_hash_crc reads 8- and 4-byte words: hash an aligned copy */
+	uint64_t key[5];
+	size_t addrs;
 
 	if (m->ol_flags & RTE_MBUF_F_RX_RSS_HASH)
 		return m->hash.rss;
-	if (RTE_ETH_IS_IPV6_HDR(m->packet_type))
-		h = rte_hash_crc(l3 + 8, 32, 0);          /* both addresses */
-	else
-		h = rte_hash_crc(l3 + 12, 8, 0);
-	return rte_hash_crc(l3 + qs_net_l3_len(m), 4, h);   /* both ports */
+	if (RTE_ETH_IS_IPV6_HDR(m->packet_type)) {
+		addrs = 32;
+		memcpy(key, l3 + 8, addrs);              /* both addresses */
+	} else {
+		addrs = 8;
+		memcpy(key, l3 + 12, addrs);
+	}
+	memcpy((uint8_t *)key + addrs, l3 + qs_net_l3_len(m), 4);   /* both ports */
+	return rte_hash_crc(key, (uint32_t)addrs + 4, 0);
 }
 
 /* I/O lcore: datagrams that name no owner (Initials, 0-RTT, unknown CIDs)
