@@ -1100,7 +1100,7 @@ conn_start(struct qsl_conn *c)
 	c->ref.get_conn = get_conn;
 	c->ref.user_data = c;
 	if (qsl_tls_session_new(w->tls, &c->tls, &opt->uris[0], &c->ref,
-				opt->resume && !w->priming, &early) != 0) {
+				opt->resume && !w->priming, &w->ticket, &early) != 0) {
 		c->tls = NULL;
 		conn_fail(c, QSL_ERR_OTHER, false, "TLS session setup failed");
 		return;
@@ -1172,6 +1172,10 @@ qsl_worker_fini(struct qsl_worker *w)
 	if (w->epfd >= 0)
 		close(w->epfd);
 	w->epfd = -1;
+	if (w->ticket.data != NULL)
+		gnutls_free(w->ticket.data);
+	w->ticket.data = NULL;
+	w->ticket.size = 0;
 }
 
 /* -D is over or a signal came: no new requests; what is in flight gets

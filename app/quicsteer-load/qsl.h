@@ -79,11 +79,13 @@ struct qsl_tls {
 
 int qsl_tls_init(struct qsl_tls *tls, const struct qsl_options *opt);
 void qsl_tls_fini(struct qsl_tls *tls);
-/* A client session for host; with a stored ticket it resumes and
- * *early is set (0-RTT can be attempted). */
+/* A client session for host; with a ticket (the thread's newest, else
+ * the priming one) it resumes and *early is set (0-RTT can be
+ * attempted). */
 int qsl_tls_session_new(const struct qsl_tls *tls, gnutls_session_t *out,
 			const struct qsl_uri *uri, ngtcp2_crypto_conn_ref *ref,
-			bool use_ticket, bool *early);
+			bool use_ticket, const gnutls_datum_t *own_ticket,
+			bool *early);
 
 /* ---- connections (client.c) and HTTP/3 (h3.c) ---- */
 
@@ -193,6 +195,11 @@ struct qsl_worker {
 	uint32_t n_holding;	/* connections held open (--hold) */
 	uint64_t hold_end;	/* when the held connections close (0: not yet) */
 	int holding;		/* atomic: every slot is held or done */
+	/* --resume: the newest session ticket one of this thread's
+	 * connections received (RFC 8446 C.4: a ticket is for one use;
+	 * GnuTLS servers reject 0-RTT on a ticket older than their
+	 * anti-replay window) */
+	gnutls_datum_t ticket;
 	struct qsl_stats stats;
 	char errmsg[QSL_ERR_MAX][256];	/* the first error of each kind */
 	int finished;		/* atomic: set when the loop returned */

@@ -75,7 +75,8 @@ qsl_tls_fini(struct qsl_tls *tls)
 	tls->cred = NULL;
 }
 
-/* Keeps the newest session ticket on the connection (--resume). */
+/* Keeps the newest session ticket (--resume): the priming connection's
+ * for everyone, later ones for their own thread. */
 static int
 ticket_hook(gnutls_session_t session, unsigned int htype, unsigned int when,
 	    unsigned int incoming, const gnutls_datum_t *msg)
@@ -86,10 +87,17 @@ ticket_hook(gnutls_session_t session, unsigned int htype, unsigned int when,
 	gnutls_datum_t data;
 
 	(void)when; (void)incoming; (void)msg;
-	if (htype != GNUTLS_HANDSHAKE_NEW_SESSION_TICKET || !c->w->priming)
+	if (htype != GNUTLS_HANDSHAKE_NEW_SESSION_TICKET || !c->w->opt->resume)
 		return 0;
 	if (gnutls_session_get_data2(session, &data) != 0)
 		return 0;	/* no ticket to keep: not an error of the handshake */
+	if (!c->w->priming) {
+		/* only this thread reads its own ticket */
+		if (c->w->ticket.data != NULL)
+			gnutls_free(c->w->ticket.data);
+		c->w->ticket = data;
+		return 0;
+	}
 	/* only the priming worker runs while this is written */
 	if (tls->ticket.data != NULL)
 		gnutls_free(tls->ticket.data);
@@ -101,8 +109,10 @@ ticket_hook(gnutls_session_t session, unsigned int htype, unsigned int when,
 int
 qsl_tls_session_new(const struct qsl_tls *tls, gnutls_session_t *out,
 		    const struct qsl_uri *uri, ngtcp2_crypto_conn_ref *ref,
-		    bool use_ticket, bool *early)
+		    bool use_ticket, const gnutls_datum_t *own_ticket, bool *early)
 {
+	const gnutls_datum_t *ticket = own_ticket != NULL && own_ticket->data != NULL
+		? own_ticket : &tls->ticket;
 	gnutls_datum_t alpn = {.data = (unsigned char *)h3_alpn,
 			       .size = sizeof(h3_alpn) - 1};
 	gnutls_session_t s;
@@ -126,9 +136,8 @@ qsl_tls_session_new(const struct qsl_tls *tls, gnutls_session_t *out,
 		gnutls_session_set_verify_cert(s, uri->host, 0);
 	gnutls_handshake_set_hook_function(s, GNUTLS_HANDSHAKE_NEW_SESSION_TICKET,
 					   GNUTLS_HOOK_POST, ticket_hook);
-	if (use_ticket && tls->ticket.data != NULL && tls->have_params) {
-		if (gnutls_session_set_data(s, tls->ticket.data,
-					    tls->ticket.size) == 0)
+	if (use_ticket && ticket->data != NULL && tls->have_params) {
+		if (gnutls_session_set_data(s, ticket->data, ticket->size) == 0)
 			*early = true;
 	}
 	gnutls_session_set_ptr(s, ref);
