@@ -334,15 +334,36 @@ class Bench:
         p = self.rig.gtls if kind == "gt" else self.rig.proc
         return p.pid if p is not None and p.poll() is None else None
 
+    def server_drops(self, kind):
+        """Datagrams the server side dropped for want of room: gtlsserver's
+        UDP receive buffer (UdpRcvbufErrors of the server namespace);
+        quicsteer's RX ring (imissed), TX and inbox drops."""
+        try:
+            if kind == "gt":
+                snmp = sh(["ip", "netns", "exec", self.rig.server_ns, "cat",
+                           "/proc/net/snmp"]).stdout.splitlines()
+                udp = [l.split() for l in snmp if l.startswith("Udp:")]
+                return int(udp[1][udp[0].index("RcvbufErrors")])
+            st = self.rig.qs_stats()
+            eth = self.rig.telemetry("/ethdev/stats,0")
+            return (eth["imissed"] + st["drop_tx_full"] + st["drop_tx_nombuf"] +
+                    st["quic_forward_dropped"])
+        except (TestFailure, OSError, ValueError, KeyError, IndexError):
+            return None
+
     def timed_load(self, kind, args, timeout):
         """A load run; the report gets the server's CPU use (utime+stime
-        over wall time, 1.0 = one CPU busy) as server_cpu."""
+        over wall time, 1.0 = one CPU busy) as server_cpu, and the
+        datagrams it dropped as server_drops."""
         pid = self.server_pid(kind)
+        d0 = self.server_drops(kind)
         c0, t0 = cpu_seconds(pid), time.monotonic()
         rep = self.rig.load(args, timeout=timeout)
         c1, t1 = cpu_seconds(pid), time.monotonic()
+        d1 = self.server_drops(kind)
         rep["server_cpu"] = (c1 - c0) / (t1 - t0) if c0 is not None and c1 is not None \
             else None
+        rep["server_drops"] = d1 - d0 if d0 is not None and d1 is not None else None
         return rep
 
     def run_small(self, kind):
@@ -470,7 +491,7 @@ class Bench:
                 "-t", self.a.client_threads, "--rebind-every", 2,
                 "--rebind-fraction", 0.25, "--max-pending", 64, "--timeout", 10,
                 self.url("qs", MIGRATION_PATH_BYTES)]
-        rep = r.load(args, timeout=120)
+        rep = self.timed_load("qs", args, timeout=120)
         self.note_cmd(f"6 migration steer {steer}", rep)
         d = delta(before, r.wait_quiet(timeout=10))
         return rep, {k: total(d, k) for k in
@@ -484,7 +505,7 @@ class Bench:
                 "-t", self.a.client_threads, "--rebind-every", 2,
                 "--rebind-fraction", 0.25, "--max-pending", 64, "--timeout", 10,
                 self.url("gt", MIGRATION_PATH_BYTES)]
-        rep = self.rig.load(args, timeout=120)
+        rep = self.timed_load("gt", args, timeout=120)
         self.note_cmd("6 migration gtlsserver", rep)
         return rep, {}
 
@@ -739,6 +760,10 @@ def report(a, b, t, gt, qs, bench7):
         v = med(reps, lambda r: num(r, "server_cpu"))[0]
         return "-" if v is None else f"{100 * v:.0f}%"
 
+    def drops(reps):
+        vals = [num(r, "server_drops") for r in reps or []]
+        return "/".join("-" if v is None else str(v) for v in vals) or "-"
+
     def errs(*lists):
         return err_note(*[r for lst in lists for r in (lst or [])])
 
@@ -748,8 +773,13 @@ def report(a, b, t, gt, qs, bench7):
         gv, gr = med(g, rps)
         t.add("1", "small responses (64 B), req/s; -c 16 -m 8, 1 worker", qv, gv,
               note=f"rounds {qr} / {gr}; request p50 {fmt(med(q, p50ms)[0])} / "
-                   f"{fmt(med(g, p50ms)[0])} ms; server CPU {cpu(q)} / {cpu(g)} "
-                   + errs(q, g))
+                   f"{fmt(med(g, p50ms)[0])} ms; server CPU {cpu(q)} / {cpu(g)}; "
+                   f"server drops {drops(q)} / {drops(g)} " + errs(q, g))
+        per_cpu = lambda r: r["requests_per_s"] / r["server_cpu"] \
+            if num(r, "server_cpu") else None  # noqa: E731
+        t.add("1", "  the same per server CPU-second", med(q, per_cpu)[0],
+              med(g, per_cpu)[0], note="req/s divided by the server's CPU use "
+              "(quicsteer's includes its polling)")
     if b.want(2):
         for key, what in (("conns", "new connections/s, 1 request each, -c 32"),
                           ("resume", "  same with --resume (0-RTT)")):
@@ -764,7 +794,8 @@ def report(a, b, t, gt, qs, bench7):
                 note += "0-RTT accepted/attempted {}/{} vs {}/{}; ".format(*acc(q), *acc(g))
             hp = lambda r: num(r, "latency_us", "handshake", "p50")  # noqa: E731
             note += (f"handshake p50 {fmt(med(q, hp)[0])} / {fmt(med(g, hp)[0])} us; "
-                     f"server CPU {cpu(q)} / {cpu(g)} ")
+                     f"server CPU {cpu(q)} / {cpu(g)}; server drops {drops(q)} / "
+                     f"{drops(g)} ")
             t.add("2", what, qv, gv, note=note + errs(q, g))
     if b.want(3):
         g, q = gt.get("big") or [], qs.get("big") or []
@@ -809,10 +840,12 @@ def report(a, b, t, gt, qs, bench7):
             m = rep["migrations"]
             pct = 100.0 * m["connections_survived"] / m["connections_moved"] \
                 if m["connections_moved"] else None
+            errors = {k: v for k, v in rep["errors"].items() if v}
             note = (f"{m['connections_survived']}/{m['connections_moved']} moved conns "
                     f"survived, {m['done']} rebindings; requests "
                     f"{rep['requests']['completed']}/{rep['options']['requests']}; "
-                    f"client errors {rep['errors']}")
+                    f"client errors {errors or 'none'} {rep.get('error_examples') or ''}; "
+                    f"server dropped {rep.get('server_drops')} datagrams")
             if c:
                 note += (f"; server quic_forwarded_in {c['quic_forwarded_in']}, "
                          f"quic_stateless_resets_sent {c['quic_stateless_resets_sent']}, "
