@@ -265,7 +265,8 @@ check_udp(const uint8_t *frame, size_t len, const struct qs_pkt_meta *meta,
 
 	qs_net_meta_to_mbuf(m, meta);
 	REQUIRE(rte_pktmbuf_data_len(m) == meta->l4_end);
-	REQUIRE(m->l2_len == meta->l3_off && m->l2_len + m->l3_len == meta->l4_off);
+	REQUIRE(RTE_ETHER_HDR_LEN == meta->l3_off &&
+		RTE_ETHER_HDR_LEN + qs_net_l3_len(m) == meta->l4_off);
 	payload = qs_net_udp_payload(m, &payload_len);
 	REQUIRE(payload == rte_pktmbuf_mtod_offset(m, uint8_t *, meta->l4_off + 8));
 	REQUIRE(payload_len == meta->l4_end - meta->l4_off - 8);

@@ -18,8 +18,11 @@ cp "$seeds"/* "$work/corpus/"
 rc=0
 timeout --kill-after=10 $((seconds + 120)) \
 	"$target" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
+	-error_exitcode=1 -timeout_exitcode=1 \
 	-max_len=2048 -print_final_stats=1 -artifact_prefix="$artifacts/" \
 	"$work/corpus" || rc=$?
+# libFuzzer's default crash status, 77, would read as "skipped" to meson
+[ "$rc" -eq 77 ] && rc=1
 if [ "$rc" -ne 0 ]; then
 	echo "fuzzer failed (exit status $rc); inputs kept:" >&2
 	ls -l "$artifacts" >&2
