@@ -52,6 +52,7 @@ cat <<MSG
 quicsteer demo: $ADDR4 and [$ADDR6] port $PORT, 4 worker lcores on af_packet.
 From another terminal, as root:
   ip netns exec $CLI_NS ping -c 3 $ADDR4
+  ip netns exec $CLI_NS build/app/quicsteer-load/quicsteer-load -k --get https://$ADDR4/index.html
   ip netns exec $CLI_NS gtlsclient --exit-on-all-streams-close $ADDR4 $PORT https://$ADDR4/index.html
   dpdk-telemetry.py -f qs-demo     then  /quicsteer/lcores
 At the prompt: help, show lcores, show steering, show stats, quit.
