@@ -937,9 +937,16 @@ def main():
 
     model, ncpu, kernel = machine()
     commit = sh(["git", "-C", REPO, "log", "-1", "--format=%h %s"], check=False).stdout.strip()
+    dirty = sh(["git", "-C", REPO, "status", "--porcelain", "--", "lib", "app"],
+               check=False).stdout.strip()
+    if dirty:
+        commit += f" (lib/ or app/ modified: {len(dirty.splitlines())} files)"
+    built = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(
+        (build / "app" / "quicsteer" / "quicsteer").stat().st_mtime))
     print("run_all: " + " ".join(shlex.quote(x) for x in sys.argv))
     print(f"machine: {model}, nproc {ncpu}, kernel {kernel}, load average {loadavg()}")
-    print(f"commit:  {commit}   build: {build}")
+    print(f"commit:  {commit}")
+    print(f"build:   {build} (quicsteer linked {built} UTC)")
     print(f"date:    {time.strftime('%Y-%m-%d %H:%M:%S %Z')}")
     t_start = time.monotonic()
     table = Table()
