@@ -78,6 +78,30 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def run_group(argv, timeout, env=None):
+    """Runs a program in a process group of its own; on a timeout or an
+    exception here (SIGTERM), the whole group gets SIGTERM (its traps
+    clean up), then SIGKILL. (rc, stdout, stderr)."""
+    p = subprocess.Popen([str(a) for a in argv], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True, env=env,
+                         start_new_session=True)
+    try:
+        out, err = p.communicate(timeout=timeout)
+        return p.returncode, out, err
+    except BaseException:
+        for sig, wait in ((signal.SIGTERM, 10), (signal.SIGKILL, 5)):
+            try:
+                os.killpg(p.pid, sig)
+            except ProcessLookupError:
+                break
+            try:
+                p.wait(wait)
+                break
+            except subprocess.TimeoutExpired:
+                continue
+        raise
+
+
 def vm_rss_kib(pid):
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -155,6 +179,10 @@ class BenchRig(Rig):
         self.build = Path(build)
         self.gtls = None
         self.gtls_log = None
+
+    def _cleanup(self, failed):
+        self.stop_gtlsserver(timeout=5)
+        super()._cleanup(failed)
 
     # -- server side modes --
 
@@ -716,21 +744,20 @@ def run_tests_bench(a, b):
     out = {}
     steer = b.a_build / "tests" / "bench" / "bench_steer"
     if os.access(steer, os.X_OK):
-        p = sh([steer], timeout=180, check=False)
-        out["bench_steer"] = [l for l in p.stdout.splitlines()
+        rc, so, se = run_group([steer], timeout=180)
+        out["bench_steer"] = [l for l in so.splitlines()
                               if "cycles/packet" in l or l.startswith("ratio") or
-                              l.startswith("forwarded")] or [f"exit {p.returncode}: "
-                                                            f"{p.stderr[-300:]}"]
+                              l.startswith("forwarded")] or [f"exit {rc}: {se[-300:]}"]
         b.commands.append(("7 bench_steer", str(steer)))
     else:
         out["bench_steer"] = [f"{steer} not built"]
     null = HERE / "bench_null.sh"
     qs_bin = b.a_build / "app" / "quicsteer" / "quicsteer"
     env = dict(os.environ, DURATION=str(a.null_duration))
-    p = sh([null, qs_bin], timeout=8 * a.null_duration + 120, check=False, env=env)
-    out["bench_null"] = [l.strip() for l in p.stdout.splitlines()
+    rc, so, se = run_group([null, qs_bin], timeout=8 * a.null_duration + 120, env=env)
+    out["bench_null"] = [l.strip() for l in so.splitlines()
                          if "testpmd io:" in l or "skipped" in l] or \
-        [f"exit {p.returncode}: {(p.stderr or p.stdout)[-300:]}"]
+        [f"exit {rc}: {(se or so)[-300:]}"]
     b.commands.append(("7 bench_null", f"DURATION={a.null_duration} {null} {qs_bin}"))
     return out
 

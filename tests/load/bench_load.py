@@ -4,6 +4,9 @@ against quicsteer (af_packet, the integration rig) on the same veth setup,
 for a few shapes of load. Needs root; prints one line per run.
 
     sudo python3 tests/load/bench_load.py [--duration 5] [--workers 2]
+
+The comparison table of the project (every benchmark, medians over rounds,
+memory, migration at scale, instruction counts) is tests/bench/run_all.py.
 """
 import argparse
 import sys
