@@ -175,6 +175,23 @@ count_status(struct qs_conn *c, unsigned int status)
 		s->h3_responses_5xx++;
 }
 
+/* Decimal digits of v into buf (no terminator); returns their count. Two
+ * snprintf calls were 5 % of a request's instructions. */
+static size_t
+format_u64(char *buf, uint64_t v)
+{
+	char tmp[20];
+	size_t n = 0;
+
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	for (size_t i = 0; i < n; i++)
+		buf[i] = tmp[n - 1 - i];
+	return n;
+}
+
 #define NV(n, v, vlen) \
 	{(uint8_t *)(n), (uint8_t *)(v), sizeof(n) - 1, (vlen), \
 	 NGHTTP3_NV_FLAG_NO_COPY_NAME}
@@ -196,9 +213,8 @@ submit(struct qs_conn *c, struct qs_h3_stream *st, unsigned int status,
 	};
 	int rv;
 
-	snprintf(status_str, sizeof(status_str), "%03u", status);
-	nva[3].valuelen = (size_t)snprintf(length_str, sizeof(length_str),
-					   "%" PRIu64, length);
+	format_u64(status_str, status);     /* always three digits */
+	nva[3].valuelen = format_u64(length_str, length);
 	st->responded = true;
 	count_status(c, status);
 	rv = nghttp3_conn_submit_response(c->h3, st->id, nva, allow_header ? 5 : 4,
