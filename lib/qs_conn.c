@@ -10,12 +10,12 @@
 #include "qs_endpoint.h"
 #include "qs_lcore.h"
 #include "qs_log.h"
+#include "qs_quic.h"
 #include "qs_server.h"
 #include "qs_tls.h"
 
 /* most packets one connection writes per loop iteration */
 #define WRITE_BURST 64
-#define H3_VEC_MAX 16
 
 static inline struct qs_lcore *
 lcore_of(const struct qs_conn *c)
@@ -171,20 +171,7 @@ handle_error(struct qs_conn *c)
 static int
 fail_liberr(struct qs_conn *c, int liberr)
 {
-	if (liberr == NGTCP2_ERR_CRYPTO)
-		ngtcp2_connection_close_error_set_transport_error_tls_alert(
-			&c->last_error, ngtcp2_conn_get_tls_alert(c->conn), NULL, 0);
-	else
-		ngtcp2_connection_close_error_set_transport_error_liberr(
-			&c->last_error, liberr, NULL, 0);
-	return handle_error(c);
-}
-
-static int
-fail_h3(struct qs_conn *c, int h3err)
-{
-	ngtcp2_connection_close_error_set_application_error(
-		&c->last_error, nghttp3_err_infer_quic_app_error_code(h3err), NULL, 0);
+	qs_quic_ccerr_liberr(&c->last_error, c->conn, liberr);
 	return handle_error(c);
 }
 
@@ -222,8 +209,11 @@ cb_recv_stream_data(ngtcp2_conn *conn, uint32_t flags, int64_t stream_id,
 		    uint64_t offset, const uint8_t *data, size_t datalen,
 		    void *user_data, void *stream_user_data)
 {
-	(void)conn; (void)offset; (void)stream_user_data;
-	if (qs_h3_recv_stream_data(user_data, flags, stream_id, data, datalen) != 0)
+	struct qs_conn *c = user_data;
+
+	(void)offset; (void)stream_user_data;
+	if (qs_quic_recv_stream_data(conn, c->h3, &c->last_error, flags,
+				     stream_id, data, datalen) != 0)
 		return NGTCP2_ERR_CALLBACK_FAILURE;
 	return 0;
 }
@@ -259,9 +249,7 @@ cb_stream_close(ngtcp2_conn *conn, uint32_t flags, int64_t stream_id,
 		if (ngtcp2_is_bidi_stream(stream_id))
 			ngtcp2_conn_extend_max_streams_bidi(conn, 1);
 	} else if (rv != 0) {
-		ngtcp2_connection_close_error_set_application_error(
-			&c->last_error, nghttp3_err_infer_quic_app_error_code(rv),
-			NULL, 0);
+		qs_quic_ccerr_h3(&c->last_error, rv);
 		return NGTCP2_ERR_CALLBACK_FAILURE;
 	}
 	return 0;
@@ -578,66 +566,6 @@ qs_conn_read(struct qs_conn *c, const struct qs_net_path *path,
 	return 0;
 }
 
-/* Appends one packet of what nghttp3 and ngtcp2 have into buf. */
-static ngtcp2_ssize
-write_one(struct qs_conn *c, uint8_t *buf, size_t cap, ngtcp2_path *path,
-	  ngtcp2_pkt_info *pi, int *err)
-{
-	uint64_t now = lcore_of(c)->now;
-
-	for (;;) {
-		nghttp3_vec vec[H3_VEC_MAX];
-		nghttp3_ssize nvec = 0;
-		int64_t stream_id = -1;
-		ngtcp2_ssize ndatalen;
-		ngtcp2_ssize nwrite;
-		uint32_t flags = NGTCP2_WRITE_STREAM_FLAG_MORE;
-		int fin = 0;
-
-		if (c->h3 != NULL && ngtcp2_conn_get_max_data_left(c->conn)) {
-			nvec = nghttp3_conn_writev_stream(c->h3, &stream_id, &fin,
-							  vec, H3_VEC_MAX);
-			if (nvec < 0) {
-				*err = fail_h3(c, (int)nvec);
-				return -1;
-			}
-		}
-		if (fin)
-			flags |= NGTCP2_WRITE_STREAM_FLAG_FIN;
-		nwrite = ngtcp2_conn_writev_stream(c->conn, path, pi, buf, cap,
-						   &ndatalen, flags, stream_id,
-						   (const ngtcp2_vec *)vec,
-						   (size_t)nvec, now);
-		if (nwrite < 0) {
-			switch (nwrite) {
-			case NGTCP2_ERR_STREAM_DATA_BLOCKED:
-				nghttp3_conn_block_stream(c->h3, stream_id);
-				continue;
-			case NGTCP2_ERR_STREAM_SHUT_WR:
-				nghttp3_conn_shutdown_stream_write(c->h3, stream_id);
-				continue;
-			case NGTCP2_ERR_WRITE_MORE:
-				if (nghttp3_conn_add_write_offset(c->h3, stream_id,
-								  (size_t)ndatalen) != 0) {
-					*err = fail_h3(c, NGHTTP3_ERR_CALLBACK_FAILURE);
-					return -1;
-				}
-				continue;
-			default:
-				*err = fail_liberr(c, (int)nwrite);
-				return -1;
-			}
-		}
-		if (ndatalen >= 0 &&
-		    nghttp3_conn_add_write_offset(c->h3, stream_id,
-						  (size_t)ndatalen) != 0) {
-			*err = fail_h3(c, NGHTTP3_ERR_CALLBACK_FAILURE);
-			return -1;
-		}
-		return nwrite;
-	}
-}
-
 int
 qs_conn_write(struct qs_conn *c)
 {
@@ -654,9 +582,9 @@ qs_conn_write(struct qs_conn *c)
 	ngtcp2_path_storage_zero(&ps);
 
 	for (size_t n = 0; n < max_pkts; n++) {
+		struct qs_quic_err err;
 		struct rte_mbuf *m;
 		ngtcp2_ssize nwrite;
-		int err = 0;
 
 		/* back-pressure: a full TX queue holds the rest for later */
 		if (qs_lcore_tx_room(lc, c->paths[0].port_id) == 0) {
@@ -669,14 +597,15 @@ qs_conn_write(struct qs_conn *c)
 			qs_server_mark_dirty(c->srv, c);
 			break;
 		}
-		nwrite = write_one(c, rte_pktmbuf_mtod(m, uint8_t *),
-				   RTE_MIN(max_payload,
-					   (size_t)rte_pktmbuf_tailroom(m)),
-				   &ps.path, &pi, &err);
+		nwrite = qs_quic_write_pkt(c->conn, c->h3, &c->last_error,
+					   rte_pktmbuf_mtod(m, uint8_t *),
+					   RTE_MIN(max_payload,
+						   (size_t)rte_pktmbuf_tailroom(m)),
+					   &ps.path, &pi, lc->now, &err);
 		if (nwrite <= 0) {
 			rte_pktmbuf_free(m);
 			if (nwrite < 0)
-				return err;
+				return handle_error(c);
 			break;
 		}
 		m->data_len = (uint16_t)nwrite;

@@ -118,7 +118,5 @@ void qs_conn_close_now(struct qs_conn *c);
 void qs_h3_global_init(void);    /* once, before the workers start */
 int qs_h3_setup(struct qs_conn *c);
 void qs_h3_free_streams(struct qs_conn *c);
-int qs_h3_recv_stream_data(struct qs_conn *c, uint32_t flags, int64_t stream_id,
-			   const uint8_t *data, size_t datalen);
 
 #endif

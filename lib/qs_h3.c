@@ -7,6 +7,7 @@
 #include "qs_conn.h"
 #include "qs_content.h"
 #include "qs_lcore.h"
+#include "qs_quic.h"
 #include "qs_server.h"
 
 #define SERVER_NAME "quicsteer"
@@ -28,8 +29,7 @@ lcore_of(const struct qs_conn *c)
 static void
 consume(struct qs_conn *c, int64_t stream_id, size_t n)
 {
-	ngtcp2_conn_extend_max_stream_offset(c->conn, stream_id, n);
-	ngtcp2_conn_extend_max_offset(c->conn, n);
+	qs_quic_consume(c->conn, stream_id, n);
 }
 
 static int
@@ -382,7 +382,6 @@ qs_h3_setup(struct qs_conn *c)
 {
 	const ngtcp2_transport_params *params;
 	nghttp3_settings settings;
-	int64_t ctrl, enc, dec;
 
 	if (c->h3 != NULL)
 		return 0;
@@ -397,33 +396,7 @@ qs_h3_setup(struct qs_conn *c)
 	params = ngtcp2_conn_get_local_transport_params(c->conn);
 	nghttp3_conn_set_max_client_streams_bidi(c->h3,
 						 params->initial_max_streams_bidi);
-	if (ngtcp2_conn_open_uni_stream(c->conn, &ctrl, NULL) != 0 ||
-	    nghttp3_conn_bind_control_stream(c->h3, ctrl) != 0 ||
-	    ngtcp2_conn_open_uni_stream(c->conn, &enc, NULL) != 0 ||
-	    ngtcp2_conn_open_uni_stream(c->conn, &dec, NULL) != 0 ||
-	    nghttp3_conn_bind_qpack_streams(c->h3, enc, dec) != 0)
-		return -1;
-	return 0;
-}
-
-int
-qs_h3_recv_stream_data(struct qs_conn *c, uint32_t flags, int64_t stream_id,
-		       const uint8_t *data, size_t datalen)
-{
-	nghttp3_ssize n;
-
-	if (c->h3 == NULL)
-		return 0;
-	n = nghttp3_conn_read_stream(c->h3, stream_id, data, datalen,
-				     flags & NGTCP2_STREAM_DATA_FLAG_FIN);
-	if (n < 0) {
-		ngtcp2_connection_close_error_set_application_error(
-			&c->last_error, nghttp3_err_infer_quic_app_error_code((int)n),
-			NULL, 0);
-		return -1;
-	}
-	consume(c, stream_id, (size_t)n);
-	return 0;
+	return qs_quic_bind_h3_streams(c->conn, c->h3);
 }
 
 void

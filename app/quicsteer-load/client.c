@@ -15,6 +15,7 @@
 #include <gnutls/crypto.h>
 #include <netinet/in.h>
 
+#include "qs_quic.h"
 #include "qsl.h"
 
 /* datagrams read per socket event before writing: ACKs go out often
@@ -544,8 +545,11 @@ cb_recv_stream_data(ngtcp2_conn *conn, uint32_t flags, int64_t stream_id,
 		    uint64_t offset, const uint8_t *data, size_t datalen,
 		    void *user_data, void *stream_user_data)
 {
-	(void)conn; (void)offset; (void)stream_user_data;
-	if (qsl_h3_recv_stream_data(user_data, flags, stream_id, data, datalen) != 0)
+	struct qsl_conn *c = user_data;
+
+	(void)offset; (void)stream_user_data;
+	if (qs_quic_recv_stream_data(conn, c->h3, &c->last_error, flags,
+				     stream_id, data, datalen) != 0)
 		return NGTCP2_ERR_CALLBACK_FAILURE;
 	return 0;
 }
@@ -683,65 +687,18 @@ static ngtcp2_ssize
 write_one(struct qsl_conn *c, uint8_t *buf, size_t cap, ngtcp2_path *path,
 	  ngtcp2_pkt_info *pi, uint64_t now)
 {
-	for (;;) {
-		nghttp3_vec vec[16];
-		nghttp3_ssize nvec = 0;
-		int64_t stream_id = -1;
-		ngtcp2_ssize ndatalen, nwrite;
-		uint32_t flags = NGTCP2_WRITE_STREAM_FLAG_MORE;
-		int fin = 0, rv;
+	struct qs_quic_err err;
+	ngtcp2_ssize n = qs_quic_write_pkt(c->conn, c->h3, &c->last_error, buf,
+					   cap, path, pi, now, &err);
 
-		if (c->h3 != NULL && ngtcp2_conn_get_max_data_left(c->conn)) {
-			nvec = nghttp3_conn_writev_stream(c->h3, &stream_id, &fin, vec, 16);
-			if (nvec < 0) {
-				ngtcp2_connection_close_error_set_application_error(
-					&c->last_error,
-					nghttp3_err_infer_quic_app_error_code((int)nvec),
-					NULL, 0);
-				conn_fail(c, QSL_ERR_OTHER, true, "HTTP/3: %s",
-					  nghttp3_strerror((int)nvec));
-				return -1;
-			}
-		}
-		if (fin)
-			flags |= NGTCP2_WRITE_STREAM_FLAG_FIN;
-		nwrite = ngtcp2_conn_writev_stream(c->conn, path, pi, buf, cap,
-						   &ndatalen, flags, stream_id,
-						   (const ngtcp2_vec *)vec,
-						   (size_t)nvec, now);
-		if (nwrite < 0) {
-			switch (nwrite) {
-			case NGTCP2_ERR_STREAM_DATA_BLOCKED:
-				nghttp3_conn_block_stream(c->h3, stream_id);
-				continue;
-			case NGTCP2_ERR_STREAM_SHUT_WR:
-				nghttp3_conn_shutdown_stream_write(c->h3, stream_id);
-				continue;
-			case NGTCP2_ERR_WRITE_MORE:
-				rv = nghttp3_conn_add_write_offset(c->h3, stream_id,
-								   (size_t)ndatalen);
-				if (rv != 0)
-					goto h3_fail;
-				continue;
-			default:
-				conn_fail_liberr(c, (int)nwrite);
-				return -1;
-			}
-		}
-		if (ndatalen >= 0) {
-			rv = nghttp3_conn_add_write_offset(c->h3, stream_id,
-							   (size_t)ndatalen);
-			if (rv != 0)
-				goto h3_fail;
-		}
-		return nwrite;
-h3_fail:
-		ngtcp2_connection_close_error_set_application_error(
-			&c->last_error, nghttp3_err_infer_quic_app_error_code(rv),
-			NULL, 0);
-		conn_fail(c, QSL_ERR_OTHER, true, "HTTP/3: %s", nghttp3_strerror(rv));
-		return -1;
-	}
+	if (n >= 0)
+		return n;
+	if (err.h3)
+		conn_fail(c, QSL_ERR_OTHER, true, "HTTP/3: %s",
+			  nghttp3_strerror(err.code));
+	else
+		conn_fail_liberr(c, err.code);
+	return -1;
 }
 
 /* Sends the datagram the kernel refused before; 0 when the way is clear. */

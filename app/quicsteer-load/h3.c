@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "qs_quic.h"
 #include "qsl.h"
 
 #define USER_AGENT QSL_NAME "/0.1"
@@ -10,8 +11,7 @@
 static void
 consume(struct qsl_conn *c, int64_t stream_id, size_t n)
 {
-	ngtcp2_conn_extend_max_stream_offset(c->conn, stream_id, n);
-	ngtcp2_conn_extend_max_offset(c->conn, n);
+	qs_quic_consume(c->conn, stream_id, n);
 }
 
 static int
@@ -192,8 +192,6 @@ int
 qsl_h3_setup(struct qsl_conn *c)
 {
 	nghttp3_settings settings;
-	int64_t ctrl, enc, dec;
-
 	if (c->h3 != NULL)
 		return 0;
 	if (ngtcp2_conn_get_max_local_streams_uni(c->conn) < 3)
@@ -206,13 +204,7 @@ qsl_h3_setup(struct qsl_conn *c)
 		c->h3 = NULL;
 		return -1;
 	}
-	if (ngtcp2_conn_open_uni_stream(c->conn, &ctrl, NULL) != 0 ||
-	    nghttp3_conn_bind_control_stream(c->h3, ctrl) != 0 ||
-	    ngtcp2_conn_open_uni_stream(c->conn, &enc, NULL) != 0 ||
-	    ngtcp2_conn_open_uni_stream(c->conn, &dec, NULL) != 0 ||
-	    nghttp3_conn_bind_qpack_streams(c->h3, enc, dec) != 0)
-		return -1;
-	return 0;
+	return qs_quic_bind_h3_streams(c->conn, c->h3);
 }
 
 void
@@ -290,26 +282,6 @@ qsl_h3_submit(struct qsl_conn *c)
 			c->quota--;
 		STAT_INC(w, req_started);
 	}
-	return 0;
-}
-
-int
-qsl_h3_recv_stream_data(struct qsl_conn *c, uint32_t flags, int64_t stream_id,
-			const uint8_t *data, size_t datalen)
-{
-	nghttp3_ssize n;
-
-	if (c->h3 == NULL)
-		return 0;
-	n = nghttp3_conn_read_stream(c->h3, stream_id, data, datalen,
-				     flags & NGTCP2_STREAM_DATA_FLAG_FIN);
-	if (n < 0) {
-		ngtcp2_connection_close_error_set_application_error(
-			&c->last_error, nghttp3_err_infer_quic_app_error_code((int)n),
-			NULL, 0);
-		return -1;
-	}
-	consume(c, stream_id, (size_t)n);
 	return 0;
 }
 

@@ -223,9 +223,6 @@ void qsl_note_error(struct qsl_conn *c, enum qsl_err kind, const char *fmt,
 int qsl_h3_setup(struct qsl_conn *c);
 void qsl_h3_free(struct qsl_conn *c);
 int qsl_h3_submit(struct qsl_conn *c);
-int qsl_h3_recv_stream_data(struct qsl_conn *c, uint32_t flags,
-			    int64_t stream_id, const uint8_t *data,
-			    size_t datalen);
 /* Drops all request state after rejected 0-RTT: the requests go back to
  * the slot's quota and are sent again over 1-RTT. */
 void qsl_h3_requeue(struct qsl_conn *c);
