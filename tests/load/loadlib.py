@@ -16,7 +16,6 @@ test name and pid, so tests can run side by side; everything is removed on
 exit, after a failure, an exception or SIGTERM; every wait is bounded.
 """
 import contextlib
-import ctypes
 import json
 import os
 import re
@@ -29,10 +28,13 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-SERVER_V4, CLIENT_V4 = "198.18.0.1", "198.18.0.2"
-SERVER_V6, CLIENT_V6 = "2001:db8::1", "2001:db8::2"
+# the one rig module: the addresses, checks, runner and test entry point
+sys.path.insert(0, str(REPO / "tests" / "integration"))
+from rig import (CLIENT_V4, CLIENT_V6, SERVER_V4, SERVER_V6, SKIP,  # noqa: E402,F401
+                 Interrupted, TestFailure, _die_with_parent as die_with_parent,
+                 _pid_alive, check, check_eq, main, run)
+
 PORT = 4433
-SKIP = 77
 READY_TIMEOUT = 10.0
 LOAD_TIMEOUT = 60.0          # one quicsteer-load run, end to end
 LOAD_IDLE = "5"              # quicsteer-load --timeout (seconds)
@@ -77,82 +79,12 @@ SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime e
                    "SUMMARY: AddressSanitizer", "SUMMARY: UndefinedBehaviorSanitizer")
 
 
-class TestFailure(Exception):
-    """An assertion about quicsteer-load (or the server) did not hold."""
-
-
-class Interrupted(BaseException):
-    """SIGTERM/SIGHUP (meson's timeout): unwind so cleanup runs."""
-
-
-def check(condition, message):
-    if not condition:
-        raise TestFailure(message)
-
-
-def check_eq(actual, expected, what):
-    check(actual == expected, f"{what}: expected {expected}, got {actual}")
-
-
-def run(argv, timeout=30, check_rc=True, **kw):
-    """Runs a command to completion within timeout; output as text."""
-    try:
-        proc = subprocess.run(argv, capture_output=True, text=True,
-                              timeout=timeout, **kw)
-    except subprocess.TimeoutExpired as e:
-        raise TestFailure(f"{' '.join(map(str, argv))}: no exit within {timeout} s") from e
-    if check_rc and proc.returncode != 0:
-        raise TestFailure(f"{' '.join(map(str, argv))} exited {proc.returncode}: "
-                          f"{proc.stderr.strip() or proc.stdout.strip()}")
-    return proc
-
-
 def load_binary():
     path = Path(os.environ.get("QUICSTEER_LOAD") or
                 REPO / "build" / "app" / "quicsteer-load" / "quicsteer-load")
     check(path.is_file() and os.access(path, os.X_OK),
           f"{path} is not an executable: build first (ninja -C build) or set QUICSTEER_LOAD")
     return str(path)
-
-
-def main(test):
-    """Entry point of a test script: root or skip, PASS/FAIL and exit code."""
-    if os.geteuid() != 0:
-        print("SKIP: needs root (network namespaces)")
-        sys.exit(SKIP)
-
-    def interrupted(signum, _frame):
-        raise Interrupted(f"signal {signum}")
-
-    for sig in (signal.SIGTERM, signal.SIGHUP):
-        signal.signal(sig, interrupted)
-    try:
-        test()
-    except TestFailure as e:
-        print(f"FAIL: {e}", file=sys.stderr)
-        sys.exit(1)
-    except Interrupted as e:
-        print(f"INTERRUPTED by {e}; cleaned up", file=sys.stderr)
-        sys.exit(1)
-    print("PASS")
-    sys.exit(0)
-
-
-def die_with_parent():
-    """preexec_fn: the child gets SIGTERM when the test process dies, even
-    by SIGKILL (survives the exec of `ip netns exec`)."""
-    PR_SET_PDEATHSIG = 1
-    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
-
-
-def _pid_alive(pid):
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def reap_stale():
