@@ -168,10 +168,13 @@ handle_error(struct qs_conn *c)
 	return 0;
 }
 
+/* A callback that failed may have set the reason already (e.g. an
+ * HTTP/3 error); keep it rather than a generic INTERNAL_ERROR. */
 static int
 fail_liberr(struct qs_conn *c, int liberr)
 {
-	qs_quic_ccerr_liberr(&c->last_error, c->conn, liberr);
+	if (c->last_error.error_code == 0)
+		qs_quic_ccerr_liberr(&c->last_error, c->conn, liberr);
 	return handle_error(c);
 }
 

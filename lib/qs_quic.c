@@ -106,6 +106,15 @@ qs_quic_recv_stream_data(ngtcp2_conn *conn, nghttp3_conn *h3,
 		return 0;
 	n = nghttp3_conn_read_stream(h3, stream_id, data, datalen,
 				     flags & NGTCP2_STREAM_DATA_FLAG_FIN);
+	if (n == NGHTTP3_ERR_MALFORMED_HTTP_HEADER ||
+	    n == NGHTTP3_ERR_MALFORMED_HTTP_MESSAGING) {
+		/* RFC 9114 4.1.2: a malformed message is a stream error, not
+		 * a connection error */
+		nghttp3_conn_shutdown_stream_read(h3, stream_id);
+		ngtcp2_conn_shutdown_stream(conn, stream_id, NGHTTP3_H3_MESSAGE_ERROR);
+		qs_quic_consume(conn, stream_id, datalen);
+		return 0;
+	}
 	if (n < 0) {
 		qs_quic_ccerr_h3(ccerr, (int)n);
 		return -1;

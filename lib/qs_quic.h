@@ -31,7 +31,9 @@ void qs_quic_ccerr_liberr(ngtcp2_connection_close_error *ccerr,
 /* Sets ccerr for an nghttp3 error. */
 void qs_quic_ccerr_h3(ngtcp2_connection_close_error *ccerr, int h3err);
 
-/* Stream data from ngtcp2 into nghttp3, flow control credited back. */
+/* Stream data from ngtcp2 into nghttp3, flow control credited back. A
+ * malformed request or response resets that stream with H3_MESSAGE_ERROR;
+ * other nghttp3 errors fail (-1, *ccerr set) and close the connection. */
 int qs_quic_recv_stream_data(ngtcp2_conn *conn, nghttp3_conn *h3,
 			     ngtcp2_connection_close_error *ccerr,
 			     uint32_t flags, int64_t stream_id,

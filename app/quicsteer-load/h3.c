@@ -252,7 +252,7 @@ qsl_h3_submit(struct qsl_conn *c)
 		u = &opt->uris[st->uri];
 		{
 			/* the strings live as long as the options */
-			const nghttp3_nv nva[] = {
+			nghttp3_nv nva[5 + QSL_MAX_HEADERS] = {
 				NV(":method", "GET"),
 				NV(":scheme", "https"),
 				NV(":authority", u->authority),
@@ -260,8 +260,10 @@ qsl_h3_submit(struct qsl_conn *c)
 				NV("user-agent", USER_AGENT),
 			};
 
+			memcpy(&nva[5], opt->headers,
+			       opt->n_headers * sizeof(nva[0]));
 			rv = nghttp3_conn_submit_request(c->h3, sid, nva,
-							 sizeof(nva) / sizeof(nva[0]),
+							 5 + opt->n_headers,
 							 NULL, st);
 		}
 		if (rv == NGHTTP3_ERR_CONN_CLOSING) {

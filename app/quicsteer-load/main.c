@@ -75,6 +75,9 @@ usage(FILE *f)
 "                         non-zero unless the status is 2xx (also the mode\n"
 "                         of -n 1 -c 1 with one URI and no --json)\n"
 "      --json             the report as one JSON object\n"
+"  -H, --header NAME:VALUE\n"
+"                         add a request header field (repeatable, up to 8);\n"
+"                         sent as given, even if malformed\n"
 "  -q, --quiet            no progress line, no report (exit code only)\n"
 "  -v, --verbose          ngtcp2's debug log and connection errors to stderr\n"
 "  -h, --help             this text\n"
@@ -281,6 +284,7 @@ enum {
 	OPT_MAX_TIME,
 	OPT_GET,
 	OPT_JSON,
+	OPT_HEADER,
 };
 
 static const struct option long_opts[] = {
@@ -303,6 +307,7 @@ static const struct option long_opts[] = {
 	{"max-time", required_argument, NULL, OPT_MAX_TIME},
 	{"get", no_argument, NULL, OPT_GET},
 	{"json", no_argument, NULL, OPT_JSON},
+	{"header", required_argument, NULL, 'H'},
 	{"quiet", no_argument, NULL, 'q'},
 	{"verbose", no_argument, NULL, 'v'},
 	{"help", no_argument, NULL, 'h'},
@@ -323,7 +328,7 @@ parse_options(struct qsl_options *opt, int argc, char **argv)
 	memset(opt, 0, sizeof(*opt));
 	opt->conns = opt->streams = opt->threads = 1;
 	opt->requests = 1;
-	while ((ch = getopt_long(argc, argv, "c:n:D:m:t:kqvh", long_opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "c:n:D:m:t:H:kqvh", long_opts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
 			if (parse_u64(optarg, 1, &v, "-c") != 0 || v > 1000000)
@@ -344,6 +349,26 @@ parse_options(struct qsl_options *opt, int argc, char **argv)
 				return -1;
 			opt->streams = (uint32_t)v;
 			break;
+		case 'H': {
+			/* NAME:VALUE; the name is sent as given, even malformed,
+			 * so a server's checks can be exercised */
+			char *colon = strchr(optarg + (optarg[0] == ':'), ':');
+			nghttp3_nv *nv = &opt->headers[opt->n_headers];
+
+			if (colon == NULL || opt->n_headers == QSL_MAX_HEADERS) {
+				fprintf(stderr, "-H: NAME:VALUE expected (at most %d)\n",
+					QSL_MAX_HEADERS);
+				return -1;
+			}
+			nv->name = (uint8_t *)optarg;
+			nv->namelen = (size_t)(colon - optarg);
+			nv->value = (uint8_t *)colon + 1 + (colon[1] == ' ');
+			nv->valuelen = strlen((char *)nv->value);
+			nv->flags = NGHTTP3_NV_FLAG_NO_COPY_NAME |
+				    NGHTTP3_NV_FLAG_NO_COPY_VALUE;
+			opt->n_headers++;
+			break;
+		}
 		case 't':
 			if (parse_u64(optarg, 1, &v, "-t") != 0 || v > 1024)
 				return -1;

@@ -37,6 +37,8 @@ enum qsl_move {
 	QSL_MOVE_MIGRATE,	/* active: ngtcp2_conn_initiate_immediate_migration */
 };
 
+#define QSL_MAX_HEADERS 8
+
 struct qsl_options {
 	uint32_t conns;		/* -c */
 	uint64_t requests;	/* -n; 0 with -D */
@@ -61,6 +63,9 @@ struct qsl_options {
 	uint64_t run_start_ns;
 	struct qsl_uri *uris;
 	size_t n_uris;
+	/* -H: extra request header fields, sent as given (h2load's -H) */
+	nghttp3_nv headers[QSL_MAX_HEADERS];
+	size_t n_headers;
 	struct sockaddr_storage remote;
 	socklen_t remote_len;
 };
