@@ -20,9 +20,9 @@ conn_info(const struct qs_conn *c, uint16_t worker, uint64_t now,
 	ngtcp2_conn_stat st;
 
 	memset(out, 0, sizeof(*out));
-	for (uint8_t i = 0; i < c->n_cids && i < 1; i++)
-		for (size_t j = 0; j < c->cids[i].datalen; j++)
-			snprintf(out->cid + 2 * j, 3, "%02x", c->cids[i].data[j]);
+	if (c->n_cids > 0)
+		for (size_t j = 0; j < c->cids[0].datalen; j++)
+			snprintf(out->cid + 2 * j, 3, "%02x", c->cids[0].data[j]);
 	if (p->remote.sa.sa_family == AF_INET6) {
 		inet_ntop(AF_INET6, &p->remote.in6.sin6_addr, addr, sizeof(addr));
 		snprintf(out->peer, sizeof(out->peer), "[%s]:%u", addr,
