@@ -15,7 +15,6 @@
 #include <gnutls/crypto.h>
 #include <netinet/in.h>
 
-#include "qs_quic.h"
 #include "qsl.h"
 
 /* datagrams read per socket event before writing: ACKs go out often
@@ -38,6 +37,10 @@
 #define ACTIVE_CID_LIMIT 7
 
 volatile int qsl_stop;
+
+/* ngtcp2 and nghttp3 hand the shared callbacks (lib/quic/qs_quic_glue.c)
+ * the connection as a struct qs_quic_conn */
+_Static_assert(offsetof(struct qsl_conn, q) == 0, "qs_quic_conn first");
 
 const char *const qsl_err_names[QSL_ERR_MAX] = {
 	[QSL_ERR_HANDSHAKE] = "handshake_failed",
@@ -127,30 +130,13 @@ sock_want_out(struct qsl_conn *c, struct qsl_sock *s, bool on)
 		s->want_out = on;
 }
 
-static bool
-addr_eq(const struct sockaddr *a, const struct sockaddr *b)
-{
-	if (a->sa_family != b->sa_family)
-		return false;
-	if (a->sa_family == AF_INET) {
-		const struct sockaddr_in *x = (const void *)a, *y = (const void *)b;
-
-		return x->sin_port == y->sin_port &&
-		       x->sin_addr.s_addr == y->sin_addr.s_addr;
-	}
-	const struct sockaddr_in6 *x = (const void *)a, *y = (const void *)b;
-
-	return x->sin6_port == y->sin6_port &&
-	       memcmp(&x->sin6_addr, &y->sin6_addr, sizeof(x->sin6_addr)) == 0;
-}
-
 /* the socket bound to local, or -1 (a path whose socket is gone) */
 static int
 sock_for(const struct qsl_conn *c, const struct sockaddr *local)
 {
 	for (int i = 0; i < 2; i++)
 		if (c->socks[i].fd >= 0 &&
-		    addr_eq((const struct sockaddr *)&c->socks[i].local, local))
+		    qs_quic_addr_eq((const struct sockaddr *)&c->socks[i].local, local))
 			return i;
 	return -1;
 }
@@ -203,12 +189,12 @@ static void
 conn_free(struct qsl_conn *c)
 {
 	qsl_h3_free(c);
-	if (c->conn != NULL)
-		ngtcp2_conn_del(c->conn);
-	c->conn = NULL;
-	if (c->tls != NULL)
-		gnutls_deinit(c->tls);
-	c->tls = NULL;
+	if (c->q.conn != NULL)
+		ngtcp2_conn_del(c->q.conn);
+	c->q.conn = NULL;
+	if (c->q.tls != NULL)
+		gnutls_deinit(c->q.tls);
+	c->q.tls = NULL;
 	sock_close(&c->socks[0]);
 	sock_close(&c->socks[1]);
 	c->blocked_len = 0;
@@ -285,12 +271,12 @@ send_close(struct qsl_conn *c)
 	ngtcp2_ssize n;
 	int si;
 
-	if (c->conn == NULL || ngtcp2_conn_is_in_closing_period(c->conn) ||
-	    ngtcp2_conn_is_in_draining_period(c->conn))
+	if (c->q.conn == NULL || ngtcp2_conn_is_in_closing_period(c->q.conn) ||
+	    ngtcp2_conn_is_in_draining_period(c->q.conn))
 		return;
 	ngtcp2_path_storage_zero(&ps);
-	n = ngtcp2_conn_write_connection_close(c->conn, &ps.path, &pi, w->tx,
-					       sizeof(w->tx), &c->last_error,
+	n = ngtcp2_conn_write_connection_close(c->q.conn, &ps.path, &pi, w->tx,
+					       sizeof(w->tx), &c->q.last_error,
 					       qsl_now());
 	if (n <= 0)
 		return;
@@ -330,10 +316,10 @@ conn_close(struct qsl_conn *c)
 {
 	if (c->handshake_done)
 		ngtcp2_connection_close_error_set_application_error(
-			&c->last_error, NGHTTP3_H3_NO_ERROR, NULL, 0);
+			&c->q.last_error, NGHTTP3_H3_NO_ERROR, NULL, 0);
 	else
 		ngtcp2_connection_close_error_set_transport_error(
-			&c->last_error, NGTCP2_NO_ERROR, NULL, 0);
+			&c->q.last_error, NGTCP2_NO_ERROR, NULL, 0);
 	send_close(c);
 	conn_end(c, c->inflight > 0 || !c->handshake_done ? END_ABORTED : END_OK);
 }
@@ -353,8 +339,8 @@ printable(char *buf, size_t cap, const uint8_t *s, size_t len)
 static const char *
 tls_failure(struct qsl_conn *c, char *buf, size_t len)
 {
-	unsigned int status = gnutls_session_get_verify_cert_status(c->tls);
-	uint8_t alert = ngtcp2_conn_get_tls_alert(c->conn);
+	unsigned int status = gnutls_session_get_verify_cert_status(c->q.tls);
+	uint8_t alert = ngtcp2_conn_get_tls_alert(c->q.conn);
 	gnutls_datum_t out = {0};
 	const char *name;
 
@@ -383,7 +369,7 @@ conn_fail_liberr(struct qsl_conn *c, int liberr)
 			conn_fail(c, QSL_ERR_RESET, false, "stateless reset received");
 			return;
 		}
-		ngtcp2_conn_get_connection_close_error(c->conn, &cc);
+		ngtcp2_conn_get_connection_close_error(c->q.conn, &cc);
 		printable(buf, sizeof(buf), cc.reason, cc.reason ? cc.reasonlen : 0);
 		if (!c->handshake_done) {
 			conn_fail(c, QSL_ERR_HANDSHAKE, false,
@@ -416,15 +402,15 @@ conn_fail_liberr(struct qsl_conn *c, int liberr)
 		return;
 	case NGTCP2_ERR_CRYPTO:
 		ngtcp2_connection_close_error_set_transport_error_tls_alert(
-			&c->last_error, ngtcp2_conn_get_tls_alert(c->conn), NULL, 0);
+			&c->q.last_error, ngtcp2_conn_get_tls_alert(c->q.conn), NULL, 0);
 		conn_fail(c, c->handshake_done ? QSL_ERR_OTHER : QSL_ERR_HANDSHAKE,
 			  true, "handshake failed: %s", tls_failure(c, buf, sizeof(buf)));
 		return;
 	default:
 		/* an HTTP/3 failure set an application error already */
-		if (c->last_error.error_code == 0)
+		if (c->q.last_error.error_code == 0)
 			ngtcp2_connection_close_error_set_transport_error_liberr(
-				&c->last_error, liberr, NULL, 0);
+				&c->q.last_error, liberr, NULL, 0);
 		conn_fail(c, c->handshake_done ? QSL_ERR_OTHER : QSL_ERR_HANDSHAKE,
 			  true, "%s%s", c->handshake_done ? "" : "handshake failed: ",
 			  ngtcp2_strerror(liberr));
@@ -433,12 +419,6 @@ conn_fail_liberr(struct qsl_conn *c, int liberr)
 }
 
 /* ---- ngtcp2 callbacks ---- */
-
-static ngtcp2_conn *
-get_conn(ngtcp2_crypto_conn_ref *ref)
-{
-	return ((struct qsl_conn *)ref->user_data)->conn;
-}
 
 static void
 cb_rand(uint8_t *dest, size_t destlen, const ngtcp2_rand_ctx *rand_ctx)
@@ -474,10 +454,10 @@ cb_handshake_completed(ngtcp2_conn *conn, void *user_data)
 	}
 	STAT_INC(w, handshakes);
 	qsl_hist_add(&w->stats.connect, (now - c->t_connect) / 1000);
-	if (gnutls_session_is_resumed(c->tls))
+	if (gnutls_session_is_resumed(c->q.tls))
 		STAT_INC(w, resumed);
 	if (c->early_data) {
-		if (gnutls_session_get_flags(c->tls) & GNUTLS_SFLAGS_EARLY_DATA) {
+		if (gnutls_session_get_flags(c->q.tls) & GNUTLS_SFLAGS_EARLY_DATA) {
 			STAT_INC(w, early_accepted);
 		} else {
 			/* resend over 1-RTT what 0-RTT carried */
@@ -541,93 +521,6 @@ cb_recv_stateless_reset(ngtcp2_conn *conn, const ngtcp2_pkt_stateless_reset *sr,
 }
 
 static int
-cb_recv_stream_data(ngtcp2_conn *conn, uint32_t flags, int64_t stream_id,
-		    uint64_t offset, const uint8_t *data, size_t datalen,
-		    void *user_data, void *stream_user_data)
-{
-	struct qsl_conn *c = user_data;
-
-	(void)offset; (void)stream_user_data;
-	if (qs_quic_recv_stream_data(conn, c->h3, &c->last_error, flags,
-				     stream_id, data, datalen) != 0)
-		return NGTCP2_ERR_CALLBACK_FAILURE;
-	return 0;
-}
-
-static int
-cb_acked_stream_data_offset(ngtcp2_conn *conn, int64_t stream_id,
-			    uint64_t offset, uint64_t datalen, void *user_data,
-			    void *stream_user_data)
-{
-	struct qsl_conn *c = user_data;
-
-	(void)conn; (void)offset; (void)stream_user_data;
-	if (c->h3 != NULL && nghttp3_conn_add_ack_offset(c->h3, stream_id, datalen) != 0)
-		return NGTCP2_ERR_CALLBACK_FAILURE;
-	return 0;
-}
-
-static int
-cb_stream_close(ngtcp2_conn *conn, uint32_t flags, int64_t stream_id,
-		uint64_t app_error_code, void *user_data, void *stream_user_data)
-{
-	struct qsl_conn *c = user_data;
-	int rv;
-
-	(void)stream_user_data;
-	if (c->h3 == NULL)
-		return 0;
-	if (!(flags & NGTCP2_STREAM_CLOSE_FLAG_APP_ERROR_CODE_SET))
-		app_error_code = NGHTTP3_H3_NO_ERROR;
-	rv = nghttp3_conn_close_stream(c->h3, stream_id, app_error_code);
-	if (rv == NGHTTP3_ERR_STREAM_NOT_FOUND) {
-		/* opened by the peer but never carried data */
-		if (!ngtcp2_is_bidi_stream(stream_id))
-			ngtcp2_conn_extend_max_streams_uni(conn, 1);
-	} else if (rv != 0) {
-		ngtcp2_connection_close_error_set_application_error(
-			&c->last_error, nghttp3_err_infer_quic_app_error_code(rv),
-			NULL, 0);
-		return NGTCP2_ERR_CALLBACK_FAILURE;
-	}
-	return 0;
-}
-
-static int
-cb_stream_reset(ngtcp2_conn *conn, int64_t stream_id, uint64_t final_size,
-		uint64_t app_error_code, void *user_data, void *stream_user_data)
-{
-	struct qsl_conn *c = user_data;
-
-	(void)conn; (void)final_size; (void)app_error_code; (void)stream_user_data;
-	if (c->h3 != NULL && nghttp3_conn_shutdown_stream_read(c->h3, stream_id) != 0)
-		return NGTCP2_ERR_CALLBACK_FAILURE;
-	return 0;
-}
-
-static int
-cb_stream_stop_sending(ngtcp2_conn *conn, int64_t stream_id,
-		       uint64_t app_error_code, void *user_data,
-		       void *stream_user_data)
-{
-	return cb_stream_reset(conn, stream_id, 0, app_error_code, user_data,
-			       stream_user_data);
-}
-
-static int
-cb_extend_max_stream_data(ngtcp2_conn *conn, int64_t stream_id,
-			  uint64_t max_data, void *user_data,
-			  void *stream_user_data)
-{
-	struct qsl_conn *c = user_data;
-
-	(void)conn; (void)max_data; (void)stream_user_data;
-	if (c->h3 != NULL && nghttp3_conn_unblock_stream(c->h3, stream_id) != 0)
-		return NGTCP2_ERR_CALLBACK_FAILURE;
-	return 0;
-}
-
-static int
 cb_path_validation(ngtcp2_conn *conn, uint32_t flags, const ngtcp2_path *path,
 		   ngtcp2_path_validation_result res, void *user_data)
 {
@@ -638,34 +531,6 @@ cb_path_validation(ngtcp2_conn *conn, uint32_t flags, const ngtcp2_path *path,
 		STAT_INC(c->w, path_validation_failed);
 	return 0;
 }
-
-static const ngtcp2_callbacks callbacks = {
-	.client_initial = ngtcp2_crypto_client_initial_cb,
-	.recv_crypto_data = ngtcp2_crypto_recv_crypto_data_cb,
-	.handshake_completed = cb_handshake_completed,
-	.encrypt = ngtcp2_crypto_encrypt_cb,
-	.decrypt = ngtcp2_crypto_decrypt_cb,
-	.hp_mask = ngtcp2_crypto_hp_mask_cb,
-	.recv_stream_data = cb_recv_stream_data,
-	.acked_stream_data_offset = cb_acked_stream_data_offset,
-	.stream_close = cb_stream_close,
-	.recv_stateless_reset = cb_recv_stateless_reset,
-	.recv_retry = ngtcp2_crypto_recv_retry_cb,
-	.rand = cb_rand,
-	.get_new_connection_id = cb_get_new_connection_id,
-	.update_key = ngtcp2_crypto_update_key_cb,
-	.path_validation = cb_path_validation,
-	.stream_reset = cb_stream_reset,
-	.extend_max_stream_data = cb_extend_max_stream_data,
-	.handshake_confirmed = cb_handshake_confirmed,
-	.delete_crypto_aead_ctx = ngtcp2_crypto_delete_crypto_aead_ctx_cb,
-	.delete_crypto_cipher_ctx = ngtcp2_crypto_delete_crypto_cipher_ctx_cb,
-	.get_path_challenge_data = ngtcp2_crypto_get_path_challenge_data_cb,
-	.stream_stop_sending = cb_stream_stop_sending,
-	.version_negotiation = ngtcp2_crypto_version_negotiation_cb,
-	.recv_rx_key = cb_recv_rx_key,
-	.early_data_rejected = cb_early_data_rejected,
-};
 
 static void
 log_printf(void *user_data, const char *fmt, ...)
@@ -688,7 +553,7 @@ write_one(struct qsl_conn *c, uint8_t *buf, size_t cap, ngtcp2_path *path,
 	  ngtcp2_pkt_info *pi, uint64_t now)
 {
 	struct qs_quic_err err;
-	ngtcp2_ssize n = qs_quic_write_pkt(c->conn, c->h3, &c->last_error, buf,
+	ngtcp2_ssize n = qs_quic_write_pkt(c->q.conn, c->q.h3, &c->q.last_error, buf,
 					   cap, path, pi, now, &err);
 
 	if (n >= 0)
@@ -743,9 +608,9 @@ conn_write(struct qsl_conn *c)
 		return -1;
 	if (rv > 0)
 		goto out;	/* EPOLLOUT resumes */
-	max_payload = min_u64(ngtcp2_conn_get_max_tx_udp_payload_size(c->conn),
+	max_payload = min_u64(ngtcp2_conn_get_max_tx_udp_payload_size(c->q.conn),
 			      sizeof(w->tx));
-	max_pkts = ngtcp2_conn_get_send_quantum(c->conn) / max_payload;
+	max_pkts = ngtcp2_conn_get_send_quantum(c->q.conn) / max_payload;
 	if (max_pkts < 1)
 		max_pkts = 1;
 	if (max_pkts > TX_BURST)
@@ -783,9 +648,9 @@ conn_write(struct qsl_conn *c)
 	 * 25 ms behind the Initial. The handshake is a few small packets;
 	 * pace from when it is done. */
 	if (c->handshake_done)
-		ngtcp2_conn_update_pkt_tx_time(c->conn, now);
+		ngtcp2_conn_update_pkt_tx_time(c->q.conn, now);
 out:
-	c->expiry = ngtcp2_conn_get_expiry(c->conn);
+	c->expiry = ngtcp2_conn_get_expiry(c->q.conn);
 	return 0;
 }
 
@@ -814,7 +679,7 @@ conn_move(struct qsl_conn *c)
 	if (opt->move == QSL_MOVE_REBIND) {
 		/* the NAT gave us a new port: the peer learns it from our next
 		 * packet; what it sends to the old port is lost */
-		ngtcp2_conn_set_local_addr(c->conn, &addr);
+		ngtcp2_conn_set_local_addr(c->q.conn, &addr);
 		if (c->blocked_len > 0 && c->blocked_sock == c->cur)
 			c->blocked_len = 0;
 		sock_close(&c->socks[c->cur]);
@@ -824,7 +689,7 @@ conn_move(struct qsl_conn *c)
 			.remote = {(struct sockaddr *)&opt->remote, opt->remote_len},
 		};
 
-		rv = ngtcp2_conn_initiate_immediate_migration(c->conn, &path, qsl_now());
+		rv = ngtcp2_conn_initiate_immediate_migration(c->q.conn, &path, qsl_now());
 		if (rv != 0) {
 			if (opt->verbose)
 				fprintf(stderr, QSL_NAME ": connection %u: migration: %s\n",
@@ -887,7 +752,7 @@ conn_after_io(struct qsl_conn *c)
 		return;
 	if (c->move_due && c->confirmed && !c->closing)
 		conn_move(c);
-	if (c->h3 != NULL && !c->closing && !c->goaway && qsl_h3_submit(c) != 0) {
+	if (c->q.h3 != NULL && !c->closing && !c->goaway && qsl_h3_submit(c) != 0) {
 		conn_fail(c, QSL_ERR_OTHER, true, "cannot submit a request");
 		return;
 	}
@@ -916,7 +781,7 @@ conn_on_timer(struct qsl_conn *c, uint64_t now)
 	int rv;
 
 	if (now >= c->expiry) {
-		rv = ngtcp2_conn_handle_expiry(c->conn, now);
+		rv = ngtcp2_conn_handle_expiry(c->q.conn, now);
 		if (rv != 0) {
 			conn_fail_liberr(c, rv);
 			return;
@@ -970,7 +835,7 @@ conn_read(struct qsl_conn *c, struct qsl_sock *s)
 			.local = {(struct sockaddr *)&s->local, s->local_len},
 			.remote = {(struct sockaddr *)&from, fromlen},
 		};
-		rv = ngtcp2_conn_read_pkt(c->conn, &path, &pi, w->rx, (size_t)n, qsl_now());
+		rv = ngtcp2_conn_read_pkt(c->q.conn, &path, &pi, w->rx, (size_t)n, qsl_now());
 		if (rv != 0) {
 			if (w->opt->verbose)
 				fprintf(stderr, QSL_NAME ": connection %u: read_pkt: %s\n",
@@ -989,6 +854,7 @@ conn_start(struct qsl_conn *c)
 	const struct qsl_options *opt = w->opt;
 	uint64_t now = qsl_now();
 	ngtcp2_transport_params params;
+	ngtcp2_callbacks callbacks;
 	ngtcp2_settings settings;
 	ngtcp2_cid scid, dcid;
 	ngtcp2_path path;
@@ -1011,7 +877,7 @@ conn_start(struct qsl_conn *c)
 	c->pending = true;
 	w->n_pending++;
 	c->blocked_len = 0;
-	ngtcp2_connection_close_error_default(&c->last_error);
+	qs_quic_conn_init(&c->q);
 	STAT_INC(w, conn_started);
 
 	if (sock_open(c, &c->socks[0]) != 0) {
@@ -1025,6 +891,16 @@ conn_start(struct qsl_conn *c)
 		conn_fail(c, QSL_ERR_OTHER, false, "no random bytes");
 		return;
 	}
+
+	qs_quic_callbacks_init(&callbacks, false);
+	callbacks.handshake_completed = cb_handshake_completed;
+	callbacks.handshake_confirmed = cb_handshake_confirmed;
+	callbacks.recv_stateless_reset = cb_recv_stateless_reset;
+	callbacks.rand = cb_rand;
+	callbacks.get_new_connection_id = cb_get_new_connection_id;
+	callbacks.path_validation = cb_path_validation;
+	callbacks.recv_rx_key = cb_recv_rx_key;
+	callbacks.early_data_rejected = cb_early_data_rejected;
 
 	ngtcp2_settings_default(&settings);
 	settings.initial_ts = now;
@@ -1046,26 +922,24 @@ conn_start(struct qsl_conn *c)
 		.local = {(struct sockaddr *)&c->socks[0].local, c->socks[0].local_len},
 		.remote = {(struct sockaddr *)&opt->remote, opt->remote_len},
 	};
-	rv = ngtcp2_conn_client_new(&c->conn, &dcid, &scid, &path, NGTCP2_PROTO_VER_V1,
+	rv = ngtcp2_conn_client_new(&c->q.conn, &dcid, &scid, &path, NGTCP2_PROTO_VER_V1,
 				    &callbacks, &settings, &params, NULL, c);
 	if (rv != 0) {
-		c->conn = NULL;
+		c->q.conn = NULL;
 		conn_fail(c, QSL_ERR_OTHER, false, "ngtcp2_conn_client_new: %s",
 			  ngtcp2_strerror(rv));
 		return;
 	}
-	c->ref.get_conn = get_conn;
-	c->ref.user_data = c;
-	if (qsl_tls_session_new(w->tls, &c->tls, &opt->uris[0], &c->ref,
+	if (qsl_tls_session_new(w->tls, &c->q.tls, &opt->uris[0], &c->q.conn_ref,
 				opt->resume && !w->priming, &w->ticket, &early) != 0) {
-		c->tls = NULL;
+		c->q.tls = NULL;
 		conn_fail(c, QSL_ERR_OTHER, false, "TLS session setup failed");
 		return;
 	}
-	ngtcp2_conn_set_tls_native_handle(c->conn, c->tls);
+	ngtcp2_conn_set_tls_native_handle(c->q.conn, c->q.tls);
 	if (early) {
 		/* 0-RTT: the requests go out with the first flight */
-		ngtcp2_conn_set_early_remote_transport_params(c->conn, &w->tls->params);
+		ngtcp2_conn_set_early_remote_transport_params(c->q.conn, &w->tls->params);
 		c->early_data = true;
 		STAT_INC(w, early_attempted);
 		if (qsl_h3_setup(c) != 0) {
@@ -1089,6 +963,8 @@ int
 qsl_worker_init(struct qsl_worker *w, uint32_t id, const struct qsl_options *opt,
 		struct qsl_tls *tls, uint32_t n_conns)
 {
+	struct qs_timer **slots;
+
 	memset(w, 0, sizeof(*w));
 	w->id = id;
 	w->opt = opt;
@@ -1099,10 +975,15 @@ qsl_worker_init(struct qsl_worker *w, uint32_t id, const struct qsl_options *opt
 	if (w->conns == NULL)
 		return -1;
 	w->n_conns = n_conns;
+	slots = calloc(n_conns ? n_conns : 1, sizeof(*slots));
+	if (slots == NULL)
+		return -1;
+	qs_timers_init(&w->timers, slots, n_conns);
 	for (uint32_t i = 0; i < n_conns; i++) {
 		struct qsl_conn *c = &w->conns[i];
 
 		c->w = w;
+		qs_timer_init(&c->timer);
 		c->socks[0].fd = c->socks[1].fd = -1;
 		c->socks[0].conn = c->socks[1].conn = c;
 		c->streams = calloc(opt->streams, sizeof(*c->streams));
@@ -1126,6 +1007,8 @@ qsl_worker_fini(struct qsl_worker *w)
 		free(w->conns);
 		w->conns = NULL;
 	}
+	free(w->timers.slots);
+	w->timers.slots = NULL;
 	if (w->epfd >= 0)
 		close(w->epfd);
 	w->epfd = -1;
@@ -1133,6 +1016,84 @@ qsl_worker_fini(struct qsl_worker *w)
 		gnutls_free(w->ticket.data);
 	w->ticket.data = NULL;
 	w->ticket.size = 0;
+}
+
+/* ---- the slots' timers ---- */
+
+/* Puts the slot in the heap by its next deadline, or takes it out when it
+ * has none (done, or waiting for a --max-pending place). */
+static void
+slot_schedule(struct qsl_conn *c)
+{
+	struct qsl_worker *w = c->w;
+
+	if (c->state == QSL_SLOT_ACTIVE)
+		c->timer.expiry = conn_deadline(c);
+	else if (c->state == QSL_SLOT_IDLE && !c->waiting)
+		c->timer.expiry = c->reconnect_at;
+	else {
+		qs_timers_remove(&w->timers, &c->timer);
+		return;
+	}
+	qs_timers_update(&w->timers, &c->timer);	/* holds every slot */
+}
+
+static void
+wait_push(struct qsl_conn *c)
+{
+	struct qsl_worker *w = c->w;
+
+	c->waiting = true;
+	c->wait_next = NULL;
+	if (w->wait_tail != NULL)
+		w->wait_tail->wait_next = c;
+	else
+		w->wait_head = c;
+	w->wait_tail = c;
+}
+
+/* Starts waiting slots while --max-pending has room; slots that stopped
+ * waiting (the run drained them) are dropped from the list here. */
+static void
+wait_start(struct qsl_worker *w)
+{
+	while (w->wait_head != NULL && w->n_pending < w->max_pending) {
+		struct qsl_conn *c = w->wait_head;
+
+		w->wait_head = c->wait_next;
+		if (w->wait_head == NULL)
+			w->wait_tail = NULL;
+		c->waiting = false;
+		if (c->state != QSL_SLOT_IDLE)
+			continue;
+		conn_start(c);
+		slot_schedule(c);
+	}
+}
+
+/* Every slot whose deadline has come, each once. */
+static void
+timers_run(struct qsl_worker *w, uint64_t now)
+{
+	uint32_t budget = w->timers.len;
+	struct qs_timer *t;
+
+	while (budget-- > 0 && (t = qs_timers_first(&w->timers)) != NULL &&
+	       t->expiry <= now) {
+		struct qsl_conn *c = qs_container_of(t, struct qsl_conn, timer);
+
+		if (c->state == QSL_SLOT_IDLE) {
+			if (w->max_pending != 0 && w->n_pending >= w->max_pending) {
+				/* a handshake that ends frees a place */
+				wait_push(c);
+			} else {
+				conn_start(c);
+			}
+		} else if (c->state == QSL_SLOT_ACTIVE) {
+			conn_on_timer(c, now);
+		}
+		slot_schedule(c);
+	}
 }
 
 /* -D is over or a signal came: no new requests; what is in flight gets
@@ -1153,6 +1114,21 @@ worker_drain(struct qsl_worker *w, uint64_t now)
 			c->closing = true;
 			conn_after_io(c);
 		}
+		slot_schedule(c);
+	}
+}
+
+/* The drain time is over: what is still open is closed, its requests
+ * counted as aborted. */
+static void
+worker_abort(struct qsl_worker *w)
+{
+	for (uint32_t i = 0; i < w->n_conns; i++) {
+		struct qsl_conn *c = &w->conns[i];
+
+		if (c->state == QSL_SLOT_ACTIVE)
+			conn_close(c);
+		slot_schedule(c);
 	}
 }
 
@@ -1196,42 +1172,36 @@ qsl_worker_run(void *arg)
 		}
 	}
 
+	for (uint32_t i = 0; i < w->n_conns; i++)
+		slot_schedule(&w->conns[i]);
+
 	while (w->n_done < w->n_conns) {
 		uint64_t now = qsl_now(), next = now + LOOP_TICK_MS * NGTCP2_MILLISECONDS;
+		struct qs_timer *first;
 		int n, timeout_ms;
 
 		if (!w->draining && (qsl_stop || now >= w->deadline_ns))
 			worker_drain(w, now);
-		for (uint32_t i = 0; i < w->n_conns; i++) {
-			struct qsl_conn *c = &w->conns[i];
-
-			if (c->state == QSL_SLOT_ACTIVE && w->draining &&
-			    now >= w->drain_until) {
-				conn_close(c);	/* aborts what is in flight */
-				continue;
-			}
-			if (c->state == QSL_SLOT_IDLE && now >= c->reconnect_at) {
-				/* --max-pending: a handshake that ends frees a
-				 * place; the epoll events of that wake the loop */
-				if (w->max_pending != 0 && w->n_pending >= w->max_pending)
-					continue;
-				conn_start(c);
-			} else if (c->state == QSL_SLOT_ACTIVE && now >= conn_deadline(c)) {
-				conn_on_timer(c, now);
-			}
-			if (c->state == QSL_SLOT_ACTIVE)
-				next = min_u64(next, conn_deadline(c));
-			else if (c->state == QSL_SLOT_IDLE)
-				next = min_u64(next, c->reconnect_at);
+		if (w->draining && now >= w->drain_until && !w->aborted) {
+			w->aborted = true;
+			worker_abort(w);
 		}
+		timers_run(w, now);
+		if (w->max_pending != 0)
+			wait_start(w);
 		if (opt->hold_ns != 0 && !w->draining)
 			hold_progress(w, now);
-		if (w->hold_end != 0 && !w->draining)
-			next = min_u64(next, w->hold_end);
-		if (w->draining)
-			next = min_u64(next, w->drain_until);
 		if (w->n_done >= w->n_conns)
 			break;
+		first = qs_timers_first(&w->timers);
+		if (first != NULL)
+			next = min_u64(next, first->expiry);
+		if (!w->draining)
+			next = min_u64(next, w->deadline_ns);
+		if (w->hold_end != 0 && !w->draining)
+			next = min_u64(next, w->hold_end);
+		if (w->draining && !w->aborted)
+			next = min_u64(next, w->drain_until);
 		now = qsl_now();
 		timeout_ms = next > now
 			? (int)((next - now + NGTCP2_MILLISECONDS - 1) / NGTCP2_MILLISECONDS)
@@ -1246,13 +1216,16 @@ qsl_worker_run(void *arg)
 				continue;
 			if (evs[i].events & EPOLLOUT) {
 				conn_on_writable(c);
-				if (s->fd < 0 || c->state != QSL_SLOT_ACTIVE)
+				if (s->fd < 0 || c->state != QSL_SLOT_ACTIVE) {
+					slot_schedule(c);
 					continue;
+				}
 			}
 			if (evs[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP)) {
 				if (conn_read(c, s) == 0)
 					conn_after_io(c);
 			}
+			slot_schedule(c);
 		}
 	}
 	__atomic_store_n(&w->finished, 1, __ATOMIC_RELEASE);

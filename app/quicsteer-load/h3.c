@@ -3,16 +3,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "qs_quic.h"
 #include "qsl.h"
 
 #define USER_AGENT QSL_NAME "/0.1"
-
-static void
-consume(struct qsl_conn *c, int64_t stream_id, size_t n)
-{
-	qs_quic_consume(c->conn, stream_id, n);
-}
 
 static int
 h3_begin_headers(nghttp3_conn *h3, int64_t stream_id, void *user_data,
@@ -55,7 +48,7 @@ h3_recv_data(nghttp3_conn *h3, int64_t stream_id, const uint8_t *data,
 	struct qsl_stream *st = stream_user_data;
 
 	(void)h3;
-	consume(c, stream_id, datalen);
+	qs_quic_consume(c->q.conn, stream_id, datalen);
 	c->progress_at = qsl_now();
 	if (st == NULL)
 		return 0;
@@ -65,15 +58,6 @@ h3_recv_data(nghttp3_conn *h3, int64_t stream_id, const uint8_t *data,
 	if (c->w->opt->single && st->status >= 200 && st->status < 300 &&
 	    fwrite(data, 1, datalen, stdout) != datalen)
 		return NGHTTP3_ERR_CALLBACK_FAILURE;
-	return 0;
-}
-
-static int
-h3_deferred_consume(nghttp3_conn *h3, int64_t stream_id, size_t consumed,
-		    void *user_data, void *stream_user_data)
-{
-	(void)h3; (void)stream_user_data;
-	consume(user_data, stream_id, consumed);
 	return 0;
 }
 
@@ -145,28 +129,6 @@ h3_stream_close(nghttp3_conn *h3, int64_t stream_id, uint64_t app_error_code,
 	return 0;
 }
 
-static int
-h3_stop_sending(nghttp3_conn *h3, int64_t stream_id, uint64_t app_error_code,
-		void *user_data, void *stream_user_data)
-{
-	struct qsl_conn *c = user_data;
-
-	(void)h3; (void)stream_user_data;
-	ngtcp2_conn_shutdown_stream_read(c->conn, stream_id, app_error_code);
-	return 0;
-}
-
-static int
-h3_reset_stream(nghttp3_conn *h3, int64_t stream_id, uint64_t app_error_code,
-		void *user_data, void *stream_user_data)
-{
-	struct qsl_conn *c = user_data;
-
-	(void)h3; (void)stream_user_data;
-	ngtcp2_conn_shutdown_stream_write(c->conn, stream_id, app_error_code);
-	return 0;
-}
-
 /* GOAWAY: the server takes no new requests on this connection */
 static int
 h3_shutdown(nghttp3_conn *h3, int64_t id, void *user_data)
@@ -176,43 +138,27 @@ h3_shutdown(nghttp3_conn *h3, int64_t id, void *user_data)
 	return 0;
 }
 
-static const nghttp3_callbacks h3_callbacks = {
-	.stream_close = h3_stream_close,
-	.recv_data = h3_recv_data,
-	.deferred_consume = h3_deferred_consume,
-	.begin_headers = h3_begin_headers,
-	.recv_header = h3_recv_header,
-	.stop_sending = h3_stop_sending,
-	.end_stream = h3_end_stream,
-	.reset_stream = h3_reset_stream,
-	.shutdown = h3_shutdown,
-};
-
 int
 qsl_h3_setup(struct qsl_conn *c)
 {
-	nghttp3_settings settings;
-	if (c->h3 != NULL)
-		return 0;
-	if (ngtcp2_conn_get_max_local_streams_uni(c->conn) < 3)
-		return -1;
-	nghttp3_settings_default(&settings);
-	settings.qpack_max_dtable_capacity = 4096;
-	settings.qpack_blocked_streams = 100;
-	if (nghttp3_conn_client_new(&c->h3, &h3_callbacks, &settings,
-				    nghttp3_mem_default(), c) != 0) {
-		c->h3 = NULL;
-		return -1;
-	}
-	return qs_quic_bind_h3_streams(c->conn, c->h3);
+	nghttp3_callbacks cb;
+
+	qs_quic_h3_callbacks_init(&cb);
+	cb.stream_close = h3_stream_close;
+	cb.recv_data = h3_recv_data;
+	cb.begin_headers = h3_begin_headers;
+	cb.recv_header = h3_recv_header;
+	cb.end_stream = h3_end_stream;
+	cb.shutdown = h3_shutdown;
+	return qs_quic_h3_start(&c->q, false, &cb);
 }
 
 void
 qsl_h3_free(struct qsl_conn *c)
 {
-	if (c->h3 != NULL)
-		nghttp3_conn_del(c->h3);
-	c->h3 = NULL;
+	if (c->q.h3 != NULL)
+		nghttp3_conn_del(c->q.h3);
+	c->q.h3 = NULL;
 }
 
 static struct qsl_stream *
@@ -243,7 +189,7 @@ qsl_h3_submit(struct qsl_conn *c)
 
 		if (st == NULL)
 			break;
-		rv = ngtcp2_conn_open_bidi_stream(c->conn, &sid, NULL);
+		rv = ngtcp2_conn_open_bidi_stream(c->q.conn, &sid, NULL);
 		if (rv == NGTCP2_ERR_STREAM_ID_BLOCKED)
 			break;	/* extend_max_streams comes with MAX_STREAMS */
 		if (rv != 0)
@@ -262,12 +208,12 @@ qsl_h3_submit(struct qsl_conn *c)
 
 			memcpy(&nva[5], opt->headers,
 			       opt->n_headers * sizeof(nva[0]));
-			rv = nghttp3_conn_submit_request(c->h3, sid, nva,
+			rv = nghttp3_conn_submit_request(c->q.h3, sid, nva,
 							 5 + opt->n_headers,
 							 NULL, st);
 		}
 		if (rv == NGHTTP3_ERR_CONN_CLOSING) {
-			ngtcp2_conn_shutdown_stream(c->conn, sid, NGHTTP3_H3_REQUEST_CANCELLED);
+			ngtcp2_conn_shutdown_stream(c->q.conn, sid, NGHTTP3_H3_REQUEST_CANCELLED);
 			c->goaway = true;
 			break;
 		}

@@ -17,6 +17,8 @@
 #include <ngtcp2/ngtcp2_crypto.h>
 
 #include "qsl_stats.h"
+#include "quic/qs_quic_glue.h"
+#include "quic/qs_timers.h"
 
 #define QSL_NAME "quicsteer-load"
 
@@ -128,18 +130,20 @@ enum qsl_slot_state {
 /* A connection slot: -c of them, each owning its share of the requests
  * and, at any time, at most one QUIC connection. */
 struct qsl_conn {
+	struct qs_quic_conn q;	/* first: ngtcp2's and nghttp3's user_data */
 	struct qsl_worker *w;
 	uint32_t index;
 	enum qsl_slot_state state;
 	uint64_t quota;		/* requests left to start (UINT64_MAX: -D) */
 	uint64_t reconnect_at;
+	/* in the worker's heap by the slot's next deadline (qsl_slot_due);
+	 * an idle slot waiting for a --max-pending place is on the wait
+	 * list instead */
+	struct qs_timer timer;
+	struct qsl_conn *wait_next;
+	bool waiting;
 
-	/* the current connection */
-	ngtcp2_conn *conn;
-	nghttp3_conn *h3;
-	gnutls_session_t tls;
-	ngtcp2_crypto_conn_ref ref;
-	ngtcp2_connection_close_error last_error;
+	/* the current connection: c->q */
 	struct qsl_sock socks[2];
 	int cur;		/* index of the current socket */
 	struct qsl_stream *streams;	/* opt->streams of them */
@@ -190,8 +194,11 @@ struct qsl_worker {
 	struct qsl_conn *conns;
 	uint32_t n_conns;
 	uint32_t n_done;
+	struct qs_timers timers;	/* slots by their next deadline */
+	struct qsl_conn *wait_head, *wait_tail;	/* for a --max-pending place */
 	bool priming;		/* the --resume connection that fetches a ticket */
 	bool draining;		/* -D over or interrupted: no new requests */
+	bool aborted;		/* the drain time ran out: all closed */
 	uint64_t start_ns;
 	uint64_t deadline_ns;	/* -D end; UINT64_MAX with -n */
 	uint64_t drain_until;	/* in-flight requests get until then */

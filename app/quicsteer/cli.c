@@ -14,7 +14,7 @@
 #include <rte_log.h>
 
 #include "cli.h"
-#include "qs_ctl.h"
+#include "dataplane/qs_ctl.h"
 
 #define PROMPT "quicsteer> "
 #define POLL_MS 100
@@ -171,7 +171,7 @@ conns_show(FILE *out)
 
 	fprintf(out, "connections per worker:");
 	for (uint16_t w = 0; w < cli_dp->n_workers; w++) {
-		struct qs_ctl_req *a = qs_ctl_ask(cli_dp, w, &q, CTL_TIMEOUT_MS);
+		struct qs_ctl_req *a = qs_dataplane_ask(cli_dp, w, &q, CTL_TIMEOUT_MS);
 
 		if (a == NULL) {
 			fprintf(out, " %u:?", w);
@@ -220,7 +220,7 @@ conn_show(FILE *out, const char *hex)
 	owner = qs_cid_decode(&cli_dp->codec, q.cid, q.cid_len);
 	for (uint16_t i = 0; i < cli_dp->n_workers; i++) {
 		uint16_t w = owner >= 0 ? (uint16_t)((owner + i) % cli_dp->n_workers) : i;
-		struct qs_ctl_req *a = qs_ctl_ask(cli_dp, w, &q, CTL_TIMEOUT_MS);
+		struct qs_ctl_req *a = qs_dataplane_ask(cli_dp, w, &q, CTL_TIMEOUT_MS);
 
 		if (a != NULL && a->n_out == 1) {
 			conn_header_print(out);

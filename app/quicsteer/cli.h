@@ -5,7 +5,7 @@
 
 #include <stdbool.h>
 
-#include "qs_lcore.h"
+#include "dataplane/qs_dataplane.h"
 
 /* Runs the commands in path; returns 0, or -1 if it cannot be read. */
 int qs_cli_run_file(struct qs_dataplane *dp, const char *path);

@@ -1,7 +1,7 @@
 /* quicsteer: HTTP/3 server dataplane on DPDK.
  *   quicsteer [EAL options] -- [--config FILE] [overrides] [-i]
  * The main lcore runs the control plane (CLI, telemetry, signals); every
- * other lcore runs the worker loop of lib/qs_lcore.c. */
+ * other lcore runs the worker loop of lib/dataplane/qs_lcore.c. */
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
@@ -15,10 +15,10 @@
 #include <rte_pdump.h>
 
 #include "cli.h"
-#include "qs_config.h"
-#include "qs_lcore.h"
-#include "qs_log.h"
-#include "qs_telemetry.h"
+#include "base/qs_config.h"
+#include "dataplane/qs_dataplane.h"
+#include "base/qs_log.h"
+#include "dataplane/qs_telemetry.h"
 
 #define WAIT_POLL_US 100000
 

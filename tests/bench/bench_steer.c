@@ -1,7 +1,8 @@
-/* Cost of the worker's receive stage, on one lcore, without a NIC:
- * classify + record offsets + decide the owner + stage + flush into real
- * inbox rings (qs_net_classify, qs_net_meta_to_mbuf, qs_steer_decide,
- * qs_steer_stage_add, qs_steer_flush), over a few thousand mbufs holding
+/* Cost of the worker's receive stage, on one lcore, without a NIC: the
+ * worker loop's own qs_rx_burst (lib/dataplane/qs_rx.h: classify, record
+ * offsets, decide the owner, stage, flush into real inbox rings, hand the
+ * local rest on) on a lcore set up as the dataplane sets up a worker, over
+ * a few thousand mbufs holding
  * short-header QUIC datagrams that name random owners among 4 workers.
  * The other workers' drain of their inboxes runs here too (so the rings
  * never fill) and is timed apart. A baseline loop in the same run only
@@ -29,16 +30,15 @@
 #include <rte_random.h>
 #include <rte_ring.h>
 
-#include "qs_cid.h"
+#include <rte_malloc.h>
+
+#include "dataplane/qs_rx.h"
 #include "qs_frames.h"
-#include "qs_net.h"
-#include "qs_steer.h"
 
 #define N_PACKETS 4096
 #define N_WORKERS 4
 #define SELF 0
 #define BURST 32                 /* the default [dataplane] burst */
-#define PREFETCH_AHEAD 3         /* as lib/qs_lcore.c */
 #define DATAGRAM_LEN 100         /* a small 1-RTT packet */
 #define INBOX_SIZE 4096
 #define POOL_SIZE (2 * N_PACKETS)
@@ -46,11 +46,9 @@
 #define WARMUP_PASSES 20
 
 static struct rte_mbuf *pkts[N_PACKETS];
-static struct rte_ring *inbox[N_WORKERS];
-static struct qs_cid_codec codec;
-static struct qs_listen listen_set;
-static struct qs_steer_stage stage;
-static struct qs_stats stats;
+static struct qs_config cfg;
+static struct qs_dataplane dp;
+static struct qs_lcore *lc;
 static uint64_t drain_cycles, local_count;
 static volatile uint64_t sink;
 
@@ -69,12 +67,13 @@ make_packets(struct rte_mempool *pool)
 	for (int i = 0; i < N_PACKETS; i++) {
 		size_t len;
 
-		qs_cid_encode(&codec, (uint16_t)(rte_rand() % N_WORKERS), cid);
+		qs_cid_encode(&dp.codec, (uint16_t)(rte_rand() % N_WORKERS), cid);
 		qs_quic_short(payload, cid, sizeof(cid), sizeof(payload));
 		len = qs_frame_quic_to_us(frame, i % 2, payload, sizeof(payload));
 		pkts[i] = qs_frames_mbuf(pool, frame, len);
 		if (pkts[i] == NULL)
 			die("mbuf");
+		pkts[i]->port = 0;	/* as the PMD of port 0 sets it */
 	}
 }
 
@@ -87,53 +86,68 @@ drain_inboxes(void)
 	uint64_t t0 = rte_rdtsc();
 
 	for (int w = 0; w < N_WORKERS; w++)
-		while (rte_ring_dequeue_burst(inbox[w], (void **)out, RTE_DIM(out),
+		while (rte_ring_dequeue_burst(dp.inbox[w], (void **)out, RTE_DIM(out),
 					      NULL) != 0)
 			;
 	drain_cycles += rte_rdtsc() - t0;
 }
 
-/* The steer stage of lib/qs_lcore.c rx_one/rx_poll, minus the counters
- * that only matter there. */
+/* What the worker does with the datagrams it owns, minus the server:
+ * counted, kept for the next pass. */
+static void
+count_local(struct qs_lcore *l, struct rte_mbuf **pkts, uint16_t n)
+{
+	(void)l; (void)pkts;
+	local_count += n;
+}
+
+/* The RX stage, burst by burst, as the worker loop runs it after
+ * rte_eth_rx_burst. */
 static void
 steer_pass(void)
 {
 	for (int b = 0; b < N_PACKETS; b += BURST) {
-		struct rte_mbuf **burst = &pkts[b];
-
-		for (int i = 0; i < PREFETCH_AHEAD; i++)
-			rte_prefetch0(rte_pktmbuf_mtod(burst[i], void *));
-		for (int i = 0; i < BURST; i++) {
-			struct rte_mbuf *m = burst[i];
-			struct qs_pkt_meta meta;
-			struct qs_quic_hdr hdr;
-			uint16_t owner, len;
-			uint8_t *payload;
-
-			if (i + PREFETCH_AHEAD < BURST)
-				rte_prefetch0(rte_pktmbuf_mtod(burst[i + PREFETCH_AHEAD],
-							       void *));
-			if (qs_net_classify(rte_pktmbuf_mtod(m, const uint8_t *),
-					    rte_pktmbuf_data_len(m), &listen_set,
-					    &meta) != QS_PKT_QUIC)
-				continue;
-			qs_net_meta_to_mbuf(m, &meta);
-			payload = qs_net_udp_payload(m, &len);
-			switch (qs_steer_decide(&codec, true, SELF, payload, len, &hdr,
-						&owner)) {
-			case QS_STEER_FORWARD:
-				qs_steer_stage_add(&stage, owner, m);
-				break;
-			case QS_STEER_LOCAL:
-				local_count++;
-				break;
-			default:
-				break;
-			}
-		}
-		qs_steer_flush(&stage, inbox, N_WORKERS, &stats);
+		qs_rx_burst(lc, &pkts[b], BURST);
 		drain_inboxes();
 	}
+}
+
+/* A worker lcore as qs_dataplane_init makes one: worker SELF of
+ * N_WORKERS, steering by CID, one port. */
+static void
+make_worker(void)
+{
+	char err[256];
+
+	qs_config_defaults(&cfg);
+	qs_frames_listen(&cfg.listen);
+	dp.cfg = &cfg;
+	dp.n_workers = N_WORKERS;
+	dp.n_lcores = N_WORKERS;
+	dp.n_ports = 1;
+	if (qs_cid_codec_init(&dp.codec, "nibble", N_WORKERS, err, sizeof(err)) != 0) {
+		fprintf(stderr, "bench_steer: %s\n", err);
+		exit(1);
+	}
+	for (uint16_t w = 0; w < N_WORKERS; w++) {
+		dp.inbox[w] = qs_steer_inbox_create(w, INBOX_SIZE, SOCKET_ID_ANY);
+		if (dp.inbox[w] == NULL)
+			die("inbox ring");
+	}
+	lc = rte_zmalloc("bench_lcore", sizeof(*lc), RTE_CACHE_LINE_SIZE);
+	if (lc == NULL)
+		die("lcore");
+	lc->dp = &dp;
+	lc->worker = SELF;
+	lc->steer = true;
+	lc->burst = BURST;
+	lc->tx.ports = dp.ports;
+	lc->tx.port_index = dp.port_index;
+	lc->tx.n_ports = dp.n_ports;
+	lc->tx.stats = &lc->stats;
+	qs_lcore_set_role(lc, QS_ROLE_RTC);
+	lc->rx_local = count_local;
+	dp.lcores[SELF] = dp.workers[SELF] = lc;
 }
 
 /* What any receive loop costs at least: the packet's first cache line. */
@@ -145,11 +159,11 @@ baseline_pass(void)
 	for (int b = 0; b < N_PACKETS; b += BURST) {
 		struct rte_mbuf **burst = &pkts[b];
 
-		for (int i = 0; i < PREFETCH_AHEAD; i++)
+		for (int i = 0; i < QS_RX_PREFETCH_AHEAD; i++)
 			rte_prefetch0(rte_pktmbuf_mtod(burst[i], void *));
 		for (int i = 0; i < BURST; i++) {
-			if (i + PREFETCH_AHEAD < BURST)
-				rte_prefetch0(rte_pktmbuf_mtod(burst[i + PREFETCH_AHEAD],
+			if (i + QS_RX_PREFETCH_AHEAD < BURST)
+				rte_prefetch0(rte_pktmbuf_mtod(burst[i + QS_RX_PREFETCH_AHEAD],
 							       void *));
 			sum += *rte_pktmbuf_mtod(burst[i], const uint8_t *) +
 			       rte_pktmbuf_data_len(burst[i]);
@@ -214,20 +228,11 @@ main(int argc, char **argv)
 	}
 	if (rte_eal_init((int)RTE_DIM(eal_argv), eal_argv) < 0)
 		die("EAL");
-	if (qs_cid_codec_init(&codec, "nibble", N_WORKERS, err, sizeof(err)) != 0) {
-		fprintf(stderr, "bench_steer: %s\n", err);
-		return 1;
-	}
-	qs_frames_listen(&listen_set);
 	pool = rte_pktmbuf_pool_create("bench_steer", POOL_SIZE, 0, 0,
 				       RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
 	if (pool == NULL)
 		die("mbuf pool");
-	for (uint16_t w = 0; w < N_WORKERS; w++) {
-		inbox[w] = qs_steer_inbox_create(w, INBOX_SIZE, SOCKET_ID_ANY);
-		if (inbox[w] == NULL)
-			die("inbox ring");
-	}
+	make_worker();
 	make_packets(pool);
 
 	printf("bench_steer: %d packets (%d-byte short-header QUIC datagrams, "
@@ -247,7 +252,7 @@ main(int argc, char **argv)
 		baseline_pass();
 		steer_pass();
 	}
-	memset(&stats, 0, sizeof(stats));
+	memset(&lc->stats, 0, sizeof(lc->stats));
 	local_count = 0;
 	for (unsigned int i = 0; i < passes; i++) {
 		base[i] = timed(baseline_pass);
@@ -272,7 +277,8 @@ main(int argc, char **argv)
 	       only_med / base_med, steer_med / base_med);
 	printf("forwarded %" PRIu64 ", local %" PRIu64 ", forward drops %" PRIu64
 	       " (expect about 3/4 forwarded, no drops)\n",
-	       stats.quic_forwarded_out, local_count, stats.quic_forward_dropped);
+	       lc->stats.quic_forwarded_out, local_count,
+	       lc->stats.quic_forward_dropped);
 	free(base);
 	free(steer);
 	free(steer_only);
@@ -281,7 +287,8 @@ main(int argc, char **argv)
 	for (int i = 0; i < N_PACKETS; i++)
 		rte_pktmbuf_free(pkts[i]);
 	for (uint16_t w = 0; w < N_WORKERS; w++)
-		rte_ring_free(inbox[w]);
+		rte_ring_free(dp.inbox[w]);
+	rte_free(lc);
 	rte_mempool_free(pool);
 	snprintf(err, sizeof(err), "%s", rte_eal_get_runtime_dir());
 	rte_eal_cleanup();

@@ -19,11 +19,13 @@
 #include <rte_mbuf.h>
 #include <rte_udp.h>
 
-#include "qs_cid.h"
+#include "steer/qs_cid.h"
 #include "qs_frames.h"
-#include "qs_net.h"
-#include "qs_quic_hdr.h"
-#include "qs_steer.h"
+#include "net/qs_classify.h"
+#include "net/qs_reply.h"
+#include "net/qs_udp.h"
+#include "steer/qs_quic_hdr.h"
+#include "steer/qs_steer.h"
 
 #define N_WORKERS 4
 #define TAILROOM 64            /* room an answer may grow into */

@@ -1,4 +1,4 @@
-"""The one test rig every quicsteer integration test uses (DESIGN.md "Test rig").
+"""The one test rig every quicsteer integration test uses (docs/architecture.md "Test rig").
 
     with Rig("steer", workers=4) as rig:
         before = rig.counters()

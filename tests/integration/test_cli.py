@@ -27,7 +27,7 @@ HELP_LINES = ["show port info all", "show port stats all", "show lcores",
               "show stats", "show steering", "show config", "clear stats",
               "set log <type> <level>", "quit"]
 PROMPT = r"(?:quicsteer> )?"
-# a few of the stable names of DESIGN.md "Counters"
+# a few of the stable names of docs/architecture.md "Counters"
 DESIGN_COUNTERS = ["rx_packets", "drop_malformed", "quic_rx", "quic_forwarded_out",
                    "quic_forward_dropped", "quic_stateless_resets_sent"]
 

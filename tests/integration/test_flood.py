@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """A flood naming one worker fills its inbox ring: the workers that receive
 the flood drop what does not fit and count quic_forward_dropped (never
-block, never retry, DESIGN.md "Threads" step 3), quicsteer keeps running,
+block, never retry, docs/architecture.md "The packet path" stage 4), quicsteer keeps running,
 and datagrams naming the other workers are still answered."""
 from rig import (Rig, check, check_eq, check_stateless_resets, delta,
                  main, matrix_delta, short_headers, total)

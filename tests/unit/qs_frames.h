@@ -19,7 +19,9 @@
 #include <rte_mbuf.h>
 #include <rte_mempool.h>
 
-#include "qs_net.h"
+#include "net/qs_classify.h"
+#include "net/qs_reply.h"
+#include "net/qs_udp.h"
 
 #define QS_FRAME_MAX 2048
 
@@ -88,7 +90,7 @@ size_t qs_quic_short(uint8_t *buf, const uint8_t *dcid, uint8_t dcid_len,
 
 /* An 8-byte CID in the nibble format naming owner (0..15) in the high
  * nibble of byte 0, with fixed other bits: the encoding written out by
- * hand, independent of lib/qs_cid.c. */
+ * hand, independent of lib/steer/qs_cid.c. */
 void qs_frames_nibble_cid(uint8_t owner, uint8_t cid[8]);
 
 /* A one-segment mbuf holding a copy of frame; NULL when the pool is empty. */

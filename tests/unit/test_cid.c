@@ -3,7 +3,7 @@
  * decode to QS_CID_NONE. Needs no EAL (rte_rand seeds itself). */
 #include <string.h>
 
-#include "qs_cid.h"
+#include "steer/qs_cid.h"
 #include "qs_frames.h"
 #include "qs_test.h"
 

@@ -8,7 +8,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "qs_config.h"
+#include <rte_common.h>
+
+#include "base/qs_config.h"
 #include "qs_test.h"
 
 #define SECRET_HEX \

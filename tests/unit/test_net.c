@@ -12,7 +12,9 @@
 #include <rte_udp.h>
 
 #include "qs_frames.h"
-#include "qs_net.h"
+#include "net/qs_classify.h"
+#include "net/qs_reply.h"
+#include "net/qs_udp.h"
 #include "qs_test.h"
 #include "qs_test_eal.h"
 

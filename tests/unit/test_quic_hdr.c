@@ -7,7 +7,7 @@
 #include <unistd.h>
 
 #include "qs_frames.h"
-#include "qs_quic_hdr.h"
+#include "steer/qs_quic_hdr.h"
 #include "qs_test.h"
 
 #define SERVER_CID_LEN 8

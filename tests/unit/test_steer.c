@@ -7,9 +7,9 @@
 #include <rte_mempool.h>
 #include <rte_ring.h>
 
-#include "qs_cid.h"
+#include "steer/qs_cid.h"
 #include "qs_frames.h"
-#include "qs_steer.h"
+#include "steer/qs_steer.h"
 #include "qs_test.h"
 #include "qs_test_eal.h"
 

@@ -1,0 +1,467 @@
+#include <arpa/inet.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <rte_cfgfile.h>
+#include <rte_common.h>
+
+#include "base/qs_config.h"
+
+enum key_kind {
+	K_UINT, K_U64, K_PATH, K_NAME, K_CHOICE, K_ADDR, K_HEX,
+};
+
+/* K_CHOICE keys: the words accepted, in enum order */
+static const char *const steer_words[] = {"cid", "off", NULL};
+static const char *const layout_words[] = {"rtc", "pipeline", NULL};
+static const char *const retry_words[] = {"off", "on", "auto", NULL};
+static const char *const cc_words[] = {"cubic", "reno", "bbr", "bbr2", NULL};
+
+struct key_def {
+	const char *section;
+	const char *key;
+	enum key_kind kind;
+	size_t offset;
+	uint64_t min, max;      /* K_UINT/K_U64 bounds; K_PATH/K_NAME: size;
+				 * K_HEX: bytes */
+	bool pow2;
+	const char *const *words;  /* K_CHOICE */
+	size_t set_flag;           /* K_HEX: offset of its bool "set" */
+};
+
+#define F(field) offsetof(struct qs_config, field)
+#define SZ(field) sizeof(((struct qs_config *)0)->field)
+
+static const struct key_def keys[] = {
+	{"listen", "addr", K_ADDR, 0, 0, 0, false, NULL, 0},
+	{"listen", "port", K_UINT, F(port), 1, 65535, false, NULL, 0},
+	{"dataplane", "steer", K_CHOICE, F(steer), 0, 0, false, steer_words, 0},
+	{"dataplane", "layout", K_CHOICE, F(layout), 0, 0, false, layout_words, 0},
+	{"dataplane", "io_lcores", K_UINT, F(io_lcores), 1, 8, false, NULL, 0},
+	{"dataplane", "cid_format", K_NAME, F(cid_format), 0, SZ(cid_format), false, NULL, 0},
+	{"dataplane", "burst", K_UINT, F(burst), 1, QS_MAX_BURST, false, NULL, 0},
+	{"dataplane", "inbox_size", K_UINT, F(inbox_size), 64, 65536, true, NULL, 0},
+	{"dataplane", "inbox_drain", K_UINT, F(inbox_drain), 1, 4096, false, NULL, 0},
+	{"dataplane", "rx_desc", K_UINT, F(rx_desc), 64, 16384, false, NULL, 0},
+	{"dataplane", "tx_desc", K_UINT, F(tx_desc), 64, 16384, false, NULL, 0},
+	{"dataplane", "mbufs", K_UINT, F(mbufs), 0, 16777216, false, NULL, 0},
+	{"dataplane", "idle_sleep_us", K_UINT, F(idle_sleep_us), 0, 100000, false, NULL, 0},
+	{"quic", "reset_secret", K_HEX, F(reset_secret), 0, QS_RESET_SECRET_LEN, false, NULL, F(reset_secret_set)},
+	{"quic", "reset_rate", K_UINT, F(reset_rate), 0, 10000000, false, NULL, 0},
+	{"quic", "reset_burst", K_UINT, F(reset_burst), 1, 10000000, false, NULL, 0},
+	{"quic", "token_secret", K_HEX, F(token_secret), 0, QS_RESET_SECRET_LEN, false, NULL, F(token_secret_set)},
+	{"quic", "retry", K_CHOICE, F(retry), 0, 0, false, retry_words, 0},
+	{"quic", "retry_auto_rate", K_UINT, F(retry_auto_rate), 1, 10000000, false, NULL, 0},
+	{"quic", "max_conns", K_UINT, F(max_conns), 1, 1000000, false, NULL, 0},
+	{"quic", "idle_timeout_ms", K_UINT, F(idle_timeout_ms), 100, 3600000, false, NULL, 0},
+	{"quic", "handshake_timeout_ms", K_UINT, F(handshake_timeout_ms), 100, 600000, false, NULL, 0},
+	{"quic", "cc", K_CHOICE, F(cc), 0, 0, false, cc_words, 0},
+	{"quic", "max_streams_bidi", K_UINT, F(max_streams_bidi), 1, 10000, false, NULL, 0},
+	{"quic", "max_stream_data", K_UINT, F(max_stream_data), 1024, 1u << 30, false, NULL, 0},
+	{"quic", "max_data", K_UINT, F(max_data), 1024, 1u << 30, false, NULL, 0},
+	{"quic", "shutdown_timeout_ms", K_UINT, F(shutdown_timeout_ms), 0, 600000, false, NULL, 0},
+	{"tls", "cert", K_PATH, F(cert), 0, SZ(cert), false, NULL, 0},
+	{"tls", "key", K_PATH, F(key), 0, SZ(key), false, NULL, 0},
+	{"tls", "ticket_key", K_HEX, F(ticket_key), 0, QS_TICKET_KEY_LEN, false, NULL, F(ticket_key_set)},
+	{"http", "docroot", K_PATH, F(docroot), 0, SZ(docroot), false, NULL, 0},
+	{"http", "docroot_max_mb", K_UINT, F(docroot_max_mb), 1, 65536, false, NULL, 0},
+	{"http", "bytes_max", K_U64, F(bytes_max), 0, UINT64_C(1) << 40, false, NULL, 0},
+};
+
+void
+qs_config_defaults(struct qs_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->port = 443;
+	cfg->listen.port_be = htons(443);
+	cfg->steer = QS_STEER_MODE_CID;
+	cfg->layout = QS_LAYOUT_RTC;
+	cfg->io_lcores = 1;
+	strcpy(cfg->cid_format, "nibble");
+	cfg->burst = 32;
+	cfg->inbox_size = 1024;
+	cfg->inbox_drain = 64;
+	cfg->rx_desc = 1024;
+	cfg->tx_desc = 1024;
+	cfg->idle_sleep_us = 100;
+	cfg->reset_rate = 10000;
+	cfg->reset_burst = 1000;
+	cfg->retry = QS_RETRY_OFF;
+	cfg->retry_auto_rate = 1000;
+	cfg->max_conns = 4096;
+	cfg->idle_timeout_ms = 30000;
+	cfg->handshake_timeout_ms = 10000;
+	cfg->cc = QS_CC_CUBIC;
+	cfg->max_streams_bidi = 100;
+	cfg->max_stream_data = 256 * 1024;
+	cfg->max_data = 1024 * 1024;
+	cfg->shutdown_timeout_ms = 5000;
+	cfg->docroot_max_mb = 256;
+	cfg->bytes_max = UINT64_C(1) << 30;
+}
+
+void
+qs_config_clear_addrs(struct qs_config *cfg)
+{
+	cfg->listen.n_v4 = 0;
+	cfg->listen.n_v6 = 0;
+}
+
+static int
+add_addr(struct qs_config *cfg, const char *value, char *err, size_t errlen)
+{
+	struct qs_listen *l = &cfg->listen;
+	uint8_t buf[16];
+
+	if (l->n_v4 + l->n_v6 >= QS_MAX_ADDRS) {
+		snprintf(err, errlen, "more than %d addresses", QS_MAX_ADDRS);
+		return -1;
+	}
+	if (inet_pton(AF_INET, value, buf) == 1) {
+		memcpy(&l->v4[l->n_v4++], buf, 4);
+		return 0;
+	}
+	if (inet_pton(AF_INET6, value, buf) == 1) {
+		if (buf[0] == 0xff) {
+			snprintf(err, errlen, "'%s' is a multicast address", value);
+			return -1;
+		}
+		memcpy(l->v6[l->n_v6++], buf, 16);
+		return 0;
+	}
+	snprintf(err, errlen, "'%s' is not an IPv4 or IPv6 address", value);
+	return -1;
+}
+
+static int
+parse_uint(const char *value, const struct key_def *d, uint64_t *out,
+	   char *err, size_t errlen)
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	if (value[0] == '-' || value[0] == '\0')
+		goto bad;
+	v = strtoull(value, &end, 0);
+	if (errno != 0 || *end != '\0')
+		goto bad;
+	if (v < d->min || v > d->max) {
+		snprintf(err, errlen, "%s is out of range %" PRIu64 "..%" PRIu64,
+			 value, d->min, d->max);
+		return -1;
+	}
+	if (d->pow2 && !rte_is_power_of_2((uint32_t)v)) {
+		snprintf(err, errlen, "%s is not a power of 2", value);
+		return -1;
+	}
+	*out = v;
+	return 0;
+bad:
+	snprintf(err, errlen, "'%s' is not a number", value);
+	return -1;
+}
+
+static int
+parse_hex(const char *value, uint8_t *out, size_t n, char *err, size_t errlen)
+{
+	if (strlen(value) != 2 * n)
+		goto bad;
+	for (size_t i = 0; i < n; i++) {
+		unsigned int b;
+
+		if (sscanf(value + 2 * i, "%2x", &b) != 1 ||
+		    !strchr("0123456789abcdefABCDEF", value[2 * i]) ||
+		    !strchr("0123456789abcdefABCDEF", value[2 * i + 1]))
+			goto bad;
+		out[i] = (uint8_t)b;
+	}
+	return 0;
+bad:
+	snprintf(err, errlen, "expected %zu hex digits", 2 * n);
+	return -1;
+}
+
+int
+qs_config_set(struct qs_config *cfg, const char *section, const char *key,
+	      const char *value, char *err, size_t errlen)
+{
+	const struct key_def *d = NULL;
+	char *base = (char *)cfg;
+	bool section_known = false;
+
+	for (size_t i = 0; i < RTE_DIM(keys); i++) {
+		if (strcmp(keys[i].section, section) != 0)
+			continue;
+		section_known = true;
+		if (strcmp(keys[i].key, key) == 0) {
+			d = &keys[i];
+			break;
+		}
+	}
+	if (!section_known) {
+		snprintf(err, errlen, "unknown section");
+		return -1;
+	}
+	if (d == NULL) {
+		snprintf(err, errlen, "unknown key");
+		return -1;
+	}
+
+	switch (d->kind) {
+	case K_UINT:
+	case K_U64: {
+		uint64_t v;
+
+		if (parse_uint(value, d, &v, err, errlen) < 0)
+			return -1;
+		if (d->offset == F(port)) {
+			cfg->port = (uint16_t)v;
+			cfg->listen.port_be = htons((uint16_t)v);
+		} else if (d->kind == K_U64) {
+			*(uint64_t *)(base + d->offset) = v;
+		} else {
+			*(uint32_t *)(base + d->offset) = (uint32_t)v;
+		}
+		return 0;
+	}
+	case K_PATH:
+	case K_NAME:
+		if (value[0] == '\0' || strlen(value) >= d->max) {
+			snprintf(err, errlen, "value is empty or too long");
+			return -1;
+		}
+		strcpy(base + d->offset, value);
+		return 0;
+	case K_CHOICE:
+		for (int i = 0; d->words[i] != NULL; i++) {
+			if (strcmp(value, d->words[i]) == 0) {
+				*(int *)(base + d->offset) = i;
+				return 0;
+			}
+		}
+		{
+			char list[128] = "";
+
+			for (int i = 0; d->words[i] != NULL; i++)
+				snprintf(list + strlen(list), sizeof(list) - strlen(list),
+					 "%s%s", i ? ", " : "", d->words[i]);
+			snprintf(err, errlen, "'%s' is not one of: %s", value, list);
+		}
+		return -1;
+	case K_ADDR:
+		return add_addr(cfg, value, err, errlen);
+	case K_HEX:
+		if (parse_hex(value, (uint8_t *)base + d->offset, d->max, err,
+			      errlen) < 0)
+			return -1;
+		*(bool *)(base + d->set_flag) = true;
+		return 0;
+	}
+	return -1;
+}
+
+/* DPDK 22.11's cfgfile skips a line that has no '=': a typo such as
+ * "port 8443" would leave the default in force. Reject it here. */
+static int
+check_lines(const char *path, char *err, size_t errlen)
+{
+	char line[CFG_NAME_LEN + CFG_VALUE_LEN + 16];
+	char section[CFG_NAME_LEN] = "";
+	FILE *f = fopen(path, "r");
+	int n = 0;
+
+	if (f == NULL) {
+		snprintf(err, errlen, "%s: cannot read: %s", path, strerror(errno));
+		return -1;
+	}
+	while (fgets(line, sizeof(line), f) != NULL) {
+		char *p = line + strspn(line, " \t");
+
+		n++;
+		p[strcspn(p, "\r\n")] = '\0';
+		/* judge what cfgfile parses: the line before its comment (a ';'
+		 * not escaped as "\;") */
+		for (char *c = strchr(p, ';'); c != NULL; c = strchr(c + 1, ';'))
+			if (c == p || c[-1] != '\\') {
+				*c = '\0';
+				break;
+			}
+		if (*p == '[') {
+			snprintf(section, sizeof(section), "%.*s",
+				 (int)strcspn(p + 1, "]"), p + 1);
+			continue;
+		}
+		if (p[strspn(p, " \t")] == '\0' || strchr(p, '=') != NULL)
+			continue;
+		snprintf(err, errlen,
+			 "%s: [%s] line %d: '%s' is neither [section] nor key = value",
+			 path, section, n, p);
+		fclose(f);
+		return -1;
+	}
+	fclose(f);
+	return 0;
+}
+
+int
+qs_config_load(struct qs_config *cfg, const char *path, char *err,
+	       size_t errlen)
+{
+	struct rte_cfgfile *file;
+	char msg[QS_ERR_LEN];
+	int n_sections, rc = -1;
+	char (*names)[CFG_NAME_LEN] = NULL;
+	char **name_ptrs = NULL;
+
+	if (check_lines(path, err, errlen) != 0)
+		return -1;
+	/* empty values reach qs_config_set, which names the key */
+	file = rte_cfgfile_load(path, CFG_FLAG_EMPTY_VALUES);
+	if (file == NULL) {
+		snprintf(err, errlen,
+			 "%s: not a valid INI file (a line is neither [section] "
+			 "nor key = value; see the CFGFILE message above)", path);
+		return -1;
+	}
+	snprintf(cfg->file, sizeof(cfg->file), "%s", path);
+
+	n_sections = rte_cfgfile_num_sections(file, NULL, 0);
+	names = calloc(RTE_MAX(n_sections, 1), sizeof(*names));
+	name_ptrs = calloc(RTE_MAX(n_sections, 1), sizeof(*name_ptrs));
+	if (names == NULL || name_ptrs == NULL) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		goto out;
+	}
+	for (int i = 0; i < n_sections; i++)
+		name_ptrs[i] = names[i];
+	rte_cfgfile_sections(file, name_ptrs, n_sections);
+
+	for (int s = 0; s < n_sections; s++) {
+		int n = rte_cfgfile_section_num_entries_by_index(file, names[s],
+								  s);
+		struct rte_cfgfile_entry entries[n > 0 ? n : 1];
+		char section[CFG_NAME_LEN];
+
+		if (n < 0) {
+			snprintf(err, errlen, "%s: [%s]: unreadable section", path,
+				 names[s]);
+			goto out;
+		}
+		snprintf(section, sizeof(section), "%s", names[s]);
+		rte_cfgfile_section_entries_by_index(file, s, section, entries, n);
+		for (int e = 0; e < n; e++) {
+			if (qs_config_set(cfg, section, entries[e].name,
+					  entries[e].value, msg, sizeof(msg)) < 0) {
+				snprintf(err, errlen, "%s: [%s] %s: %s", path,
+					 section, entries[e].name, msg);
+				goto out;
+			}
+		}
+		if (n == 0) {
+			bool known = false;
+
+			for (size_t i = 0; i < RTE_DIM(keys); i++)
+				known |= strcmp(keys[i].section, section) == 0;
+			if (!known) {
+				snprintf(err, errlen, "%s: [%s]: unknown section",
+					 path, section);
+				goto out;
+			}
+		}
+	}
+	rc = 0;
+out:
+	free(names);
+	free(name_ptrs);
+	rte_cfgfile_close(file);
+	return rc;
+}
+
+static int
+check_readable(const char *what, const char *path, bool dir, char *err,
+	       size_t errlen)
+{
+	struct stat st;
+
+	if (path[0] == '\0')
+		return 0;
+	if (stat(path, &st) != 0) {
+		snprintf(err, errlen, "%s '%s': %s", what, path, strerror(errno));
+		return -1;
+	}
+	if (dir != S_ISDIR(st.st_mode)) {
+		snprintf(err, errlen, "%s '%s': %s", what, path,
+			 dir ? "not a directory" : "is a directory, not a file");
+		return -1;
+	}
+	if (access(path, R_OK | (dir ? X_OK : 0)) != 0) {
+		snprintf(err, errlen, "%s '%s': %s", what, path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int
+qs_config_validate(const struct qs_config *cfg, char *err, size_t errlen)
+{
+	if (cfg->listen.n_v4 + cfg->listen.n_v6 == 0) {
+		snprintf(err, errlen,
+			 "no listen address: set [listen] addr or --addr");
+		return -1;
+	}
+	if ((cfg->cert[0] == '\0') != (cfg->key[0] == '\0')) {
+		snprintf(err, errlen, "[tls] cert and key must be given together");
+		return -1;
+	}
+	if (check_readable("[tls] cert", cfg->cert, false, err, errlen) < 0 ||
+	    check_readable("[tls] key", cfg->key, false, err, errlen) < 0 ||
+	    check_readable("[http] docroot", cfg->docroot, true, err, errlen) < 0)
+		return -1;
+	return 0;
+}
+
+void
+qs_config_dump(const struct qs_config *cfg, FILE *out)
+{
+	char buf[INET6_ADDRSTRLEN];
+
+	fprintf(out, "# effective configuration%s%s\n",
+		cfg->file[0] ? " from " : "", cfg->file);
+	fprintf(out, "[listen]\n");
+	for (unsigned int i = 0; i < cfg->listen.n_v4; i++)
+		fprintf(out, "addr = %s\n",
+			inet_ntop(AF_INET, &cfg->listen.v4[i], buf, sizeof(buf)));
+	for (unsigned int i = 0; i < cfg->listen.n_v6; i++)
+		fprintf(out, "addr = %s\n",
+			inet_ntop(AF_INET6, cfg->listen.v6[i], buf, sizeof(buf)));
+	fprintf(out, "port = %u\n", cfg->port);
+	fprintf(out, "\n[dataplane]\nsteer = %s\nlayout = %s\nio_lcores = %u\n"
+		"cid_format = %s\n", steer_words[cfg->steer],
+		layout_words[cfg->layout], cfg->io_lcores, cfg->cid_format);
+	fprintf(out, "burst = %u\ninbox_size = %u\ninbox_drain = %u\n",
+		cfg->burst, cfg->inbox_size, cfg->inbox_drain);
+	fprintf(out, "rx_desc = %u\ntx_desc = %u\nmbufs = %u\nidle_sleep_us = %u\n",
+		cfg->rx_desc, cfg->tx_desc, cfg->mbufs, cfg->idle_sleep_us);
+	fprintf(out, "\n[quic]\nreset_secret = %s\nreset_rate = %u\nreset_burst = %u\n",
+		cfg->reset_secret_set ? "(set)" : "(random)", cfg->reset_rate,
+		cfg->reset_burst);
+	fprintf(out, "token_secret = %s\nretry = %s\nretry_auto_rate = %u\n",
+		cfg->token_secret_set ? "(set)" : "(random)",
+		retry_words[cfg->retry], cfg->retry_auto_rate);
+	fprintf(out, "max_conns = %u\nidle_timeout_ms = %u\nhandshake_timeout_ms = %u\n",
+		cfg->max_conns, cfg->idle_timeout_ms, cfg->handshake_timeout_ms);
+	fprintf(out, "cc = %s\nmax_streams_bidi = %u\nmax_stream_data = %u\n"
+		"max_data = %u\nshutdown_timeout_ms = %u\n", cc_words[cfg->cc],
+		cfg->max_streams_bidi, cfg->max_stream_data, cfg->max_data,
+		cfg->shutdown_timeout_ms);
+	fprintf(out, "\n[tls]\ncert = %s\nkey = %s\nticket_key = %s\n", cfg->cert,
+		cfg->key, cfg->ticket_key_set ? "(set)" : "(random)");
+	fprintf(out, "\n[http]\ndocroot = %s\ndocroot_max_mb = %u\nbytes_max = %" PRIu64 "\n",
+		cfg->docroot, cfg->docroot_max_mb, cfg->bytes_max);
+}

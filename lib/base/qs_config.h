@@ -1,0 +1,104 @@
+/* Configuration: defaults, an INI file read with DPDK's cfgfile library,
+ * command-line overrides, validation. Read-only once the dataplane starts. */
+#ifndef QS_CONFIG_H
+#define QS_CONFIG_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "base/qs_limits.h"
+
+#define QS_ERR_LEN 512
+#define QS_RESET_SECRET_LEN 32
+
+#define QS_TICKET_KEY_LEN 64      /* gnutls_session_ticket_key_generate size */
+
+/* What we answer for: listen addresses and the UDP port, in network order. */
+struct qs_listen {
+	uint32_t v4[QS_MAX_ADDRS];
+	uint8_t v6[QS_MAX_ADDRS][16];
+	unsigned int n_v4;
+	unsigned int n_v6;
+	uint16_t port_be;
+};
+
+enum qs_steer_mode { QS_STEER_MODE_CID, QS_STEER_MODE_OFF };
+enum qs_layout { QS_LAYOUT_RTC, QS_LAYOUT_PIPELINE };
+enum qs_retry_mode { QS_RETRY_OFF, QS_RETRY_ON, QS_RETRY_AUTO };
+enum qs_cc_algo { QS_CC_CUBIC, QS_CC_RENO, QS_CC_BBR, QS_CC_BBR2 };
+
+struct qs_config {
+	char file[PATH_MAX];            /* "" when no --config */
+
+	/* [listen] */
+	struct qs_listen listen;        /* addresses and port, network order */
+	uint16_t port;
+
+	/* [dataplane] */
+	enum qs_steer_mode steer;
+	enum qs_layout layout;
+	uint32_t io_lcores;             /* pipeline: lcores that only do I/O */
+	char cid_format[16];
+	uint32_t burst;
+	uint32_t inbox_size;
+	uint32_t inbox_drain;
+	uint32_t rx_desc;
+	uint32_t tx_desc;
+	uint32_t mbufs;                 /* 0: sized from the rest */
+	uint32_t idle_sleep_us;
+
+	/* [quic] */
+	uint8_t reset_secret[QS_RESET_SECRET_LEN];
+	bool reset_secret_set;          /* else random at start */
+	uint32_t reset_rate;            /* per lcore per second; 0: never */
+	uint32_t reset_burst;
+	uint8_t token_secret[QS_RESET_SECRET_LEN];
+	bool token_secret_set;          /* else random at start */
+	enum qs_retry_mode retry;
+	uint32_t retry_auto_rate;       /* handshakes/s per lcore before Retry */
+	uint32_t max_conns;             /* per worker lcore */
+	uint32_t idle_timeout_ms;
+	uint32_t handshake_timeout_ms;
+	enum qs_cc_algo cc;
+	uint32_t max_streams_bidi;
+	uint32_t max_stream_data;       /* receive window per stream */
+	uint32_t max_data;              /* receive window per connection */
+	uint32_t shutdown_timeout_ms;
+
+	/* [tls] */
+	char cert[PATH_MAX];
+	char key[PATH_MAX];
+	uint8_t ticket_key[QS_TICKET_KEY_LEN];
+	bool ticket_key_set;            /* else random at start */
+
+	/* [http] */
+	char docroot[PATH_MAX];
+	uint32_t docroot_max_mb;        /* content store cap */
+	uint64_t bytes_max;             /* largest /bytes/N */
+};
+
+void qs_config_defaults(struct qs_config *cfg);
+
+/* Reads an INI file into cfg. On error returns -1 with err naming the file,
+ * section, key and the problem. */
+int qs_config_load(struct qs_config *cfg, const char *path, char *err,
+		   size_t errlen);
+
+/* Sets one key as the file would; used for command-line overrides too. */
+int qs_config_set(struct qs_config *cfg, const char *section, const char *key,
+		  const char *value, char *err, size_t errlen);
+
+/* Forgets the listen addresses (an --addr on the command line replaces the
+ * file's list rather than adding to it). */
+void qs_config_clear_addrs(struct qs_config *cfg);
+
+/* Checks what no single key can: at least one address, files readable. */
+int qs_config_validate(const struct qs_config *cfg, char *err, size_t errlen);
+
+/* Writes the effective configuration in the file's own format. */
+void qs_config_dump(const struct qs_config *cfg, FILE *out);
+
+#endif

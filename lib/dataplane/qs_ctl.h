@@ -1,0 +1,60 @@
+/* Control plane <-> worker requests (DPDK ip_pipeline style): the main
+ * lcore posts a request on a worker's ring and waits; the worker answers
+ * between bursts. Connections are only ever read by their own lcore. */
+#ifndef QS_CTL_H
+#define QS_CTL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define QS_CTL_MAX_CONNS 64
+
+#include <rte_ring.h>
+
+#include "quic/qs_conn.h"
+
+enum qs_ctl_type {
+	QS_CTL_CONNS,    /* count and the busiest connections */
+	QS_CTL_CONN,     /* one connection, by any of its CIDs */
+};
+
+struct qs_ctl_conn_info {
+	char cid[2 * 20 + 1];        /* first server CID, hex */
+	char peer[64];               /* [addr]:port */
+	const char *state;
+	uint64_t age_ms;
+	uint64_t srtt_us;
+	uint64_t rx_bytes;
+	uint64_t tx_bytes;
+	uint32_t streams;
+	uint32_t n_cids;
+	uint32_t migrations_seen;     /* peer addresses in its path table */
+	uint16_t worker;
+};
+
+struct qs_ctl_req {
+	enum qs_ctl_type type;
+	uint8_t cid[20];             /* QS_CTL_CONN */
+	uint8_t cid_len;
+	uint32_t max;                /* QS_CTL_CONNS: how many to list */
+	/* answer */
+	uint32_t n_conns;
+	uint32_t n_out;
+	struct qs_ctl_conn_info out[QS_CTL_MAX_CONNS];
+	bool done;
+};
+
+/* Worker side: answers from the connections of its lcore. */
+void qs_ctl_serve(const struct qs_conn_set *set, struct qs_ctl_req *req);
+/* Control side: posts the question on a worker's ring and waits up to
+ * timeout_ms. Returns the answered request (free it with qs_ctl_release),
+ * or NULL. */
+struct qs_ctl_req *qs_ctl_ask(struct rte_ring *ring,
+			      const struct qs_ctl_req *question,
+			      unsigned int timeout_ms);
+void qs_ctl_release(struct qs_ctl_req *req);
+
+/* Parses a CID in hex; returns its length or -1. */
+int qs_ctl_parse_cid(const char *hex, uint8_t *cid);
+
+#endif

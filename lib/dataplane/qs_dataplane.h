@@ -1,0 +1,137 @@
+/* The dataplane: per-lcore worker state, the worker loop, and the setup
+ * and teardown the main lcore does around it. */
+#ifndef QS_DATAPLANE_H
+#define QS_DATAPLANE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <rte_ethdev.h>
+#include <rte_mbuf.h>
+#include <rte_mempool.h>
+#include <rte_ring.h>
+#include <rte_spinlock.h>
+
+#include "base/qs_clock.h"
+#include "base/qs_config.h"
+#include "base/qs_limits.h"
+#include "base/qs_ratelimit.h"
+#include "base/qs_stats.h"
+#include "dataplane/qs_ctl.h"
+#include "http/qs_h3.h"
+#include "net/qs_port.h"
+#include "net/qs_tx.h"
+#include "quic/qs_env.h"
+#include "quic/qs_server.h"
+#include "steer/qs_cid.h"
+#include "steer/qs_steer.h"
+
+#define QS_TX_RING_SIZE 4096
+
+struct qs_dataplane;
+
+/* What a dataplane lcore does, chosen once at start (l3fwd style: no mode
+ * tests in the loop). */
+enum qs_lcore_role {
+	QS_ROLE_RTC,     /* polls its own queues and owns connections */
+	QS_ROLE_IO,      /* pipeline: polls queues, steers, sends for workers */
+	QS_ROLE_WORKER,  /* pipeline: owns connections, no queues of its own */
+};
+
+/* Everything one worker lcore touches on the fast path. */
+struct qs_lcore {
+	/* read-only after start */
+	struct qs_dataplane *dp;
+	unsigned int lcore_id;
+	enum qs_lcore_role role;
+	char name[8];                   /* worker index, or "io<n>" */
+	uint16_t worker;                /* index encoded in CIDs (workers) */
+	uint16_t queue;                 /* RX and TX queue on every port
+					 * (RTC and I/O lcores) */
+	/* I/O lcore: packets workers give it to send; pipeline worker: the
+	 * ring of the I/O lcore that sends for it */
+	struct rte_ring *tx_ring;
+	/* what to do with QUIC datagrams rx_poll found no other owner for:
+	 * an RTC lcore handles them, an I/O lcore picks a worker by hash */
+	void (*rx_local)(struct qs_lcore *lc, struct rte_mbuf **pkts,
+			 uint16_t n);
+	bool steer;
+	uint32_t burst;
+	uint32_t inbox_drain;
+	uint32_t idle_sleep_us;
+	struct rte_ring *inbox;
+
+	struct rte_ring *ctl;            /* requests from the control plane */
+
+	/* written only by this lcore */
+	struct qs_env env;               /* what its connections see; env.now
+					  * is the time of this iteration */
+	uint64_t idle_polls;
+	bool stop_done;                  /* graceful stop: own connections closed */
+	struct qs_server srv;
+	struct qs_h3_lcore h3;
+	struct qs_ratelimit reset_limit;
+	struct qs_tx tx;                 /* hands packets to the NIC queue, or
+					  * to the I/O lcore (pipeline worker) */
+	struct qs_steer_stage stage;
+	struct qs_stats stats;
+} __rte_cache_aligned;
+
+struct qs_dataplane {
+	const struct qs_config *cfg;
+	struct qs_cid_codec codec;
+	uint16_t n_workers;
+	uint16_t n_lcores;               /* workers first, then I/O lcores */
+	struct qs_lcore *lcores[QS_MAX_LCORES];
+	struct qs_lcore *workers[QS_MAX_WORKERS];
+	struct rte_ring *inbox[QS_MAX_WORKERS];
+	struct qs_port ports[QS_MAX_PORTS];
+	uint16_t n_ports;
+	uint8_t port_index[RTE_MAX_ETHPORTS];
+	struct rte_mempool *pool;
+	bool launched;
+	volatile bool stopping;          /* graceful: GOAWAY, drain, close */
+	volatile bool quit;              /* leave the loop now */
+	uint64_t stop_deadline;          /* ns; close what is left by then */
+	uint32_t workers_stopped;        /* I/O lcores outlive the workers */
+
+	/* control plane only: the view `clear stats` resets; stats_lock
+	 * serialises the CLI, telemetry thread and teardown (never a worker) */
+	rte_spinlock_t stats_lock;
+	struct qs_stats cleared[QS_MAX_LCORES];
+};
+
+/* Builds the dataplane from cfg: codec, mbuf pool, ports, inbox rings and
+ * one qs_lcore per worker (every lcore but the main one). */
+int qs_dataplane_init(struct qs_dataplane *dp, const struct qs_config *cfg);
+/* Starts the worker loop on every worker lcore. */
+int qs_dataplane_launch(struct qs_dataplane *dp);
+/* Stops the workers, the ports, and frees what init took. */
+void qs_dataplane_fini(struct qs_dataplane *dp);
+
+/* Counters of dataplane lcore i (workers first: i is the worker index),
+ * since start or since the last clear. The caller holds dp->stats_lock,
+ * as does the caller of qs_dataplane_stats_clear. */
+void qs_dataplane_stats(struct qs_dataplane *dp, uint16_t i, bool since_clear,
+			struct qs_stats *out);
+void qs_dataplane_stats_clear(struct qs_dataplane *dp);
+
+/* Asks worker w a control question (qs_ctl.h) and waits up to
+ * timeout_ms; NULL when there is no such worker or no answer in time. */
+struct qs_ctl_req *qs_dataplane_ask(struct qs_dataplane *dp, uint16_t w,
+				    const struct qs_ctl_req *question,
+				    unsigned int timeout_ms);
+
+/* Graceful stop: workers send GOAWAY, let responses finish until
+ * shutdown_timeout_ms, close every connection and leave their loops. */
+void qs_dataplane_stop(struct qs_dataplane *dp);
+
+/* Sets the role-specific functions of lc. */
+void qs_lcore_set_role(struct qs_lcore *lc, enum qs_lcore_role role);
+
+/* The loop of a dataplane lcore, by role; arg is a struct qs_lcore. */
+int qs_lcore_main_rtc(void *arg);
+int qs_lcore_main_io(void *arg);
+int qs_lcore_main_worker(void *arg);
+
+#endif

@@ -1,0 +1,293 @@
+/* The dataplane loops (docs/architecture.md "Threads"). Run-to-completion: rx_burst
+ * -> classify -> steer -> flush staged datagrams to their owners -> drain
+ * own inbox -> QUIC input and timers -> tx_burst -> back off when idle.
+ * Pipeline: I/O lcores do the first half and send what workers hand them;
+ * workers do the second half. */
+#include <string.h>
+
+#include <rte_cycles.h>
+#include <rte_hash_crc.h>
+#include <rte_ethdev.h>
+#include <rte_log.h>
+#include <rte_prefetch.h>
+
+#include "base/qs_log.h"
+#include "dataplane/qs_dataplane.h"
+#include "dataplane/qs_rx.h"
+#include "net/qs_classify.h"
+
+/* empty polls spent spinning before the loop starts to sleep */
+#define IDLE_SPIN_POLLS 256
+
+static uint16_t
+tx_to_port(struct qs_tx *tx, uint16_t pi, struct rte_mbuf **pkts, uint16_t n)
+{
+	struct qs_lcore *lc = qs_container_of(tx, struct qs_lcore, tx);
+	uint16_t sent = rte_eth_tx_burst(lc->dp->ports[pi].port_id, lc->queue,
+					 pkts, n);
+
+	lc->stats.tx_packets += sent;
+	for (uint16_t i = 0; i < sent; i++)
+		lc->stats.tx_bytes += rte_pktmbuf_pkt_len(pkts[i]);
+	return sent;
+}
+
+/* A pipeline worker's packets leave through its I/O lcore (which counts
+ * them as sent). */
+static uint16_t
+tx_to_io_lcore(struct qs_tx *tx, uint16_t pi, struct rte_mbuf **pkts,
+	       uint16_t n)
+{
+	struct qs_lcore *lc = qs_container_of(tx, struct qs_lcore, tx);
+
+	(void)pi;
+	return (uint16_t)rte_ring_enqueue_burst(lc->tx_ring, (void **)pkts, n,
+						NULL);
+}
+
+static uint16_t
+rx_poll(struct qs_lcore *lc, uint16_t pi)
+{
+	struct rte_mbuf *pkts[QS_MAX_BURST];
+	uint16_t n;
+
+	n = rte_eth_rx_burst(lc->dp->ports[pi].port_id, lc->queue, pkts,
+			     (uint16_t)lc->burst);
+	if (n == 0)
+		return 0;
+	qs_rx_burst(lc, pkts, n);
+	return n;
+}
+
+static void
+rx_local_handle(struct qs_lcore *lc, struct rte_mbuf **pkts, uint16_t n)
+{
+	lc->stats.quic_local += n;
+	for (uint16_t i = 0; i < n; i++)
+		qs_server_input(&lc->srv, pkts[i]);
+}
+
+/* Software hash of the 4-tuple where the PMD gave no RSS hash, so every
+ * Initial of one connection reaches the same worker. */
+static uint32_t
+flow_hash(const struct rte_mbuf *m)
+{
+	const uint8_t *l3 = rte_pktmbuf_mtod_offset(m, const uint8_t *,
+						    RTE_ETHER_HDR_LEN);
+	/* rte_hash_crc reads 8- and 4-byte words: hash an aligned copy */
+	uint64_t key[5];
+	size_t addrs;
+
+	if (m->ol_flags & RTE_MBUF_F_RX_RSS_HASH)
+		return m->hash.rss;
+	if (RTE_ETH_IS_IPV6_HDR(m->packet_type)) {
+		addrs = 32;
+		memcpy(key, l3 + 8, addrs);              /* both addresses */
+	} else {
+		addrs = 8;
+		memcpy(key, l3 + 12, addrs);
+	}
+	memcpy((uint8_t *)key + addrs, l3 + qs_net_l3_len(m), 4);   /* both ports */
+	return rte_hash_crc(key, (uint32_t)addrs + 4, 0);
+}
+
+/* I/O lcore: datagrams that name no owner (Initials, 0-RTT, unknown CIDs)
+ * go to the worker their 4-tuple hashes to. */
+static void
+rx_local_by_hash(struct qs_lcore *lc, struct rte_mbuf **pkts, uint16_t n)
+{
+	uint16_t n_workers = lc->dp->n_workers;
+
+	for (uint16_t i = 0; i < n; i++)
+		qs_steer_stage_add(&lc->stage, (uint16_t)(flow_hash(pkts[i]) % n_workers),
+				   pkts[i]);
+	qs_steer_flush(&lc->stage, lc->dp->inbox, n_workers, &lc->stats);
+}
+
+/* Datagrams other lcores moved here; never forwarded again. */
+static unsigned int
+inbox_drain(struct qs_lcore *lc)
+{
+	struct rte_mbuf *pkts[QS_MAX_BURST];
+	unsigned int total = 0, n;
+
+	do {
+		n = rte_ring_dequeue_burst(lc->inbox, (void **)pkts,
+					   RTE_MIN((unsigned int)QS_MAX_BURST,
+						   lc->inbox_drain - total),
+					   NULL);
+		lc->stats.quic_forwarded_in += n;
+		for (unsigned int i = 0; i < n; i++)
+			qs_server_input(&lc->srv, pkts[i]);
+		total += n;
+	} while (n == QS_MAX_BURST && total < lc->inbox_drain);
+	return total;
+}
+
+/* Spin briefly, then sleep, so more lcores than CPUs stay responsive. */
+static inline void
+idle_backoff(struct qs_lcore *lc, unsigned int work)
+{
+	if (work != 0) {
+		lc->idle_polls = 0;
+		return;
+	}
+	if (++lc->idle_polls < IDLE_SPIN_POLLS || lc->idle_sleep_us == 0)
+		rte_pause();
+	else
+		rte_delay_us_sleep(lc->idle_sleep_us);
+}
+
+/* Control-plane requests (show conns): answered between bursts. */
+static void
+ctl_poll(struct qs_lcore *lc)
+{
+	struct qs_ctl_req *req = NULL;
+
+	while (rte_ring_dequeue(lc->ctl, (void **)&req) == 0)
+		qs_ctl_serve(&lc->srv.set, req);
+}
+
+/* Graceful stop: GOAWAY once, then close when streams are done or the
+ * deadline passed. A worker that is done goes on polling until every
+ * worker is done, so that new Initials still get CONNECTION_REFUSED and
+ * packets for the others are still steered; true when the loop may end. */
+static bool
+stop_progress(struct qs_lcore *lc)
+{
+	struct qs_dataplane *dp = lc->dp;
+
+	if (!lc->stop_done) {
+		if (!lc->srv.stopping)
+			qs_server_shutdown(&lc->srv);
+		if (qs_server_has_active_streams(&lc->srv) &&
+		    lc->env.now < dp->stop_deadline)
+			return false;
+		qs_server_close_all(&lc->srv);
+		qs_tx_flush_all(&lc->tx);
+		lc->stop_done = true;
+		__atomic_fetch_add(&dp->workers_stopped, 1, __ATOMIC_RELEASE);
+	}
+	return __atomic_load_n(&dp->workers_stopped, __ATOMIC_ACQUIRE) ==
+	       dp->n_workers;
+}
+
+static inline bool
+stopping(const struct qs_dataplane *dp)
+{
+	return unlikely(__atomic_load_n(&dp->stopping, __ATOMIC_RELAXED));
+}
+
+static inline bool
+quitting(const struct qs_dataplane *dp)
+{
+	return __atomic_load_n(&dp->quit, __ATOMIC_RELAXED);
+}
+
+static void
+log_start(const struct qs_lcore *lc, const char *what)
+{
+	RTE_LOG(INFO, QS_LCORE, "%s %s on lcore %u: %u ports, queue %d\n", what,
+		lc->name, lc->lcore_id, lc->dp->n_ports,
+		lc->role == QS_ROLE_WORKER ? -1 : (int)lc->queue);
+}
+
+static unsigned int
+rx_poll_all(struct qs_lcore *lc)
+{
+	unsigned int n = 0;
+
+	for (uint16_t pi = 0; pi < lc->dp->n_ports; pi++)
+		n += rx_poll(lc, pi);
+	return n;
+}
+
+static unsigned int
+rx_poll_none(struct qs_lcore *lc)
+{
+	(void)lc;
+	return 0;
+}
+
+/* The loop of a lcore that owns connections: with its own queues (RTC) or
+ * fed only through its inbox (pipeline worker). */
+static int
+owner_loop(struct qs_lcore *lc, unsigned int (*poll_queues)(struct qs_lcore *))
+{
+	struct qs_dataplane *dp = lc->dp;
+
+	log_start(lc, "worker");
+	while (!quitting(dp)) {
+		unsigned int work;
+
+		lc->env.now = qs_now_ns();
+		work = poll_queues(lc);
+		work += inbox_drain(lc);
+		work += qs_server_run(&lc->srv);
+		qs_tx_flush_all(&lc->tx);
+		ctl_poll(lc);
+		if (stopping(dp) && stop_progress(lc))
+			break;
+		idle_backoff(lc, work);
+	}
+	RTE_LOG(INFO, QS_LCORE, "worker %s stopped\n", lc->name);
+	return 0;
+}
+
+int
+qs_lcore_main_rtc(void *arg)
+{
+	return owner_loop(arg, rx_poll_all);
+}
+
+int
+qs_lcore_main_worker(void *arg)
+{
+	return owner_loop(arg, rx_poll_none);
+}
+
+/* What workers handed over to be sent, into this lcore's TX queues. */
+static unsigned int
+tx_ring_drain(struct qs_lcore *lc)
+{
+	struct rte_mbuf *pkts[QS_MAX_BURST];
+	unsigned int n = rte_ring_dequeue_burst(lc->tx_ring, (void **)pkts,
+						QS_MAX_BURST, NULL);
+
+	for (unsigned int i = 0; i < n; i++)
+		qs_tx_enqueue(&lc->tx, pkts[i]);
+	return n;
+}
+
+int
+qs_lcore_main_io(void *arg)
+{
+	struct qs_lcore *lc = arg;
+	struct qs_dataplane *dp = lc->dp;
+
+	log_start(lc, "I/O lcore");
+	while (!quitting(dp)) {
+		unsigned int work = 0;
+		/* sampled before the drain: what the last worker sent is taken */
+		bool workers_done = __atomic_load_n(&dp->workers_stopped,
+						    __ATOMIC_ACQUIRE) == dp->n_workers;
+
+		lc->env.now = qs_now_ns();
+		work += rx_poll_all(lc);
+		work += tx_ring_drain(lc);
+		qs_tx_flush_all(&lc->tx);
+		if (stopping(dp) && workers_done && work == 0)
+			break;
+		idle_backoff(lc, work);
+	}
+	RTE_LOG(INFO, QS_LCORE, "I/O lcore %s stopped\n", lc->name);
+	return 0;
+}
+
+void
+qs_lcore_set_role(struct qs_lcore *lc, enum qs_lcore_role role)
+{
+	lc->role = role;
+	lc->tx.burst = role == QS_ROLE_WORKER ? tx_to_io_lcore : tx_to_port;
+	lc->rx_local = role == QS_ROLE_IO ? rx_local_by_hash : rx_local_handle;
+}

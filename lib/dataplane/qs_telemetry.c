@@ -1,0 +1,167 @@
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_telemetry.h>
+
+#include "dataplane/qs_ctl.h"
+#include "dataplane/qs_telemetry.h"
+
+static struct qs_dataplane *tel_dp;
+
+static void
+add_counters(struct rte_tel_data *d, const struct qs_stats *s)
+{
+	for (int i = 0; i < QS_CNT_MAX; i++)
+		rte_tel_data_add_dict_u64(d, qs_counter_names[i],
+					  qs_stats_get(s, (enum qs_counter_id)i));
+}
+
+static int
+tel_stats_locked(const char *cmd __rte_unused, const char *params __rte_unused,
+	  struct rte_tel_data *d)
+{
+	struct qs_stats sum, one;
+
+	memset(&sum, 0, sizeof(sum));
+	for (uint16_t i = 0; i < tel_dp->n_lcores; i++) {
+		qs_dataplane_stats(tel_dp, i, false, &one);
+		qs_stats_add(&sum, &one);
+	}
+	rte_tel_data_start_dict(d);
+	rte_tel_data_add_dict_int(d, "workers", tel_dp->n_workers);
+	rte_tel_data_add_dict_int(d, "io_lcores", tel_dp->n_lcores - tel_dp->n_workers);
+	add_counters(d, &sum);
+	return 0;
+}
+
+static int
+tel_lcores_locked(const char *cmd __rte_unused, const char *params __rte_unused,
+	   struct rte_tel_data *d)
+{
+	rte_tel_data_start_dict(d);
+	for (uint16_t i = 0; i < tel_dp->n_lcores; i++) {
+		struct rte_tel_data *c = rte_tel_data_alloc();
+		struct qs_stats s;
+
+		if (c == NULL)
+			return -ENOMEM;
+		qs_dataplane_stats(tel_dp, i, false, &s);
+		rte_tel_data_start_dict(c);
+		rte_tel_data_add_dict_int(c, "lcore_id",
+					  (int)tel_dp->lcores[i]->lcore_id);
+		add_counters(c, &s);
+		rte_tel_data_add_dict_container(d, tel_dp->lcores[i]->name, c, 0);
+	}
+	return 0;
+}
+
+static int
+tel_steering_locked(const char *cmd __rte_unused, const char *params __rte_unused,
+	     struct rte_tel_data *d)
+{
+	rte_tel_data_start_dict(d);
+	for (uint16_t from = 0; from < tel_dp->n_lcores; from++) {
+		struct rte_tel_data *row = rte_tel_data_alloc();
+		struct qs_stats s;
+
+		if (row == NULL)
+			return -ENOMEM;
+		qs_dataplane_stats(tel_dp, from, false, &s);
+		rte_tel_data_start_array(row, RTE_TEL_U64_VAL);
+		for (uint16_t to = 0; to < tel_dp->n_workers; to++)
+			rte_tel_data_add_array_u64(row, s.forwarded[to]);
+		rte_tel_data_add_dict_container(d, tel_dp->lcores[from]->name, row, 0);
+	}
+	return 0;
+}
+
+#define TEL_CONNS_TOP 16
+#define TEL_CTL_TIMEOUT_MS 1000
+
+static void
+add_conn(struct rte_tel_data *d, const struct qs_ctl_conn_info *ci)
+{
+	struct rte_tel_data *c = rte_tel_data_alloc();
+
+	if (c == NULL)
+		return;
+	rte_tel_data_start_dict(c);
+	rte_tel_data_add_dict_int(c, "worker", ci->worker);
+	rte_tel_data_add_dict_string(c, "peer", ci->peer);
+	rte_tel_data_add_dict_string(c, "state", ci->state);
+	rte_tel_data_add_dict_u64(c, "age_ms", ci->age_ms);
+	rte_tel_data_add_dict_u64(c, "rtt_us", ci->srtt_us);
+	rte_tel_data_add_dict_u64(c, "rx_bytes", ci->rx_bytes);
+	rte_tel_data_add_dict_u64(c, "tx_bytes", ci->tx_bytes);
+	rte_tel_data_add_dict_u64(c, "streams", ci->streams);
+	rte_tel_data_add_dict_container(d, ci->cid[0] ? ci->cid : "?", c, 0);
+}
+
+/* Connections per worker (asked of each worker: only it reads them) and
+ * the busiest of each; params "N" lists N per worker (default 16). */
+static int
+tel_conns_locked(const char *cmd __rte_unused, const char *params,
+		 struct rte_tel_data *d)
+{
+	struct qs_ctl_req q = {.type = QS_CTL_CONNS, .max = TEL_CONNS_TOP};
+	struct rte_tel_data *counts = rte_tel_data_alloc();
+	struct rte_tel_data *busiest = rte_tel_data_alloc();
+
+	if (counts == NULL || busiest == NULL) {
+		rte_tel_data_free(counts);
+		rte_tel_data_free(busiest);
+		return -ENOMEM;
+	}
+	if (params != NULL && params[0] != '\0')
+		q.max = (uint32_t)RTE_MIN(strtoul(params, NULL, 10),
+					  (unsigned long)QS_CTL_MAX_CONNS);
+	rte_tel_data_start_dict(d);
+	rte_tel_data_start_array(counts, RTE_TEL_INT_VAL);
+	rte_tel_data_start_dict(busiest);
+	for (uint16_t w = 0; w < tel_dp->n_workers; w++) {
+		struct qs_ctl_req *a = qs_dataplane_ask(tel_dp, w, &q, TEL_CTL_TIMEOUT_MS);
+
+		rte_tel_data_add_array_int(counts, a != NULL ? (int)a->n_conns : -1);
+		if (a == NULL)
+			continue;
+		for (uint32_t i = 0; i < a->n_out; i++)
+			add_conn(busiest, &a->out[i]);
+		qs_ctl_release(a);
+	}
+	rte_tel_data_add_dict_container(d, "per_worker", counts, 0);
+	rte_tel_data_add_dict_container(d, "busiest", busiest, 0);
+	return 0;
+}
+
+/* The lock keeps qs_dataplane_fini from freeing workers mid-read. */
+#define TEL_LOCKED(fn) \
+	static int fn(const char *cmd, const char *params, \
+		      struct rte_tel_data *d) \
+	{ \
+		int rc; \
+		rte_spinlock_lock(&tel_dp->stats_lock); \
+		rc = fn##_locked(cmd, params, d); \
+		rte_spinlock_unlock(&tel_dp->stats_lock); \
+		return rc; \
+	}
+TEL_LOCKED(tel_stats)
+TEL_LOCKED(tel_lcores)
+TEL_LOCKED(tel_steering)
+TEL_LOCKED(tel_conns)
+
+int
+qs_telemetry_register(struct qs_dataplane *dp)
+{
+	tel_dp = dp;
+	if (rte_telemetry_register_cmd("/quicsteer/stats", tel_stats,
+			"Counters summed over all dataplane lcores") != 0 ||
+	    rte_telemetry_register_cmd("/quicsteer/lcores", tel_lcores,
+			"Counters per lcore, keyed by worker index (I/O lcores: io<n>)") != 0 ||
+	    rte_telemetry_register_cmd("/quicsteer/steering", tel_steering,
+			"Packets forwarded: row = from lcore, column = to worker") != 0 ||
+	    rte_telemetry_register_cmd("/quicsteer/conns", tel_conns,
+			"Connections per worker and the busiest; param: how many") != 0)
+		return -1;
+	return 0;
+}

@@ -1,0 +1,203 @@
+#include <string.h>
+
+#include <rte_ethdev.h>
+#include <rte_log.h>
+
+#include "base/qs_log.h"
+#include "net/qs_port.h"
+
+#define LINK_WAIT_MS 3000
+#define LINK_POLL_MS 100
+
+static void
+log_link(uint16_t port_id)
+{
+	struct rte_eth_link link;
+	char text[RTE_ETH_LINK_MAX_STR_LEN];
+
+	memset(&link, 0, sizeof(link));
+	for (int waited = 0; waited < LINK_WAIT_MS; waited += LINK_POLL_MS) {
+		if (rte_eth_link_get_nowait(port_id, &link) == 0 &&
+		    link.link_status == RTE_ETH_LINK_UP)
+			break;
+		rte_delay_ms(LINK_POLL_MS);
+	}
+	rte_eth_link_to_str(text, sizeof(text), &link);
+	RTE_LOG(INFO, QS_PORT, "port %u: %s\n", port_id, text);
+}
+
+static int
+port_init(struct qs_port *p, uint16_t port_id, uint16_t n_queues,
+	  uint32_t rx_desc, uint32_t tx_desc, struct rte_mempool *pool)
+{
+	struct rte_eth_dev_info info;
+	struct rte_eth_conf conf;
+	struct rte_eth_txconf txconf;
+	uint16_t nb_rxd = (uint16_t)rx_desc, nb_txd = (uint16_t)tx_desc;
+	int rc, socket = rte_eth_dev_socket_id(port_id);
+
+	memset(p, 0, sizeof(*p));
+	memset(&conf, 0, sizeof(conf));
+	p->port_id = port_id;
+	p->nb_queues = n_queues;
+
+	rc = rte_eth_dev_info_get(port_id, &info);
+	if (rc != 0) {
+		RTE_LOG(ERR, QS_PORT, "port %u: no device info: %s\n", port_id,
+			rte_strerror(-rc));
+		return rc;
+	}
+	snprintf(p->driver, sizeof(p->driver), "%s", info.driver_name);
+	if (info.max_rx_queues < n_queues || info.max_tx_queues < n_queues) {
+		RTE_LOG(ERR, QS_PORT,
+			"port %u (%s): %u workers need %u queue pairs, the port has "
+			"%u RX / %u TX (af_packet: set qpairs=%u in --vdev)\n",
+			port_id, p->driver, n_queues, n_queues, info.max_rx_queues,
+			info.max_tx_queues, n_queues);
+		return -EINVAL;
+	}
+	if (strcmp(info.driver_name, "net_af_packet") == 0 &&
+	    info.max_rx_queues > n_queues)
+		RTE_LOG(WARNING, QS_PORT,
+			"port %u: af_packet has %u queues but %u workers poll it: "
+			"packets the kernel fans out to the others are lost\n",
+			port_id, info.max_rx_queues, n_queues);
+
+	conf.rx_adv_conf.rss_conf.rss_hf =
+		(RTE_ETH_RSS_IP | RTE_ETH_RSS_UDP) & info.flow_type_rss_offloads;
+	if (n_queues > 1 && conf.rx_adv_conf.rss_conf.rss_hf != 0) {
+		conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
+		p->rss = true;
+	}
+	if (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_IPV4_CKSUM) {
+		conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_IPV4_CKSUM;
+		p->caps.hw_ip_cksum = true;
+	}
+	if (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_UDP_CKSUM) {
+		conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_UDP_CKSUM;
+		p->caps.hw_udp_cksum = true;
+	}
+	if (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE)
+		conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE;
+
+	rc = rte_eth_dev_configure(port_id, n_queues, n_queues, &conf);
+	if (rc != 0) {
+		RTE_LOG(ERR, QS_PORT, "port %u: configure failed: %s\n", port_id,
+			rte_strerror(-rc));
+		return rc;
+	}
+	rc = rte_eth_dev_adjust_nb_rx_tx_desc(port_id, &nb_rxd, &nb_txd);
+	if (rc != 0)
+		return rc;
+	txconf = info.default_txconf;
+	txconf.offloads = conf.txmode.offloads;
+	for (uint16_t q = 0; q < n_queues; q++) {
+		rc = rte_eth_rx_queue_setup(port_id, q, nb_rxd, socket, NULL, pool);
+		if (rc == 0)
+			rc = rte_eth_tx_queue_setup(port_id, q, nb_txd, socket,
+						    &txconf);
+		if (rc != 0) {
+			RTE_LOG(ERR, QS_PORT, "port %u: queue %u setup failed: %s\n",
+				port_id, q, rte_strerror(-rc));
+			return rc;
+		}
+	}
+	rc = rte_eth_macaddr_get(port_id, &p->caps.mac);
+	if (rc == 0)
+		rc = rte_eth_dev_start(port_id);
+	if (rc != 0) {
+		RTE_LOG(ERR, QS_PORT, "port %u: start failed: %s\n", port_id,
+			rte_strerror(-rc));
+		return rc;
+	}
+	/* IPv6 neighbour solicitations go to a multicast MAC */
+	rte_eth_promiscuous_enable(port_id);
+	RTE_LOG(INFO, QS_PORT,
+		"port %u (%s): " RTE_ETHER_ADDR_PRT_FMT ", %u queue pairs, rss %s, "
+		"tx cksum ip %s udp %s\n", port_id, p->driver,
+		RTE_ETHER_ADDR_BYTES(&p->caps.mac), n_queues, p->rss ? "on" : "off",
+		p->caps.hw_ip_cksum ? "hw" : "sw", p->caps.hw_udp_cksum ? "hw" : "sw");
+	log_link(port_id);
+	return 0;
+}
+
+int
+qs_port_init_all(struct qs_port *ports, uint16_t *n_ports, uint16_t n_queues,
+		 uint32_t rx_desc, uint32_t tx_desc, struct rte_mempool *pool)
+{
+	uint16_t port_id, n = 0;
+
+	RTE_ETH_FOREACH_DEV(port_id) {
+		if (n == QS_MAX_PORTS) {
+			RTE_LOG(ERR, QS_PORT, "more than %d ports\n", QS_MAX_PORTS);
+			return -E2BIG;
+		}
+		int rc = port_init(&ports[n], port_id, n_queues, rx_desc,
+				   tx_desc, pool);
+		n++;
+		*n_ports = n;
+		if (rc != 0)
+			return rc;
+	}
+	*n_ports = n;
+	if (n == 0) {
+		RTE_LOG(ERR, QS_PORT,
+			"no ports: give one with --vdev (e.g. "
+			"net_af_packet0,iface=veth0,qpairs=4) or bind a NIC\n");
+		return -ENODEV;
+	}
+	return 0;
+}
+
+void
+qs_port_stop_all(struct qs_port *ports, uint16_t n_ports)
+{
+	for (uint16_t i = 0; i < n_ports; i++) {
+		uint16_t id = ports[i].port_id;
+
+		rte_eth_dev_stop(id);
+		rte_eth_dev_close(id);
+		RTE_LOG(INFO, QS_PORT, "port %u: stopped and closed\n", id);
+	}
+}
+
+void
+qs_port_info_show(const struct qs_port *p, FILE *out)
+{
+	struct rte_eth_link link;
+	char text[RTE_ETH_LINK_MAX_STR_LEN] = "unknown";
+
+	if (rte_eth_link_get_nowait(p->port_id, &link) == 0)
+		rte_eth_link_to_str(text, sizeof(text), &link);
+	fprintf(out,
+		"port %u: driver %s, MAC " RTE_ETHER_ADDR_PRT_FMT "\n"
+		"  %s\n  queue pairs %u, rss %s, tx checksum ip %s, udp %s\n",
+		p->port_id, p->driver, RTE_ETHER_ADDR_BYTES(&p->caps.mac), text,
+		p->nb_queues, p->rss ? "on" : "off",
+		p->caps.hw_ip_cksum ? "offload" : "software",
+		p->caps.hw_udp_cksum ? "offload" : "software");
+}
+
+void
+qs_port_stats_show(const struct qs_port *p, FILE *out)
+{
+	struct rte_eth_stats st;
+
+	if (rte_eth_stats_get(p->port_id, &st) != 0) {
+		fprintf(out, "port %u: no stats\n", p->port_id);
+		return;
+	}
+	fprintf(out,
+		"port %u:\n"
+		"  rx-packets %" PRIu64 "  rx-bytes %" PRIu64 "  rx-missed %" PRIu64
+		"  rx-errors %" PRIu64 "  rx-nombuf %" PRIu64 "\n"
+		"  tx-packets %" PRIu64 "  tx-bytes %" PRIu64 "  tx-errors %" PRIu64 "\n",
+		p->port_id, st.ipackets, st.ibytes, st.imissed, st.ierrors,
+		st.rx_nombuf, st.opackets, st.obytes, st.oerrors);
+}
+
+void
+qs_port_stats_clear(const struct qs_port *p)
+{
+	rte_eth_stats_reset(p->port_id);
+}

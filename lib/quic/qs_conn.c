@@ -1,0 +1,576 @@
+/* The per-connection handler: ngtcp2 callbacks, read, write straight into
+ * mbufs, timers, closing and draining (ngtcp2's examples/server.cc Handler,
+ * on a DPDK worker lcore). */
+#include <string.h>
+
+#include <ngtcp2/ngtcp2_crypto.h>
+#include <rte_malloc.h>
+
+#include "base/qs_log.h"
+#include "base/qs_random.h"
+#include "net/qs_udp.h"
+#include "quic/qs_conn.h"
+#include "quic/qs_quic_glue.h"
+#include "quic/qs_stateless.h"
+#include "quic/qs_tls.h"
+
+/* most packets one connection writes per loop iteration */
+#define WRITE_BURST 64
+
+/* ngtcp2 and nghttp3 hand the shared callbacks (qs_quic_glue.c) the
+ * connection as a struct qs_quic_conn */
+_Static_assert(offsetof(struct qs_conn, q) == 0, "qs_quic_conn first");
+
+struct qs_env *
+qs_conn_env(const struct qs_conn *c)
+{
+	return c->set->env;
+}
+
+void
+qs_conn_mark_dirty(struct qs_conn *c)
+{
+	if (c->dirty)
+		return;
+	c->dirty = true;
+	TAILQ_INSERT_TAIL(&c->set->dirty, c, dirty_link);
+}
+
+void
+qs_conn_timer_update(struct qs_conn *c)
+{
+	/* the heap holds max_conns and a connection is in it once */
+	qs_timers_update(&c->set->timers, &c->timer);
+}
+
+/* ---- CIDs: each server CID is in the lcore's table and in c->cids, so
+ * the connection can forget all of its CIDs when it goes ---- */
+
+static int
+add_cid(struct qs_conn *c, const ngtcp2_cid *cid)
+{
+	if (c->n_cids == QS_CONN_MAX_CIDS)
+		return -1;
+	if (qs_cidtab_add(&c->set->cids, cid->data, cid->datalen, c) != 0)
+		return -1;
+	c->cids[c->n_cids++] = *cid;
+	return 0;
+}
+
+static void
+del_cid(struct qs_conn *c, const ngtcp2_cid *cid)
+{
+	qs_cidtab_del(&c->set->cids, cid->data, cid->datalen);
+	for (uint8_t i = 0; i < c->n_cids; i++) {
+		if (ngtcp2_cid_eq(&c->cids[i], cid)) {
+			c->cids[i] = c->cids[--c->n_cids];
+			break;
+		}
+	}
+}
+
+/* ---- paths: where each peer address was last heard from ---- */
+
+/* Most recent first; the oldest falls off. */
+static void
+path_learn(struct qs_conn *c, const struct qs_net_path *p, uint16_t port_id)
+{
+	uint8_t i;
+
+	for (i = 0; i < c->n_paths; i++)
+		if (qs_quic_addr_eq(&c->paths[i].net.remote.sa, &p->remote.sa))
+			break;
+	if (i == c->n_paths) {
+		if (c->n_paths < QS_CONN_MAX_PATHS)
+			c->n_paths++;
+		i = c->n_paths - 1;
+	}
+	memmove(&c->paths[1], &c->paths[0], i * sizeof(c->paths[0]));
+	c->paths[0].net = *p;
+	c->paths[0].port_id = port_id;
+}
+
+static const struct qs_peer_path *
+path_find(const struct qs_conn *c, const struct sockaddr *remote)
+{
+	for (uint8_t i = 0; i < c->n_paths; i++)
+		if (qs_quic_addr_eq(&c->paths[i].net.remote.sa, remote))
+			return &c->paths[i];
+	return c->n_paths ? &c->paths[0] : NULL;
+}
+
+/* ---- sending ---- */
+
+/* Frames the QUIC payload in m for path and queues it; consumes m. */
+static void
+send_packet(struct qs_conn *c, struct rte_mbuf *m, const ngtcp2_path *path,
+	    uint8_t ecn)
+{
+	struct qs_env *env = c->set->env;
+	const struct qs_peer_path *pp = path_find(c, path->remote.addr);
+
+	if (pp == NULL) {
+		rte_pktmbuf_free(m);
+		return;
+	}
+	c->tx_bytes += rte_pktmbuf_data_len(m);
+	m->port = pp->port_id;
+	if (qs_net_udp_build(m, path->local.addr, path->remote.addr, ecn,
+			     &pp->net.peer_mac, qs_tx_caps(env->tx, m->port)) != 0) {
+		rte_pktmbuf_free(m);
+		return;
+	}
+	qs_tx_enqueue(env->tx, m);
+}
+
+static int
+send_buffer(struct qs_conn *c, const uint8_t *data, size_t len,
+	    const ngtcp2_path *path, uint8_t ecn)
+{
+	struct qs_env *env = c->set->env;
+	struct rte_mbuf *m = rte_pktmbuf_alloc(env->pool);
+	uint8_t *dst;
+
+	if (m == NULL) {
+		env->stats->drop_tx_nombuf++;
+		return -1;
+	}
+	dst = (uint8_t *)rte_pktmbuf_append(m, (uint16_t)len);
+	if (dst == NULL) {
+		rte_pktmbuf_free(m);
+		return -1;
+	}
+	memcpy(dst, data, len);
+	send_packet(c, m, path, ecn);
+	return 0;
+}
+
+/* ---- closing ---- */
+
+static void
+enter_close_wait(struct qs_conn *c, enum qs_conn_state state)
+{
+	c->state = state;
+	/* RFC 9000 10.2: three times the PTO */
+	c->timer.expiry = c->set->env->now + 3 * ngtcp2_conn_get_pto(c->q.conn);
+	qs_conn_timer_update(c);
+}
+
+/* Sends CONNECTION_CLOSE for last_error and enters the closing period;
+ * -1 when the connection should simply go (idle timeout). */
+static int
+handle_error(struct qs_conn *c)
+{
+	struct qs_env *env = c->set->env;
+	ngtcp2_path_storage ps;
+	ngtcp2_pkt_info pi;
+	ngtcp2_ssize n;
+
+	if (c->q.last_error.type ==
+	    NGTCP2_CONNECTION_CLOSE_ERROR_CODE_TYPE_TRANSPORT_IDLE_CLOSE)
+		return -1;
+	if (c->state != QS_CONN_OPEN)
+		return 0;
+	if (ngtcp2_conn_is_in_draining_period(c->q.conn)) {
+		enter_close_wait(c, QS_CONN_DRAINING);
+		return 0;
+	}
+	c->close_pkt = rte_malloc("qs_close", NGTCP2_MAX_UDP_PAYLOAD_SIZE, 0);
+	if (c->close_pkt == NULL)
+		return -1;
+	ngtcp2_path_storage_zero(&ps);
+	n = ngtcp2_conn_write_connection_close(c->q.conn, &ps.path, &pi,
+					       c->close_pkt,
+					       NGTCP2_MAX_UDP_PAYLOAD_SIZE,
+					       &c->q.last_error, env->now);
+	if (n <= 0)
+		return -1;
+	c->close_len = (size_t)n;
+	send_buffer(c, c->close_pkt, c->close_len, &ps.path, pi.ecn);
+	enter_close_wait(c, QS_CONN_CLOSING);
+	return 0;
+}
+
+/* A callback that failed may have set the reason already (e.g. an
+ * HTTP/3 error); keep it rather than a generic INTERNAL_ERROR. */
+static int
+fail_liberr(struct qs_conn *c, int liberr)
+{
+	if (c->q.last_error.error_code == 0)
+		qs_quic_ccerr_liberr(&c->q.last_error, c->q.conn, liberr);
+	return handle_error(c);
+}
+
+/* ---- ngtcp2 callbacks ---- */
+
+static int
+cb_handshake_completed(ngtcp2_conn *conn, void *user_data)
+{
+	struct qs_conn *c = user_data;
+	uint8_t token[NGTCP2_CRYPTO_MAX_REGULAR_TOKENLEN];
+	const ngtcp2_path *path = ngtcp2_conn_get_path(conn);
+	ngtcp2_ssize tokenlen;
+
+	c->handshake_done = true;
+	c->set->env->stats->quic_handshakes_completed++;
+	if (gnutls_session_is_resumed(c->q.tls))
+		c->set->env->stats->quic_sessions_resumed++;
+	if (gnutls_session_get_flags(c->q.tls) & GNUTLS_SFLAGS_EARLY_DATA)
+		c->set->env->stats->quic_0rtt_accepted++;
+	qs_tls_send_ticket(c->q.tls);
+	/* Initials no longer carry the client's first DCID */
+	if (c->odcid_mapped) {
+		del_cid(c, &c->odcid);
+		c->odcid_mapped = false;
+	}
+	tokenlen = qs_stateless_regular_token(token, path->remote.addr,
+					     path->remote.addrlen);
+	if (tokenlen > 0)
+		ngtcp2_conn_submit_new_token(conn, token, (size_t)tokenlen);
+	return 0;
+}
+
+static void
+cb_rand(uint8_t *dest, size_t destlen, const ngtcp2_rand_ctx *rand_ctx)
+{
+	(void)rand_ctx;
+	qs_random_bytes(dest, destlen);
+}
+
+/* Every CID ngtcp2 issues names this worker, and its reset token is
+ * derived after the owner is stamped (docs/architecture.md "Connection IDs"). */
+static int
+cb_get_new_connection_id(ngtcp2_conn *conn, ngtcp2_cid *cid, uint8_t *token,
+			 size_t cidlen, void *user_data)
+{
+	struct qs_conn *c = user_data;
+	struct qs_env *env = c->set->env;
+	const struct qs_cid_codec *codec = env->codec;
+
+	(void)conn;
+	if (cidlen != codec->cid_len)
+		return NGTCP2_ERR_CALLBACK_FAILURE;
+	qs_cid_encode(codec, env->worker, cid->data);
+	cid->datalen = cidlen;
+	if (qs_stateless_reset_token(token, cid->data, cid->datalen) != 0 ||
+	    add_cid(c, cid) != 0)
+		return NGTCP2_ERR_CALLBACK_FAILURE;
+	return 0;
+}
+
+static int
+cb_remove_connection_id(ngtcp2_conn *conn, const ngtcp2_cid *cid,
+			void *user_data)
+{
+	(void)conn;
+	del_cid(user_data, cid);
+	return 0;
+}
+
+static int
+cb_recv_tx_key(ngtcp2_conn *conn, ngtcp2_crypto_level level, void *user_data)
+{
+	struct qs_conn *c = user_data;
+
+	(void)conn;
+	if (level != NGTCP2_CRYPTO_LEVEL_APPLICATION)
+		return 0;
+	return c->set->env->app->start(c) == 0 ? 0 : NGTCP2_ERR_CALLBACK_FAILURE;
+}
+
+static const ngtcp2_cc_algo cc_algos[] = {
+	[QS_CC_CUBIC] = NGTCP2_CC_ALGO_CUBIC, [QS_CC_RENO] = NGTCP2_CC_ALGO_RENO,
+	[QS_CC_BBR] = NGTCP2_CC_ALGO_BBR,     [QS_CC_BBR2] = NGTCP2_CC_ALGO_BBR2,
+};
+
+/* ---- life ---- */
+
+static void
+ngtcp2_path_of(ngtcp2_path *p, const struct qs_net_path *np)
+{
+	memset(p, 0, sizeof(*p));
+	p->local.addr = (ngtcp2_sockaddr *)&np->local.sa;
+	p->local.addrlen = np->addrlen;
+	p->remote.addr = (ngtcp2_sockaddr *)&np->remote.sa;
+	p->remote.addrlen = np->addrlen;
+}
+
+struct qs_conn *
+qs_conn_new(struct qs_conn_set *set, const ngtcp2_pkt_hd *hd,
+	    const ngtcp2_cid *ocid, const struct qs_net_path *path,
+	    uint16_t port_id)
+{
+	struct qs_env *env = set->env;
+	const struct qs_config *cfg = env->cfg;
+	const struct qs_cid_codec *codec = env->codec;
+	ngtcp2_transport_params params;
+	ngtcp2_callbacks callbacks;
+	ngtcp2_settings settings;
+	ngtcp2_path npath;
+	ngtcp2_cid scid;
+	struct qs_conn *c;
+
+	c = rte_zmalloc("qs_conn", sizeof(*c), RTE_CACHE_LINE_SIZE);
+	if (c == NULL)
+		return NULL;
+	c->set = set;
+	c->state = QS_CONN_OPEN;
+	qs_timer_init(&c->timer);
+	c->created_ns = env->now;
+	qs_quic_conn_init(&c->q);
+	path_learn(c, path, port_id);
+	c->cur_path = *path;
+
+	scid.datalen = codec->cid_len;
+	qs_cid_encode(codec, env->worker, scid.data);
+
+	qs_quic_callbacks_init(&callbacks, true);
+	callbacks.handshake_completed = cb_handshake_completed;
+	callbacks.rand = cb_rand;
+	callbacks.get_new_connection_id = cb_get_new_connection_id;
+	callbacks.remove_connection_id = cb_remove_connection_id;
+	callbacks.recv_tx_key = cb_recv_tx_key;
+
+	ngtcp2_settings_default(&settings);
+	settings.initial_ts = env->now;
+	settings.cc_algo = cc_algos[cfg->cc];
+	settings.handshake_timeout =
+		(uint64_t)cfg->handshake_timeout_ms * NGTCP2_MILLISECONDS;
+	settings.token = hd->token;
+
+	ngtcp2_transport_params_default(&params);
+	params.initial_max_stream_data_bidi_local = cfg->max_stream_data;
+	params.initial_max_stream_data_bidi_remote = cfg->max_stream_data;
+	params.initial_max_stream_data_uni = cfg->max_stream_data;
+	params.initial_max_data = cfg->max_data;
+	params.initial_max_streams_bidi = cfg->max_streams_bidi;
+	params.initial_max_streams_uni = 3;
+	params.max_idle_timeout = (uint64_t)cfg->idle_timeout_ms * NGTCP2_MILLISECONDS;
+	params.active_connection_id_limit = QS_CONN_ACTIVE_CID_LIMIT;
+	params.stateless_reset_token_present = 1;
+	if (qs_stateless_reset_token(params.stateless_reset_token, scid.data,
+				    scid.datalen) != 0)
+		goto fail;
+	if (ocid != NULL) {
+		params.original_dcid = *ocid;
+		params.retry_scid = hd->dcid;
+		params.retry_scid_present = 1;
+	} else {
+		params.original_dcid = hd->dcid;
+	}
+
+	ngtcp2_path_of(&npath, path);
+	if (ngtcp2_conn_server_new(&c->q.conn, &hd->scid, &scid, &npath,
+				   hd->version, &callbacks, &settings, &params,
+				   NULL, c) != 0)
+		goto fail;
+	if (qs_tls_session_new(&c->q.tls, &c->q.conn_ref, set->anti_replay) != 0)
+		goto fail;
+	ngtcp2_conn_set_tls_native_handle(c->q.conn, c->q.tls);
+
+	if (add_cid(c, &scid) != 0)
+		goto fail;
+	c->odcid = hd->dcid;
+	if (qs_cidtab_add(&set->cids, c->odcid.data, c->odcid.datalen, c) == 0)
+		c->odcid_mapped = true;
+
+	LIST_INSERT_HEAD(&set->conns, c, link);
+	set->n_conns++;
+	env->stats->quic_conn_accepted++;
+	env->stats->quic_conn_active++;
+	return c;
+fail:
+	qs_conn_destroy(c);
+	return NULL;
+}
+
+void
+qs_conn_destroy(struct qs_conn *c)
+{
+	for (uint8_t i = c->n_cids; i > 0; i--)
+		del_cid(c, &c->cids[i - 1]);
+	if (c->odcid_mapped)
+		qs_cidtab_del(&c->set->cids, c->odcid.data, c->odcid.datalen);
+	c->set->env->app->release(c);
+	if (c->q.h3 != NULL)
+		nghttp3_conn_del(c->q.h3);
+	if (c->q.conn != NULL)
+		ngtcp2_conn_del(c->q.conn);
+	if (c->q.tls != NULL)
+		gnutls_deinit(c->q.tls);
+	rte_free(c->close_pkt);
+	rte_free(c);
+}
+
+void
+qs_conn_free(struct qs_conn *c)
+{
+	struct qs_conn_set *set = c->set;
+	struct qs_env *env = set->env;
+
+	qs_timers_remove(&set->timers, &c->timer);
+	if (c->dirty)
+		TAILQ_REMOVE(&set->dirty, c, dirty_link);
+	LIST_REMOVE(c, link);
+	set->n_conns--;
+	env->stats->quic_conn_active--;
+	env->stats->quic_conn_closed++;
+	qs_conn_destroy(c);
+}
+
+static void
+note_path_change(struct qs_conn *c)
+{
+	const ngtcp2_path *p = ngtcp2_conn_get_path(c->q.conn);
+
+	if (qs_quic_addr_eq(p->remote.addr, &c->cur_path.remote.sa))
+		return;
+	const struct qs_peer_path *pp = path_find(c, p->remote.addr);
+
+	if (pp != NULL)
+		c->cur_path = pp->net;
+	c->set->env->stats->quic_path_migrations++;
+}
+
+int
+qs_conn_read(struct qs_conn *c, const struct qs_net_path *path,
+	     uint16_t port_id, const uint8_t *data, size_t len)
+{
+	struct qs_env *env = c->set->env;
+	ngtcp2_pkt_info pi = {.ecn = path->ecn};
+	ngtcp2_path npath;
+	int rv;
+
+	c->rx_bytes += len;
+	if (c->state == QS_CONN_CLOSING) {
+		/* answer with our close again, backing off: 1st, 2nd, 4th.. */
+		c->close_rx++;
+		if ((c->close_rx & (c->close_rx - 1)) == 0) {
+			path_learn(c, path, port_id);
+			ngtcp2_path_of(&npath, path);
+			send_buffer(c, c->close_pkt, c->close_len, &npath, 0);
+		}
+		return 0;
+	}
+	if (c->state == QS_CONN_DRAINING)
+		return 0;
+
+	path_learn(c, path, port_id);
+	ngtcp2_path_of(&npath, path);
+	rv = ngtcp2_conn_read_pkt(c->q.conn, &npath, &pi, data, len, env->now);
+	if (rv != 0) {
+		RTE_LOG(DEBUG, QS_LCORE, "worker %u: read_pkt: %s\n", env->worker,
+			ngtcp2_strerror(rv));
+		switch (rv) {
+		case NGTCP2_ERR_DRAINING:
+			enter_close_wait(c, QS_CONN_DRAINING);
+			return 0;
+		case NGTCP2_ERR_DROP_CONN:
+		case NGTCP2_ERR_RETRY:
+			return -1;
+		default:
+			return fail_liberr(c, rv);
+		}
+	}
+	note_path_change(c);
+	qs_conn_mark_dirty(c);
+	return 0;
+}
+
+int
+qs_conn_write(struct qs_conn *c)
+{
+	struct qs_env *env = c->set->env;
+	size_t max_payload, max_pkts;
+	ngtcp2_path_storage ps;
+	ngtcp2_pkt_info pi;
+
+	if (c->state != QS_CONN_OPEN)
+		return 0;
+	max_payload = ngtcp2_conn_get_max_tx_udp_payload_size(c->q.conn);
+	max_pkts = ngtcp2_conn_get_send_quantum(c->q.conn) / max_payload;
+	max_pkts = RTE_MAX(RTE_MIN(max_pkts, (size_t)WRITE_BURST), (size_t)1);
+	ngtcp2_path_storage_zero(&ps);
+
+	for (size_t n = 0; n < max_pkts; n++) {
+		struct qs_quic_err err;
+		struct rte_mbuf *m;
+		ngtcp2_ssize nwrite;
+
+		/* back-pressure: a full TX queue holds the rest for later */
+		if (qs_tx_room(env->tx, c->paths[0].port_id) == 0) {
+			qs_conn_mark_dirty(c);
+			break;
+		}
+		m = rte_pktmbuf_alloc(env->pool);
+		if (m == NULL) {
+			env->stats->drop_tx_nombuf++;
+			qs_conn_mark_dirty(c);
+			break;
+		}
+		nwrite = qs_quic_write_pkt(c->q.conn, c->q.h3, &c->q.last_error,
+					   rte_pktmbuf_mtod(m, uint8_t *),
+					   RTE_MIN(max_payload,
+						   (size_t)rte_pktmbuf_tailroom(m)),
+					   &ps.path, &pi, env->now, &err);
+		if (nwrite <= 0) {
+			rte_pktmbuf_free(m);
+			if (nwrite < 0)
+				return handle_error(c);
+			break;
+		}
+		m->data_len = (uint16_t)nwrite;
+		m->pkt_len = (uint32_t)nwrite;
+		send_packet(c, m, &ps.path, pi.ecn);
+	}
+	/* ngtcp2 0.12 paces the first flights by the 333 ms initial RTT, a
+	 * ~20 ms stall per handshake; pace once the RTT is measured */
+	if (c->handshake_done)
+		ngtcp2_conn_update_pkt_tx_time(c->q.conn, env->now);
+	c->timer.expiry = ngtcp2_conn_get_expiry(c->q.conn);
+	qs_conn_timer_update(c);
+	return 0;
+}
+
+int
+qs_conn_expire(struct qs_conn *c)
+{
+	int rv = ngtcp2_conn_handle_expiry(c->q.conn, c->set->env->now);
+
+	if (rv != 0) {
+		ngtcp2_connection_close_error_set_transport_error_liberr(
+			&c->q.last_error, rv, NULL, 0);
+		return handle_error(c);
+	}
+	return qs_conn_write(c);
+}
+
+void
+qs_conn_shutdown(struct qs_conn *c)
+{
+	if (c->state != QS_CONN_OPEN || c->goaway_sent)
+		return;
+	if (c->q.h3 == NULL) {
+		qs_conn_close_now(c);
+		return;
+	}
+	/* the notice, then the final GOAWAY naming the last request taken */
+	nghttp3_conn_submit_shutdown_notice(c->q.h3);
+	nghttp3_conn_shutdown(c->q.h3);
+	c->goaway_sent = true;
+	qs_conn_mark_dirty(c);
+}
+
+void
+qs_conn_close_now(struct qs_conn *c)
+{
+	if (c->state != QS_CONN_OPEN)
+		return;
+	if (c->q.h3 != NULL)
+		ngtcp2_connection_close_error_set_application_error(
+			&c->q.last_error, NGHTTP3_H3_NO_ERROR, NULL, 0);
+	else
+		ngtcp2_connection_close_error_set_transport_error(
+			&c->q.last_error, NGTCP2_NO_ERROR, NULL, 0);
+	handle_error(c);
+}

@@ -1,0 +1,44 @@
+/* What the QUIC layer may use of the lcore it runs on. The dataplane fills
+ * one per worker lcore and hands it to that lcore's server, which hands it
+ * to every connection: a connection sees this and nothing of the dataplane
+ * (ngtcp2's own conn sees its environment through ngtcp2_callbacks and
+ * ngtcp2_mem in the same way). */
+#ifndef QS_ENV_H
+#define QS_ENV_H
+
+#include <stdint.h>
+
+#include <rte_mempool.h>
+
+#include "base/qs_config.h"
+#include "base/qs_ratelimit.h"
+#include "base/qs_stats.h"
+#include "net/qs_tx.h"
+#include "steer/qs_cid.h"
+
+struct qs_conn;
+
+/* The application above QUIC on a connection (HTTP/3: http/qs_h3.c). */
+struct qs_app_ops {
+	/* 1-RTT keys are in place: start the application's session */
+	int (*start)(struct qs_conn *c);
+	/* the connection goes: give back what the application holds */
+	void (*release)(struct qs_conn *c);
+};
+
+struct qs_env {
+	/* read-only after start */
+	const struct qs_config *cfg;
+	const struct qs_cid_codec *codec;
+	struct rte_mempool *pool;        /* mbufs for what connections send */
+	uint16_t worker;                 /* the owner every CID here names */
+	const struct qs_app_ops *app;
+	void *app_ctx;                   /* the application's per-lcore state */
+	/* written only by the lcore */
+	uint64_t now;                    /* ns, monotonic, once per iteration */
+	struct qs_stats *stats;
+	struct qs_tx *tx;
+	struct qs_ratelimit *reset_limit;
+};
+
+#endif

@@ -1,0 +1,395 @@
+#include <string.h>
+#include <netinet/in.h>
+
+#include "quic/qs_quic_glue.h"
+
+#define H3_VEC_MAX 16
+
+void
+qs_quic_ccerr_liberr(ngtcp2_connection_close_error *ccerr, ngtcp2_conn *conn,
+		     int liberr)
+{
+	if (liberr == NGTCP2_ERR_CRYPTO)
+		ngtcp2_connection_close_error_set_transport_error_tls_alert(
+			ccerr, ngtcp2_conn_get_tls_alert(conn), NULL, 0);
+	else
+		ngtcp2_connection_close_error_set_transport_error_liberr(
+			ccerr, liberr, NULL, 0);
+}
+
+void
+qs_quic_ccerr_h3(ngtcp2_connection_close_error *ccerr, int h3err)
+{
+	ngtcp2_connection_close_error_set_application_error(
+		ccerr, nghttp3_err_infer_quic_app_error_code(h3err), NULL, 0);
+}
+
+static ngtcp2_ssize
+fail(ngtcp2_connection_close_error *ccerr, ngtcp2_conn *conn,
+     struct qs_quic_err *err, int code, bool h3)
+{
+	err->code = code;
+	err->h3 = h3;
+	if (h3)
+		qs_quic_ccerr_h3(ccerr, code);
+	else
+		qs_quic_ccerr_liberr(ccerr, conn, code);
+	return -1;
+}
+
+ngtcp2_ssize
+qs_quic_write_pkt(ngtcp2_conn *conn, nghttp3_conn *h3,
+		  ngtcp2_connection_close_error *ccerr, uint8_t *buf, size_t cap,
+		  ngtcp2_path *path, ngtcp2_pkt_info *pi, ngtcp2_tstamp ts,
+		  struct qs_quic_err *err)
+{
+	for (;;) {
+		nghttp3_vec vec[H3_VEC_MAX];
+		nghttp3_ssize nvec = 0;
+		int64_t stream_id = -1;
+		ngtcp2_ssize ndatalen, nwrite;
+		uint32_t flags = NGTCP2_WRITE_STREAM_FLAG_MORE;
+		int fin = 0, rv;
+
+		if (h3 != NULL && ngtcp2_conn_get_max_data_left(conn)) {
+			nvec = nghttp3_conn_writev_stream(h3, &stream_id, &fin, vec,
+							  H3_VEC_MAX);
+			if (nvec < 0)
+				return fail(ccerr, conn, err, (int)nvec, true);
+		}
+		if (fin)
+			flags |= NGTCP2_WRITE_STREAM_FLAG_FIN;
+		nwrite = ngtcp2_conn_writev_stream(conn, path, pi, buf, cap,
+						   &ndatalen, flags, stream_id,
+						   (const ngtcp2_vec *)vec,
+						   (size_t)nvec, ts);
+		if (nwrite < 0) {
+			switch (nwrite) {
+			case NGTCP2_ERR_STREAM_DATA_BLOCKED:
+				nghttp3_conn_block_stream(h3, stream_id);
+				continue;
+			case NGTCP2_ERR_STREAM_SHUT_WR:
+				nghttp3_conn_shutdown_stream_write(h3, stream_id);
+				continue;
+			case NGTCP2_ERR_WRITE_MORE:
+				rv = nghttp3_conn_add_write_offset(h3, stream_id,
+								   (size_t)ndatalen);
+				if (rv != 0)
+					return fail(ccerr, conn, err, rv, true);
+				continue;
+			default:
+				return fail(ccerr, conn, err, (int)nwrite, false);
+			}
+		}
+		if (ndatalen >= 0) {
+			rv = nghttp3_conn_add_write_offset(h3, stream_id,
+							   (size_t)ndatalen);
+			if (rv != 0)
+				return fail(ccerr, conn, err, rv, true);
+		}
+		return nwrite;
+	}
+}
+
+void
+qs_quic_consume(ngtcp2_conn *conn, int64_t stream_id, size_t n)
+{
+	ngtcp2_conn_extend_max_stream_offset(conn, stream_id, n);
+	ngtcp2_conn_extend_max_offset(conn, n);
+}
+
+int
+qs_quic_recv_stream_data(ngtcp2_conn *conn, nghttp3_conn *h3,
+			 ngtcp2_connection_close_error *ccerr, uint32_t flags,
+			 int64_t stream_id, const uint8_t *data, size_t datalen)
+{
+	nghttp3_ssize n;
+
+	if (h3 == NULL)
+		return 0;
+	n = nghttp3_conn_read_stream(h3, stream_id, data, datalen,
+				     flags & NGTCP2_STREAM_DATA_FLAG_FIN);
+	if (n == NGHTTP3_ERR_MALFORMED_HTTP_HEADER ||
+	    n == NGHTTP3_ERR_MALFORMED_HTTP_MESSAGING) {
+		/* RFC 9114 4.1.2: a malformed message is a stream error, not
+		 * a connection error */
+		nghttp3_conn_shutdown_stream_read(h3, stream_id);
+		ngtcp2_conn_shutdown_stream(conn, stream_id, NGHTTP3_H3_MESSAGE_ERROR);
+		qs_quic_consume(conn, stream_id, datalen);
+		return 0;
+	}
+	if (n < 0) {
+		qs_quic_ccerr_h3(ccerr, (int)n);
+		return -1;
+	}
+	qs_quic_consume(conn, stream_id, (size_t)n);
+	return 0;
+}
+
+static int
+bind_h3_streams(ngtcp2_conn *conn, nghttp3_conn *h3)
+{
+	int64_t ctrl, enc, dec;
+
+	if (ngtcp2_conn_open_uni_stream(conn, &ctrl, NULL) != 0 ||
+	    nghttp3_conn_bind_control_stream(h3, ctrl) != 0 ||
+	    ngtcp2_conn_open_uni_stream(conn, &enc, NULL) != 0 ||
+	    ngtcp2_conn_open_uni_stream(conn, &dec, NULL) != 0 ||
+	    nghttp3_conn_bind_qpack_streams(h3, enc, dec) != 0)
+		return -1;
+	return 0;
+}
+
+bool
+qs_quic_addr_eq(const struct sockaddr *a, const struct sockaddr *b)
+{
+	if (a->sa_family != b->sa_family)
+		return false;
+	if (a->sa_family == AF_INET) {
+		const struct sockaddr_in *x = (const void *)a, *y = (const void *)b;
+
+		return x->sin_port == y->sin_port &&
+		       x->sin_addr.s_addr == y->sin_addr.s_addr;
+	}
+	const struct sockaddr_in6 *x = (const void *)a, *y = (const void *)b;
+
+	return x->sin6_port == y->sin6_port &&
+	       memcmp(&x->sin6_addr, &y->sin6_addr, sizeof(x->sin6_addr)) == 0;
+}
+
+/* ---- one connection, either end ---- */
+
+static ngtcp2_conn *
+get_conn(ngtcp2_crypto_conn_ref *ref)
+{
+	return ((struct qs_quic_conn *)ref->user_data)->conn;
+}
+
+void
+qs_quic_conn_init(struct qs_quic_conn *q)
+{
+	q->conn_ref.get_conn = get_conn;
+	q->conn_ref.user_data = q;
+	ngtcp2_connection_close_error_default(&q->last_error);
+}
+
+int
+qs_quic_h3_start(struct qs_quic_conn *q, bool server,
+		 const nghttp3_callbacks *cb)
+{
+	nghttp3_settings settings;
+	int rv;
+
+	if (q->h3 != NULL)
+		return 0;
+	if (ngtcp2_conn_get_max_local_streams_uni(q->conn) < 3)
+		return -1;
+	nghttp3_settings_default(&settings);
+	settings.qpack_max_dtable_capacity = QS_QPACK_MAX_DTABLE;
+	settings.qpack_blocked_streams = QS_QPACK_BLOCKED_STREAMS;
+	rv = server ? nghttp3_conn_server_new(&q->h3, cb, &settings,
+					      nghttp3_mem_default(), q)
+		    : nghttp3_conn_client_new(&q->h3, cb, &settings,
+					      nghttp3_mem_default(), q);
+	if (rv != 0) {
+		q->h3 = NULL;
+		return -1;
+	}
+	if (server) {
+		const ngtcp2_transport_params *params =
+			ngtcp2_conn_get_local_transport_params(q->conn);
+
+		nghttp3_conn_set_max_client_streams_bidi(
+			q->h3, params->initial_max_streams_bidi);
+	}
+	return bind_h3_streams(q->conn, q->h3);
+}
+
+/* ---- ngtcp2 callbacks both ends use ---- */
+
+static int
+cb_recv_stream_data(ngtcp2_conn *conn, uint32_t flags, int64_t stream_id,
+		    uint64_t offset, const uint8_t *data, size_t datalen,
+		    void *user_data, void *stream_user_data)
+{
+	struct qs_quic_conn *q = user_data;
+
+	(void)offset; (void)stream_user_data;
+	if (qs_quic_recv_stream_data(conn, q->h3, &q->last_error, flags,
+				     stream_id, data, datalen) != 0)
+		return NGTCP2_ERR_CALLBACK_FAILURE;
+	return 0;
+}
+
+static int
+cb_acked_stream_data_offset(ngtcp2_conn *conn, int64_t stream_id,
+			    uint64_t offset, uint64_t datalen, void *user_data,
+			    void *stream_user_data)
+{
+	struct qs_quic_conn *q = user_data;
+
+	(void)conn; (void)offset; (void)stream_user_data;
+	if (q->h3 != NULL && nghttp3_conn_add_ack_offset(q->h3, stream_id, datalen) != 0)
+		return NGTCP2_ERR_CALLBACK_FAILURE;
+	return 0;
+}
+
+static int
+cb_stream_close(ngtcp2_conn *conn, uint32_t flags, int64_t stream_id,
+		uint64_t app_error_code, void *user_data, void *stream_user_data)
+{
+	struct qs_quic_conn *q = user_data;
+	int rv;
+
+	(void)stream_user_data;
+	if (q->h3 == NULL)
+		return 0;
+	if (!(flags & NGTCP2_STREAM_CLOSE_FLAG_APP_ERROR_CODE_SET))
+		app_error_code = NGHTTP3_H3_NO_ERROR;
+	rv = nghttp3_conn_close_stream(q->h3, stream_id, app_error_code);
+	if (rv == NGHTTP3_ERR_STREAM_NOT_FOUND) {
+		/* a stream the peer opened that never reached HTTP/3: give its
+		 * credit back (a server's peer opens requests, a client's
+		 * peer unidirectional streams) */
+		if (!ngtcp2_conn_is_local_stream(conn, stream_id)) {
+			if (ngtcp2_is_bidi_stream(stream_id))
+				ngtcp2_conn_extend_max_streams_bidi(conn, 1);
+			else
+				ngtcp2_conn_extend_max_streams_uni(conn, 1);
+		}
+	} else if (rv != 0) {
+		qs_quic_ccerr_h3(&q->last_error, rv);
+		return NGTCP2_ERR_CALLBACK_FAILURE;
+	}
+	return 0;
+}
+
+static int
+cb_stream_reset(ngtcp2_conn *conn, int64_t stream_id, uint64_t final_size,
+		uint64_t app_error_code, void *user_data, void *stream_user_data)
+{
+	struct qs_quic_conn *q = user_data;
+
+	(void)conn; (void)final_size; (void)app_error_code; (void)stream_user_data;
+	if (q->h3 != NULL && nghttp3_conn_shutdown_stream_read(q->h3, stream_id) != 0)
+		return NGTCP2_ERR_CALLBACK_FAILURE;
+	return 0;
+}
+
+static int
+cb_stream_stop_sending(ngtcp2_conn *conn, int64_t stream_id,
+		       uint64_t app_error_code, void *user_data,
+		       void *stream_user_data)
+{
+	return cb_stream_reset(conn, stream_id, 0, app_error_code, user_data,
+			       stream_user_data);
+}
+
+static int
+cb_extend_max_stream_data(ngtcp2_conn *conn, int64_t stream_id,
+			  uint64_t max_data, void *user_data,
+			  void *stream_user_data)
+{
+	struct qs_quic_conn *q = user_data;
+
+	(void)conn; (void)max_data; (void)stream_user_data;
+	if (q->h3 != NULL && nghttp3_conn_unblock_stream(q->h3, stream_id) != 0)
+		return NGTCP2_ERR_CALLBACK_FAILURE;
+	return 0;
+}
+
+static int
+cb_extend_max_remote_streams_bidi(ngtcp2_conn *conn, uint64_t max_streams,
+				  void *user_data)
+{
+	struct qs_quic_conn *q = user_data;
+
+	(void)conn;
+	if (q->h3 != NULL)
+		nghttp3_conn_set_max_client_streams_bidi(q->h3, max_streams);
+	return 0;
+}
+
+void
+qs_quic_callbacks_init(ngtcp2_callbacks *cb, bool server)
+{
+	memset(cb, 0, sizeof(*cb));
+	if (server) {
+		cb->recv_client_initial = ngtcp2_crypto_recv_client_initial_cb;
+		/* a server's requests are the client's bidirectional streams */
+		cb->extend_max_remote_streams_bidi = cb_extend_max_remote_streams_bidi;
+	} else {
+		cb->client_initial = ngtcp2_crypto_client_initial_cb;
+		cb->recv_retry = ngtcp2_crypto_recv_retry_cb;
+	}
+	cb->recv_crypto_data = ngtcp2_crypto_recv_crypto_data_cb;
+	cb->encrypt = ngtcp2_crypto_encrypt_cb;
+	cb->decrypt = ngtcp2_crypto_decrypt_cb;
+	cb->hp_mask = ngtcp2_crypto_hp_mask_cb;
+	cb->update_key = ngtcp2_crypto_update_key_cb;
+	cb->delete_crypto_aead_ctx = ngtcp2_crypto_delete_crypto_aead_ctx_cb;
+	cb->delete_crypto_cipher_ctx = ngtcp2_crypto_delete_crypto_cipher_ctx_cb;
+	cb->get_path_challenge_data = ngtcp2_crypto_get_path_challenge_data_cb;
+	cb->version_negotiation = ngtcp2_crypto_version_negotiation_cb;
+	cb->recv_stream_data = cb_recv_stream_data;
+	cb->acked_stream_data_offset = cb_acked_stream_data_offset;
+	cb->stream_close = cb_stream_close;
+	cb->stream_reset = cb_stream_reset;
+	cb->stream_stop_sending = cb_stream_stop_sending;
+	cb->extend_max_stream_data = cb_extend_max_stream_data;
+}
+
+/* ---- nghttp3 callbacks both ends use ---- */
+
+int
+qs_quic_h3_consumed(nghttp3_conn *h3, int64_t stream_id, size_t n,
+		    void *user_data, void *stream_user_data)
+{
+	struct qs_quic_conn *q = user_data;
+
+	(void)h3; (void)stream_user_data;
+	qs_quic_consume(q->conn, stream_id, n);
+	return 0;
+}
+
+static int
+h3_recv_data(nghttp3_conn *h3, int64_t stream_id, const uint8_t *data,
+	     size_t datalen, void *user_data, void *stream_user_data)
+{
+	(void)data;
+	return qs_quic_h3_consumed(h3, stream_id, datalen, user_data,
+				   stream_user_data);
+}
+
+static int
+h3_stop_sending(nghttp3_conn *h3, int64_t stream_id, uint64_t app_error_code,
+		void *user_data, void *stream_user_data)
+{
+	struct qs_quic_conn *q = user_data;
+
+	(void)h3; (void)stream_user_data;
+	ngtcp2_conn_shutdown_stream_read(q->conn, stream_id, app_error_code);
+	return 0;
+}
+
+static int
+h3_reset_stream(nghttp3_conn *h3, int64_t stream_id, uint64_t app_error_code,
+		void *user_data, void *stream_user_data)
+{
+	struct qs_quic_conn *q = user_data;
+
+	(void)h3; (void)stream_user_data;
+	ngtcp2_conn_shutdown_stream_write(q->conn, stream_id, app_error_code);
+	return 0;
+}
+
+void
+qs_quic_h3_callbacks_init(nghttp3_callbacks *cb)
+{
+	memset(cb, 0, sizeof(*cb));
+	/* bodies are consumed as they arrive unless an end reads them */
+	cb->recv_data = h3_recv_data;
+	cb->deferred_consume = qs_quic_h3_consumed;
+	cb->stop_sending = h3_stop_sending;
+	cb->reset_stream = h3_reset_stream;
+}

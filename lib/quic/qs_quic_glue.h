@@ -1,0 +1,84 @@
+/* QUIC <-> HTTP/3 glue shared by the server's connection (quic/qs_conn.c,
+ * http/qs_h3.c) and the load client's (app/quicsteer-load): the ngtcp2 and
+ * nghttp3 callbacks and calls that are the same on both ends. No DPDK here.
+ *
+ * Both ends embed struct qs_quic_conn first in their connection and pass
+ * the connection as ngtcp2's and nghttp3's user_data, so the callbacks
+ * below find the shared part whichever end they run on. What differs
+ * (handshake done, new CIDs, when HTTP/3 starts, what a request does) each
+ * end sets in the callback tables after qs_quic_callbacks_init. */
+#ifndef QS_QUIC_GLUE_H
+#define QS_QUIC_GLUE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include <gnutls/gnutls.h>
+#include <nghttp3/nghttp3.h>
+#include <ngtcp2/ngtcp2.h>
+#include <ngtcp2/ngtcp2_crypto.h>
+
+/* QPACK settings both ends announce */
+#define QS_QPACK_MAX_DTABLE 4096
+#define QS_QPACK_BLOCKED_STREAMS 100
+
+struct qs_quic_conn {
+	ngtcp2_conn *conn;
+	nghttp3_conn *h3;                     /* NULL until HTTP/3 starts */
+	gnutls_session_t tls;
+	ngtcp2_crypto_conn_ref conn_ref;      /* how GnuTLS finds conn */
+	ngtcp2_connection_close_error last_error;
+};
+
+/* Same family, address and port (IPv4 or IPv6): the same path end. */
+bool qs_quic_addr_eq(const struct sockaddr *a, const struct sockaddr *b);
+
+/* Before a connection: the TLS hook finds q, no close error yet. */
+void qs_quic_conn_init(struct qs_quic_conn *q);
+
+/* The callbacks both ends share, and the crypto helper's for the role. */
+void qs_quic_callbacks_init(ngtcp2_callbacks *cb, bool server);
+void qs_quic_h3_callbacks_init(nghttp3_callbacks *cb);
+
+/* Creates q->h3 with cb (user_data q) and binds the control and QPACK
+ * streams; does nothing when it exists. 0, or -1. */
+int qs_quic_h3_start(struct qs_quic_conn *q, bool server,
+		     const nghttp3_callbacks *cb);
+
+/* Why qs_quic_write_pkt failed: an ngtcp2 or an nghttp3 error code. */
+struct qs_quic_err {
+	int code;
+	bool h3;
+};
+
+/* Writes one packet of what nghttp3 (may be NULL before HTTP/3 is set up)
+ * and ngtcp2 have into buf: its length, 0 when there is nothing to send,
+ * or -1 with *ccerr set for the CONNECTION_CLOSE and *err saying why. */
+ngtcp2_ssize qs_quic_write_pkt(ngtcp2_conn *conn, nghttp3_conn *h3,
+			       ngtcp2_connection_close_error *ccerr,
+			       uint8_t *buf, size_t cap, ngtcp2_path *path,
+			       ngtcp2_pkt_info *pi, ngtcp2_tstamp ts,
+			       struct qs_quic_err *err);
+
+/* Sets ccerr for an ngtcp2 error (a TLS alert for NGTCP2_ERR_CRYPTO). */
+void qs_quic_ccerr_liberr(ngtcp2_connection_close_error *ccerr,
+			  ngtcp2_conn *conn, int liberr);
+/* Sets ccerr for an nghttp3 error. */
+void qs_quic_ccerr_h3(ngtcp2_connection_close_error *ccerr, int h3err);
+
+/* Stream data from ngtcp2 into nghttp3, flow control credited back. A
+ * malformed request or response resets that stream with H3_MESSAGE_ERROR;
+ * other nghttp3 errors fail (-1, *ccerr set) and close the connection. */
+int qs_quic_recv_stream_data(ngtcp2_conn *conn, nghttp3_conn *h3,
+			     ngtcp2_connection_close_error *ccerr,
+			     uint32_t flags, int64_t stream_id,
+			     const uint8_t *data, size_t datalen);
+/* Credits n consumed bytes to the stream's and the connection's window. */
+void qs_quic_consume(ngtcp2_conn *conn, int64_t stream_id, size_t n);
+
+/* nghttp3 recv_data/deferred_consume: credits what HTTP/3 consumed. */
+int qs_quic_h3_consumed(nghttp3_conn *h3, int64_t stream_id, size_t n,
+			void *user_data, void *stream_user_data);
+
+#endif
