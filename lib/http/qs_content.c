@@ -179,7 +179,8 @@ qs_content_load(const char *docroot, uint64_t max_bytes, char *err,
 	}
 	free(real);
 	root = NULL;
-	qsort(files, n_files, sizeof(*files), cmp_path);
+	if (n_files > 0)        /* qsort(NULL, 0, ...) is undefined */
+		qsort(files, n_files, sizeof(*files), cmp_path);
 	return 0;
 }
 

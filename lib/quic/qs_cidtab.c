@@ -31,6 +31,8 @@ qs_cidtab_init(struct qs_cidtab *t, const char *name, uint32_t entries,
 		.key_len = sizeof(struct cid_key),
 		.hash_func = rte_hash_crc,
 		.socket_id = socket,
+		/* without it cuckoo hashing refuses keys short of entries */
+		.extra_flag = RTE_HASH_EXTRA_FLAGS_EXT_TABLE,
 	};
 
 	t->hash = rte_hash_create(&p);
