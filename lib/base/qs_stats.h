@@ -14,12 +14,13 @@
 #define QS_COUNTERS(X) \
 	X(rx_packets) X(tx_packets) X(rx_bytes) X(tx_bytes) \
 	X(drop_malformed) X(drop_not_ours) X(drop_tx_full) X(drop_tx_nombuf) \
+	X(drop_tx_no_path) \
 	X(arp_replies) X(icmp_echo_replies) X(nd_adverts) \
 	X(quic_rx) X(quic_local) X(quic_forwarded_out) X(quic_forwarded_in) \
 	X(quic_forward_dropped) \
 	X(quic_drop_malformed) X(quic_drop_no_conn) X(quic_drop_short) \
 	X(quic_stateless_resets_ratelimited) X(quic_drop_bad_token) \
-	X(quic_drop_no_tls) X(quic_conn_refused) \
+	X(quic_drop_no_tls) X(quic_conn_refused) X(quic_drop_unauthenticated) \
 	X(quic_initials) X(quic_version_negotiations_sent) X(quic_retries_sent) \
 	X(quic_stateless_resets_sent) \
 	X(quic_conn_accepted) X(quic_conn_active) X(quic_conn_closed) \

@@ -17,7 +17,7 @@ conn_info(const struct qs_conn *c, uint16_t worker, uint64_t now,
 	  struct qs_ctl_conn_info *out)
 {
 	static const char *const states[] = {"open", "closing", "draining"};
-	const struct qs_net_path *p = &c->cur_path;
+	const struct qs_net_path *p = &c->cur->net;
 	char addr[INET6_ADDRSTRLEN] = "?";
 	ngtcp2_conn_stat st;
 

@@ -71,32 +71,64 @@ del_cid(struct qs_conn *c, const ngtcp2_cid *cid)
 
 /* ---- paths: where each peer address was last heard from ---- */
 
-/* Most recent first; the oldest falls off. */
-static void
-path_learn(struct qs_conn *c, const struct qs_net_path *p, uint16_t port_id)
-{
-	uint8_t i;
+/* Set by the decrypt callback: the datagram being read held at least one
+ * packet that ngtcp2 authenticated. Per thread: a lcore reads one datagram
+ * at a time, and ngtcp2's decrypt callback carries no user_data. */
+static __thread bool rx_authentic;
 
-	for (i = 0; i < c->n_paths; i++)
-		if (qs_quic_addr_eq(&c->paths[i].net.remote.sa, &p->remote.sa))
-			break;
-	if (i == c->n_paths) {
-		if (c->n_paths < QS_CONN_MAX_PATHS)
-			c->n_paths++;
-		i = c->n_paths - 1;
-	}
-	memmove(&c->paths[1], &c->paths[0], i * sizeof(c->paths[0]));
-	c->paths[0].net = *p;
-	c->paths[0].port_id = port_id;
+static struct qs_peer_path *
+path_find(struct qs_conn *c, const struct sockaddr *remote)
+{
+	for (uint8_t i = 0; i < QS_CONN_MAX_PATHS; i++)
+		if (c->paths[i].used &&
+		    qs_quic_addr_eq(&c->paths[i].net.remote.sa, remote))
+			return &c->paths[i];
+	return NULL;
 }
 
-static const struct qs_peer_path *
-path_find(const struct qs_conn *c, const struct sockaddr *remote)
+/* The slot for a path ngtcp2 gives us, by its user_data when that still
+ * names the same address, else by address; NULL when the address was
+ * never learnt (no other peer's MAC is ever used instead). */
+static struct qs_peer_path *
+path_of(struct qs_conn *c, const ngtcp2_path *path)
 {
-	for (uint8_t i = 0; i < c->n_paths; i++)
-		if (qs_quic_addr_eq(&c->paths[i].net.remote.sa, remote))
-			return &c->paths[i];
-	return c->n_paths ? &c->paths[0] : NULL;
+	struct qs_peer_path *pp = path->user_data;
+
+	if (pp != NULL && pp->used &&
+	    qs_quic_addr_eq(&pp->net.remote.sa, path->remote.addr))
+		return pp;
+	return path_find(c, path->remote.addr);
+}
+
+/* Records where p's peer is: only for datagrams ngtcp2 authenticated, and
+ * for the Initial that created the connection. A new address takes a free
+ * slot or the least recently seen one that is not ngtcp2's current path. */
+static struct qs_peer_path *
+path_learn(struct qs_conn *c, const struct qs_net_path *p, uint16_t port_id)
+{
+	struct qs_peer_path *pp = path_find(c, &p->remote.sa), *victim = NULL;
+
+	for (uint8_t i = 0; pp == NULL && i < QS_CONN_MAX_PATHS; i++) {
+		struct qs_peer_path *s = &c->paths[i];
+
+		if (!s->used) {
+			victim = s;
+			break;
+		}
+		if (s != c->cur &&
+		    (victim == NULL || s->last_seen < victim->last_seen))
+			victim = s;
+	}
+	if (pp == NULL) {
+		pp = victim;
+		if (!pp->used)
+			c->n_paths++;
+	}
+	pp->net = *p;
+	pp->port_id = port_id;
+	pp->used = true;
+	pp->last_seen = c->set->env->now;
+	return pp;
 }
 
 /* ---- sending ---- */
@@ -107,9 +139,10 @@ send_packet(struct qs_conn *c, struct rte_mbuf *m, const ngtcp2_path *path,
 	    uint8_t ecn)
 {
 	struct qs_env *env = c->set->env;
-	const struct qs_peer_path *pp = path_find(c, path->remote.addr);
+	const struct qs_peer_path *pp = path_of(c, path);
 
 	if (pp == NULL) {
+		env->stats->drop_tx_no_path++;
 		rte_pktmbuf_free(m);
 		return;
 	}
@@ -202,6 +235,21 @@ fail_liberr(struct qs_conn *c, int liberr)
 }
 
 /* ---- ngtcp2 callbacks ---- */
+
+static int
+cb_decrypt(uint8_t *dest, const ngtcp2_crypto_aead *aead,
+	   const ngtcp2_crypto_aead_ctx *aead_ctx, const uint8_t *ciphertext,
+	   size_t ciphertextlen, const uint8_t *nonce, size_t noncelen,
+	   const uint8_t *aad, size_t aadlen)
+{
+	int rv = ngtcp2_crypto_decrypt_cb(dest, aead, aead_ctx, ciphertext,
+					  ciphertextlen, nonce, noncelen, aad,
+					  aadlen);
+
+	if (rv == 0)
+		rx_authentic = true;
+	return rv;
+}
 
 static int
 cb_handshake_completed(ngtcp2_conn *conn, void *user_data)
@@ -318,8 +366,7 @@ qs_conn_new(struct qs_conn_set *set, const ngtcp2_pkt_hd *hd,
 	qs_timer_init(&c->timer);
 	c->created_ns = env->now;
 	qs_quic_conn_init(&c->q);
-	path_learn(c, path, port_id);
-	c->cur_path = *path;
+	c->cur = path_learn(c, path, port_id);
 
 	scid.datalen = codec->cid_len;
 	qs_cid_encode(codec, env->worker, scid.data);
@@ -330,6 +377,7 @@ qs_conn_new(struct qs_conn_set *set, const ngtcp2_pkt_hd *hd,
 	callbacks.get_new_connection_id = cb_get_new_connection_id;
 	callbacks.remove_connection_id = cb_remove_connection_id;
 	callbacks.recv_tx_key = cb_recv_tx_key;
+	callbacks.decrypt = cb_decrypt;
 
 	ngtcp2_settings_default(&settings);
 	settings.initial_ts = env->now;
@@ -421,14 +469,11 @@ qs_conn_free(struct qs_conn *c)
 static void
 note_path_change(struct qs_conn *c)
 {
-	const ngtcp2_path *p = ngtcp2_conn_get_path(c->q.conn);
+	struct qs_peer_path *pp = path_of(c, ngtcp2_conn_get_path(c->q.conn));
 
-	if (qs_quic_addr_eq(p->remote.addr, &c->cur_path.remote.sa))
+	if (pp == NULL || pp == c->cur)
 		return;
-	const struct qs_peer_path *pp = path_find(c, p->remote.addr);
-
-	if (pp != NULL)
-		c->cur_path = pp->net;
+	c->cur = pp;
 	c->set->env->stats->quic_path_migrations++;
 }
 
@@ -446,8 +491,13 @@ qs_conn_read(struct qs_conn *c, const struct qs_net_path *path,
 		/* answer with our close again, backing off: 1st, 2nd, 4th.. */
 		c->close_rx++;
 		if ((c->close_rx & (c->close_rx - 1)) == 0) {
-			path_learn(c, path, port_id);
+			/* back where it came from; not learnt: nothing
+			 * authenticated it */
+			struct qs_peer_path from = {.net = *path, .port_id = port_id,
+						    .used = true};
+
 			ngtcp2_path_of(&npath, path);
+			npath.user_data = &from;
 			send_buffer(c, c->close_pkt, c->close_len, &npath, 0);
 		}
 		return 0;
@@ -455,9 +505,16 @@ qs_conn_read(struct qs_conn *c, const struct qs_net_path *path,
 	if (c->state == QS_CONN_DRAINING)
 		return 0;
 
-	path_learn(c, path, port_id);
 	ngtcp2_path_of(&npath, path);
+	npath.user_data = path_find(c, &path->remote.sa);
+	rx_authentic = false;
 	rv = ngtcp2_conn_read_pkt(c->q.conn, &npath, &pi, data, len, env->now);
+	if (rv == 0) {
+		if (rx_authentic)
+			path_learn(c, path, port_id);
+		else
+			env->stats->quic_drop_unauthenticated++;
+	}
 	if (rv != 0) {
 		RTE_LOG(DEBUG, QS_LCORE, "worker %u: read_pkt: %s\n", env->worker,
 			ngtcp2_strerror(rv));
@@ -498,7 +555,7 @@ qs_conn_write(struct qs_conn *c)
 		ngtcp2_ssize nwrite;
 
 		/* back-pressure: a full TX queue holds the rest for later */
-		if (qs_tx_room(env->tx, c->paths[0].port_id) == 0) {
+		if (qs_tx_room(env->tx, c->cur->port_id) == 0) {
 			qs_conn_mark_dirty(c);
 			break;
 		}

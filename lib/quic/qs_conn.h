@@ -46,10 +46,14 @@ enum qs_conn_state {
 	QS_CONN_DRAINING,    /* peer closed; silent until freed */
 };
 
-/* Where to reach a peer address: learnt from the packets it sent. */
+/* Where to reach a peer address: learnt from datagrams of it that ngtcp2
+ * authenticated (and from the first Initial). A slot stays where it is, so
+ * ngtcp2's own copy of the path points at it (ngtcp2_path.user_data). */
 struct qs_peer_path {
 	struct qs_net_path net;
 	uint16_t port_id;
+	bool used;
+	uint64_t last_seen;                   /* ns: least recently seen goes */
 };
 
 struct qs_conn {
@@ -63,8 +67,8 @@ struct qs_conn {
 	bool odcid_mapped;
 
 	struct qs_peer_path paths[QS_CONN_MAX_PATHS];
-	uint8_t n_paths;
-	struct qs_net_path cur_path;          /* ngtcp2's path at last read */
+	uint8_t n_paths;                      /* slots in use */
+	struct qs_peer_path *cur;             /* ngtcp2's path at last read */
 
 	uint8_t *close_pkt;                   /* CONNECTION_CLOSE to resend */
 	size_t close_len;
