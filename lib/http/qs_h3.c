@@ -131,7 +131,12 @@ h3_recv_header(nghttp3_conn *h3, int64_t stream_id, int32_t token,
 			   &st->path_too_long);
 		break;
 	case NGHTTP3_QPACK_TOKEN__METHOD:
-		copy_token(st->method, sizeof(st->method), &v, NULL, NULL);
+		/* a method too long to keep is still a method: one we do not
+		 * serve (405), not a missing one (400) */
+		if (v.len >= sizeof(st->method))
+			memcpy(st->method, "LONG", sizeof("LONG"));
+		else
+			copy_token(st->method, sizeof(st->method), &v, NULL, NULL);
 		break;
 	default:
 		break;
