@@ -523,8 +523,9 @@ qs_conn_read(struct qs_conn *c, const struct qs_net_path *path,
 			enter_close_wait(c, QS_CONN_DRAINING);
 			return 0;
 		case NGTCP2_ERR_DROP_CONN:
+			return QS_CONN_READ_FREE;
 		case NGTCP2_ERR_RETRY:
-			return -1;
+			return QS_CONN_READ_RETRY;
 		default:
 			return fail_liberr(c, rv);
 		}

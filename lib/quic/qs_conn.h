@@ -103,8 +103,16 @@ void qs_conn_free(struct qs_conn *c);
 /* The part of qs_conn_free that undoes qs_conn_new (also on its failure). */
 void qs_conn_destroy(struct qs_conn *c);
 
-/* Feeds one datagram; returns 0, or -1 when the connection is to be freed
- * now. */
+/* What qs_conn_read asks of its caller. */
+enum qs_conn_read_result {
+	QS_CONN_READ_OK = 0,
+	QS_CONN_READ_FREE = -1,     /* free the connection now */
+	/* the first datagram was not the ClientHello's start (reordered):
+	 * free the connection and answer with a Retry, as ngtcp2 asks */
+	QS_CONN_READ_RETRY = -2,
+};
+
+/* Feeds one datagram; a qs_conn_read_result. */
 int qs_conn_read(struct qs_conn *c, const struct qs_net_path *path,
 		 uint16_t port_id, const uint8_t *data, size_t len);
 /* Writes what the connection has to send; -1 when it is to be freed. */

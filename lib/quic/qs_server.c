@@ -135,6 +135,25 @@ retry_required(struct qs_server *srv)
 	return srv->hs_in_window >= cfg->retry_auto_rate;
 }
 
+/* Retry for Initial hd (len bytes, from path), written over m: the client
+ * comes back with a token that proves its address. */
+static void
+send_retry(struct qs_server *srv, struct rte_mbuf *m, const ngtcp2_pkt_hd *hd,
+	   const struct qs_net_path *path, uint16_t len)
+{
+	struct qs_env *env = srv->set.env;
+	uint8_t pkt[REPLY_BUF];
+	ngtcp2_cid retry_scid;
+
+	retry_scid.datalen = env->codec->cid_len;
+	qs_cid_encode(env->codec, env->worker, retry_scid.data);
+	reply(srv, m, pkt,
+	      qs_stateless_write_retry(pkt, RTE_MIN(sizeof(pkt), (size_t)len), hd,
+				       &path->remote.sa, path->addrlen,
+				       &retry_scid),
+	      &env->stats->quic_retries_sent);
+}
+
 static void
 accept_initial(struct qs_server *srv, struct rte_mbuf *m, uint8_t *payload,
 	       uint16_t len)
@@ -189,16 +208,7 @@ accept_initial(struct qs_server *srv, struct rte_mbuf *m, uint8_t *payload,
 			hd.token.len = 0;
 		}
 		if (need_retry && !valid) {
-			ngtcp2_cid retry_scid;
-
-			retry_scid.datalen = env->codec->cid_len;
-			qs_cid_encode(env->codec, env->worker, retry_scid.data);
-			reply(srv, m, pkt,
-			      qs_stateless_write_retry(pkt, RTE_MIN(sizeof(pkt),
-								   (size_t)len),
-						      &hd, &path.remote.sa,
-						      path.addrlen, &retry_scid),
-			      &env->stats->quic_retries_sent);
+			send_retry(srv, m, &hd, &path, len);
 			return;
 		}
 	}
@@ -210,8 +220,17 @@ accept_initial(struct qs_server *srv, struct rte_mbuf *m, uint8_t *payload,
 			"Initial, but no memory for a connection");
 		return;
 	}
-	if (qs_conn_read(c, &path, m->port, payload, len) != 0)
+	switch (qs_conn_read(c, &path, m->port, payload, len)) {
+	case QS_CONN_READ_OK:
+		break;
+	case QS_CONN_READ_RETRY:
 		qs_conn_free(c);
+		send_retry(srv, m, &hd, &path, len);
+		return;
+	default:
+		qs_conn_free(c);
+		break;
+	}
 	rte_pktmbuf_free(m);
 }
 

@@ -28,9 +28,15 @@
  *   ngtcp2 derives from the configured secret) for an unknown CID naming
  *   worker 0, nothing for a 21-byte trigger; Version Negotiation listing
  *   version 1 for an unknown version in 1200 bytes, nothing under 1200;
+ * - path poisoning: datagrams with the connection's DCID that ngtcp2
+ *   cannot authenticate, from another MAC at the client's address and
+ *   from another address, are counted (quic_drop_unauthenticated) and
+ *   change nothing: every later frame goes to the client's MAC and address;
  * - closing: the client's CONNECTION_CLOSE puts the connection in its
  *   draining period (silent, still listed), and once its timers run past
  *   it (the clock is moved forward) it is gone: quic_conn_active 0;
+ * - a ClientHello over two Initials delivered second first: a Retry
+ *   (quic_retries_sent), then the handshake and a request complete;
  * - qs_server_fini frees everything and every mbuf is back in the pool
  *   (leaks of malloc'd memory are LeakSanitizer's job in the san build).
  *
@@ -95,6 +101,9 @@
 #define CLIENT_PORT QS_FRAMES_PEER_PORT
 #define REBIND_PORT (QS_FRAMES_PEER_PORT + 1)
 #define STRAY_PORT 40000        /* where the test's hand-made datagrams come from */
+#define FORGED_PORT 40001       /* a forger's port at another address */
+#define REORDER_PORT (QS_FRAMES_PEER_PORT + 2)
+#define FORGED_DATAGRAMS 8      /* pairs at least, during the download */
 #define N_REQS 16
 
 /* the loop's bounds: a stall fails, it never hangs */
@@ -113,6 +122,10 @@
 	"%DISABLE_TLS13_COMPAT_MODE:NORMAL:-VERS-ALL:+VERS-TLS1.3:" \
 	"-CIPHER-ALL:+AES-128-GCM:+AES-256-GCM:+CHACHA20-POLY1305:+AES-128-CCM:" \
 	"-GROUP-ALL:+GROUP-X25519:+GROUP-SECP256R1:+GROUP-SECP384R1:+GROUP-SECP521R1"
+#define TLS_PRIORITY_BIG_HELLO \
+	"%DISABLE_TLS13_COMPAT_MODE:NORMAL:-VERS-ALL:+VERS-TLS1.3:" \
+	"-CIPHER-ALL:+AES-128-GCM:+AES-256-GCM:+CHACHA20-POLY1305:+AES-128-CCM:" \
+	"-GROUP-ALL:+GROUP-FFDHE8192:+GROUP-X25519"
 
 static const char index_html[] = "<!doctype html><title>qs</title><h1>index</h1>\n";
 
@@ -178,6 +191,8 @@ struct harness {
 	unsigned int lost_other;
 
 	uint64_t skew;             /* added to the clock (draining period) */
+	bool forge;                /* pump: forged datagrams in every pass */
+	unsigned int n_forged;
 	struct client cl;
 };
 
@@ -325,18 +340,21 @@ capture_burst(struct qs_tx *tx, uint16_t pi, struct rte_mbuf **pkts, uint16_t n)
 	return n;
 }
 
-/* A datagram from the peer's address and sport, framed, classified and
- * marked as the RX path does, into the server. */
+/* A datagram from src_v4:sport and src_mac, framed, classified and marked
+ * as the RX path does, into the server. */
 static void
-server_input(struct harness *h, uint16_t sport, const uint8_t *payload, size_t len)
+server_input_from(struct harness *h, uint32_t src_v4,
+		  const struct rte_ether_addr *src_mac, uint16_t sport,
+		  const uint8_t *payload, size_t len)
 {
 	uint8_t frame[QS_FRAME_MAX];
 	struct qs_pkt_meta meta;
 	struct rte_mbuf *m;
 	size_t flen;
 
-	flen = qs_frame_udp4(frame, qs_frames_peer_v4, qs_frames_our_v4, sport,
+	flen = qs_frame_udp4(frame, src_v4, qs_frames_our_v4, sport,
 			     QS_FRAMES_OUR_PORT, payload, len);
+	rte_ether_addr_copy(src_mac, &((struct rte_ether_hdr *)frame)->src_addr);
 	m = qs_frames_mbuf(h->pool, frame, flen);
 	if (m == NULL) {
 		test_fail(__FILE__, __LINE__, "no mbuf for a client datagram");
@@ -354,6 +372,14 @@ server_input(struct harness *h, uint16_t sport, const uint8_t *payload, size_t l
 	qs_net_meta_to_mbuf(m, &meta);
 	h->env.now = test_now(h);
 	qs_server_input(&h->srv, m);
+}
+
+/* A datagram from the client's address and MAC. */
+static void
+server_input(struct harness *h, uint16_t sport, const uint8_t *payload, size_t len)
+{
+	server_input_from(h, qs_frames_peer_v4, &qs_frames_peer_mac, sport,
+			  payload, len);
 }
 
 /* Timers and writes on the server, and what it sent out of the TX queue. */
@@ -611,16 +637,20 @@ cl_recv_rx_key(ngtcp2_conn *conn, ngtcp2_crypto_level level, void *user_data)
 /* ---- client life ---- */
 
 static int
-client_tls(struct client *c)
+client_tls(struct client *c, bool big_hello)
 {
 	gnutls_datum_t alpn = {.data = (unsigned char *)"h3", .size = 2};
 	const char *perr = NULL;
 	gnutls_session_t s;
 
+	/* an FFDHE-8192 key share (1 KiB) first makes the ClientHello span two
+	 * Initial packets, as a large post-quantum key share does */
 	if (gnutls_certificate_allocate_credentials(&c->cred) != 0 ||
 	    gnutls_certificate_set_x509_trust_file(c->cred, cert_path,
 						   GNUTLS_X509_FMT_PEM) != 1 ||
-	    gnutls_priority_init(&c->priority, TLS_PRIORITY, &perr) != 0)
+	    gnutls_priority_init(&c->priority,
+				 big_hello ? TLS_PRIORITY_BIG_HELLO : TLS_PRIORITY,
+				 &perr) != 0)
 		return -1;
 	if (gnutls_init(&s, GNUTLS_CLIENT) != 0)
 		return -1;
@@ -638,7 +668,7 @@ client_tls(struct client *c)
 }
 
 static int
-client_new(struct harness *h)
+client_new(struct harness *h, uint16_t port, bool big_hello)
 {
 	struct client *c = &h->cl;
 	ngtcp2_transport_params params;
@@ -648,7 +678,7 @@ client_new(struct harness *h)
 	ngtcp2_path path;
 
 	qs_quic_conn_init(&c->q);
-	c->port = CLIENT_PORT;
+	c->port = port;
 	c->expiry = UINT64_MAX;
 	sockaddr4(&c->local, qs_frames_peer_v4, c->port);
 	sockaddr4(&c->remote, qs_frames_our_v4, QS_FRAMES_OUR_PORT);
@@ -687,7 +717,7 @@ client_new(struct harness *h)
 		c->q.conn = NULL;
 		return -1;
 	}
-	return client_tls(c);
+	return client_tls(c, big_hello);
 }
 
 static void
@@ -797,6 +827,8 @@ typedef bool (*done_fn)(struct harness *h);
 /* Runs both ends until done(h) or the client fails, at most
  * PUMP_ITERS_MAX passes and PUMP_WALL_NS; false (and a failure naming
  * what) when it did not get there. */
+static void forge_datagrams(struct harness *h);
+
 static bool
 pump(struct harness *h, done_fn done, const char *what)
 {
@@ -810,6 +842,8 @@ pump(struct harness *h, done_fn done, const char *what)
 
 		client_timers(h);
 		moved = client_flush(h);
+		if (h->forge)
+			forge_datagrams(h);
 		server_step(h);
 		moved += deliver(h);
 		if (h->cl.err != 0) {
@@ -901,7 +935,7 @@ test_handshake(struct harness *h)
 	gnutls_datum_t alpn;
 
 	TEST_CONTEXT("handshake");
-	if (client_new(h) != 0) {
+	if (client_new(h, CLIENT_PORT, false) != 0) {
 		CHECK(!"the client connection and TLS session are set up");
 		return false;
 	}
@@ -1293,6 +1327,122 @@ test_close(struct harness *h)
 	TEST_CONTEXT_CLEAR();
 }
 
+/* Datagrams that carry the connection's real DCID but no packet ngtcp2
+ * can authenticate: from another MAC at the client's own address and
+ * port, and from another address. */
+static void
+forge_datagrams(struct harness *h)
+{
+	static const struct rte_ether_addr forger = {
+		{0x02, 0x66, 0x66, 0x66, 0x66, 0x66}};
+	const ngtcp2_cid *dcid = ngtcp2_conn_get_dcid(h->cl.q.conn);
+	uint8_t pkt[200];
+	size_t n = qs_quic_short(pkt, dcid->data, (uint8_t)dcid->datalen,
+				 sizeof(pkt));
+
+	server_input_from(h, qs_frames_peer_v4, &forger, h->cl.port, pkt, n);
+	server_input_from(h, qs_frames_other_v4, &forger, FORGED_PORT, pkt, n);
+	h->n_forged += 2;
+}
+
+/* Path poisoning: forged datagrams (forge_datagrams) arrive in every pass
+ * of a download; they are counted and teach the server nothing: every
+ * frame still goes to the client's MAC, address and port, and the body
+ * arrives whole. */
+static bool
+test_poisoning(struct harness *h)
+{
+	struct qs_stats before = h->stats;
+	unsigned int bad = h->bad_frames, lost = h->lost_other;
+	struct req *r;
+
+	TEST_CONTEXT("path poisoning");
+	h->n_forged = 0;
+	r = client_request(h, "GET /bytes/300000 among forged datagrams", "GET",
+			   "/bytes/300000");
+	CHECK(r != NULL);
+	if (r == NULL)
+		return false;
+	h->forge = true;
+	if (!pump(h, requests_done, "a download among forged datagrams")) {
+		h->forge = false;
+		return false;
+	}
+	h->forge = false;
+	check_response(r, 200, 300000);
+	check_body_pattern(r, 300000);
+	TEST_CONTEXT("path poisoning: counters and where the server sent");
+	CHECK(h->n_forged >= 2 * FORGED_DATAGRAMS);
+	CHECK_EQ(h->stats.quic_drop_unauthenticated -
+		 before.quic_drop_unauthenticated, h->n_forged);
+	/* every frame went to the client's MAC, address and port */
+	CHECK_EQ(h->bad_frames, bad);
+	CHECK_EQ(h->lost_other, lost);
+	CHECK_EQ(h->stats.quic_path_migrations - before.quic_path_migrations, 0);
+	CHECK_EQ(h->stats.drop_tx_no_path - before.drop_tx_no_path, 0);
+	CHECK_EQ(h->stats.quic_conn_active, 1);
+	TEST_CONTEXT_CLEAR();
+	return true;
+}
+
+/* A ClientHello over two Initial packets whose second arrives first (a
+ * large key share, reordered on the way): ngtcp2 cannot buffer what does
+ * not start at offset 0 before the address is validated, so the server
+ * answers with a Retry, and the client completes the handshake with it. */
+static void
+test_reordered_initials(struct harness *h)
+{
+	uint8_t flight[4][CLIENT_UDP_MAX];
+	size_t len[4];
+	unsigned int n = 0;
+	struct qs_stats before;
+	struct req *r;
+
+	TEST_CONTEXT("reordered Initials");
+	client_free(&h->cl);
+	if (client_new(h, REORDER_PORT, true) != 0) {
+		CHECK(!"the second client is set up");
+		return;
+	}
+	before = h->stats;
+	for (; n < 4; n++) {
+		ngtcp2_path_storage ps;
+		ngtcp2_pkt_info pi;
+		struct qs_quic_err err;
+		ngtcp2_ssize nw;
+
+		ngtcp2_path_storage_zero(&ps);
+		nw = qs_quic_write_pkt(h->cl.q.conn, h->cl.q.h3, &h->cl.q.last_error,
+				       flight[n], sizeof(flight[n]), &ps.path, &pi,
+				       test_now(h), &err);
+		if (nw <= 0)
+			break;
+		len[n] = (size_t)nw;
+	}
+	/* the ClientHello needs two datagrams */
+	CHECK(n >= 2);
+	if (n < 2)
+		return;
+	server_input(h, h->cl.port, flight[1], len[1]);
+	server_input(h, h->cl.port, flight[0], len[0]);
+	for (unsigned int i = 2; i < n; i++)
+		server_input(h, h->cl.port, flight[i], len[i]);
+	if (!pump(h, handshake_done, "handshake after reordered Initials"))
+		return;
+	CHECK_EQ(h->stats.quic_retries_sent - before.quic_retries_sent, 1);
+	r = client_request(h, "GET /bytes/1000 after the Retry", "GET",
+			   "/bytes/1000");
+	CHECK(r != NULL);
+	if (r == NULL || !pump(h, requests_done, "a request after the Retry"))
+		return;
+	check_response(r, 200, 1000);
+	check_body_pattern(r, 1000);
+	/* the server's side of the handshake too (the client's Finished) */
+	CHECK_EQ(h->stats.quic_handshakes_completed -
+		 before.quic_handshakes_completed, 1);
+	TEST_CONTEXT_CLEAR();
+}
+
 /* ---- setup and teardown, as qs_dataplane_init / lcore_new do ---- */
 
 static void
@@ -1386,9 +1536,10 @@ main(void)
 
 	if (test_handshake(h) && test_requests(h)) {
 		test_ctl(h);
-		if (test_rebinding(h)) {
+		if (test_rebinding(h) && test_poisoning(h)) {
 			test_stateless(h);
 			test_close(h);
+			test_reordered_initials(h);
 		}
 	}
 	TEST_CONTEXT("frames the server sent");
