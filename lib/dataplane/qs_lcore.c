@@ -148,8 +148,8 @@ ctl_poll(struct qs_lcore *lc)
 		qs_ctl_serve(&lc->srv.set, req);
 }
 
-/* Graceful stop: GOAWAY once, then close when streams are done or the
- * deadline passed. A worker that is done goes on polling until every
+/* Graceful stop: the GOAWAY notice once, then close when requests are done
+ * and the final GOAWAY went, or the deadline passed. A worker that is done goes on polling until every
  * worker is done, so that new Initials still get CONNECTION_REFUSED and
  * packets for the others are still steered; true when the loop may end. */
 static bool
@@ -160,7 +160,7 @@ stop_progress(struct qs_lcore *lc)
 	if (!lc->stop_done) {
 		if (!lc->srv.stopping)
 			qs_server_shutdown(&lc->srv);
-		if (qs_server_has_active_streams(&lc->srv) &&
+		if (qs_server_busy(&lc->srv) &&
 		    lc->env.now < dp->stop_deadline)
 			return false;
 		qs_server_close_all(&lc->srv);

@@ -16,6 +16,9 @@
 
 /* most packets one connection writes per loop iteration */
 #define WRITE_BURST 64
+/* the final GOAWAY waits two RTTs after the notice, and at least this:
+ * a request sent just before the notice arrived is still served */
+#define GOAWAY_DELAY_MIN_NS (10ull * 1000000)
 
 /* ngtcp2 and nghttp3 hand the shared callbacks (qs_quic_glue.c) the
  * connection as a struct qs_quic_conn */
@@ -586,6 +589,8 @@ qs_conn_write(struct qs_conn *c)
 	if (c->handshake_done)
 		ngtcp2_conn_update_pkt_tx_time(c->q.conn, env->now);
 	c->timer.expiry = ngtcp2_conn_get_expiry(c->q.conn);
+	if (c->goaway_at != 0 && c->goaway_at < c->timer.expiry)
+		c->timer.expiry = c->goaway_at;
 	qs_conn_timer_update(c);
 	return 0;
 }
@@ -593,7 +598,14 @@ qs_conn_write(struct qs_conn *c)
 int
 qs_conn_expire(struct qs_conn *c)
 {
-	int rv = ngtcp2_conn_handle_expiry(c->q.conn, c->set->env->now);
+	uint64_t now = c->set->env->now;
+	int rv;
+
+	if (c->goaway_at != 0 && now >= c->goaway_at) {
+		c->goaway_at = 0;
+		nghttp3_conn_shutdown(c->q.h3);
+	}
+	rv = ngtcp2_conn_handle_expiry(c->q.conn, now);
 
 	if (rv != 0) {
 		ngtcp2_connection_close_error_set_transport_error_liberr(
@@ -606,17 +618,26 @@ qs_conn_expire(struct qs_conn *c)
 void
 qs_conn_shutdown(struct qs_conn *c)
 {
+	ngtcp2_conn_stat st;
+
 	if (c->state != QS_CONN_OPEN || c->goaway_sent)
 		return;
 	if (c->q.h3 == NULL) {
 		qs_conn_close_now(c);
 		return;
 	}
-	/* the notice, then the final GOAWAY naming the last request taken */
 	nghttp3_conn_submit_shutdown_notice(c->q.h3);
-	nghttp3_conn_shutdown(c->q.h3);
 	c->goaway_sent = true;
+	ngtcp2_conn_get_conn_stat(c->q.conn, &st);
+	c->goaway_at = c->set->env->now +
+		RTE_MAX(2 * st.smoothed_rtt, (uint64_t)GOAWAY_DELAY_MIN_NS);
 	qs_conn_mark_dirty(c);
+}
+
+bool
+qs_conn_busy(const struct qs_conn *c)
+{
+	return c->state == QS_CONN_OPEN && (c->n_streams > 0 || c->goaway_at != 0);
 }
 
 void

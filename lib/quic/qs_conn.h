@@ -77,7 +77,9 @@ struct qs_conn {
 	/* the application's requests (HTTP/3: http/qs_h3.c); opaque here */
 	void *app_streams;
 	uint32_t n_streams;
-	bool goaway_sent;
+	bool goaway_sent;                     /* the shutdown notice went */
+	uint64_t goaway_at;                   /* ns: the final GOAWAY is due
+					       * (0: not pending) */
 	bool handshake_done;
 
 	struct qs_timer timer;                /* expiry in ns */
@@ -119,10 +121,15 @@ int qs_conn_read(struct qs_conn *c, const struct qs_net_path *path,
 int qs_conn_write(struct qs_conn *c);
 /* Runs ngtcp2's timers; -1 when the connection is to be freed. */
 int qs_conn_expire(struct qs_conn *c);
-/* Graceful stop: GOAWAY now, CONNECTION_CLOSE when streams are done. */
+/* Graceful stop: the GOAWAY notice now, the final GOAWAY (naming the last
+ * request taken) about two round trips later from the connection's timer,
+ * so that requests already on their way are served (nghttp3 0.8). */
 void qs_conn_shutdown(struct qs_conn *c);
 /* Sends CONNECTION_CLOSE with NO_ERROR at once. */
 void qs_conn_close_now(struct qs_conn *c);
+
+/* Requests open, or the final GOAWAY still to send. */
+bool qs_conn_busy(const struct qs_conn *c);
 
 /* The connection has something to write (qs_server_run writes it). */
 void qs_conn_mark_dirty(struct qs_conn *c);

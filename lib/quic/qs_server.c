@@ -350,12 +350,12 @@ qs_server_shutdown(struct qs_server *srv)
 }
 
 bool
-qs_server_has_active_streams(const struct qs_server *srv)
+qs_server_busy(const struct qs_server *srv)
 {
 	const struct qs_conn *c;
 
 	LIST_FOREACH(c, &srv->set.conns, link)
-		if (c->state == QS_CONN_OPEN && c->n_streams > 0)
+		if (qs_conn_busy(c))
 			return true;
 	return false;
 }

@@ -36,7 +36,8 @@ unsigned int qs_server_run(struct qs_server *srv);
 void qs_server_shutdown(struct qs_server *srv);
 /* Closes every connection now (CONNECTION_CLOSE) and frees it. */
 void qs_server_close_all(struct qs_server *srv);
-bool qs_server_has_active_streams(const struct qs_server *srv);
+/* Some connection still has requests, or its final GOAWAY to send. */
+bool qs_server_busy(const struct qs_server *srv);
 
 
 #endif

@@ -32,6 +32,8 @@
  *   cannot authenticate, from another MAC at the client's address and
  *   from another address, are counted (quic_drop_unauthenticated) and
  *   change nothing: every later frame goes to the client's MAC and address;
+ * - graceful stop: a request that crosses the GOAWAY notice is served, and
+ *   the final GOAWAY that follows names it as the last request taken;
  * - closing: the client's CONNECTION_CLOSE puts the connection in its
  *   draining period (silent, still listed), and once its timers run past
  *   it (the clock is moved forward) it is gone: quic_conn_active 0;
@@ -103,7 +105,7 @@
 #define STRAY_PORT 40000        /* where the test's hand-made datagrams come from */
 #define FORGED_PORT 40001       /* a forger's port at another address */
 #define REORDER_PORT (QS_FRAMES_PEER_PORT + 2)
-#define FORGED_DATAGRAMS 8      /* pairs at least, during the download */
+#define FORGED_DATAGRAMS 8      /* pairs before the download, more during */
 #define N_REQS 16
 
 /* the loop's bounds: a stall fails, it never hangs */
@@ -159,6 +161,8 @@ struct client {
 	uint64_t expiry;
 	int err;                   /* the ngtcp2 error that ended it, or 0 */
 	bool closed;               /* it sent CONNECTION_CLOSE: no more I/O */
+	unsigned int goaways;      /* GOAWAY frames received */
+	int64_t goaway_id;         /* the last one's stream ID */
 	struct req reqs[N_REQS];
 	size_t n_reqs;
 };
@@ -617,6 +621,17 @@ cl_stream_close(nghttp3_conn *h3, int64_t stream_id, uint64_t app_error_code,
 }
 
 static int
+cl_shutdown(nghttp3_conn *h3, int64_t id, void *user_data)
+{
+	struct client *c = user_data;
+
+	(void)h3;
+	c->goaways++;
+	c->goaway_id = id;
+	return 0;
+}
+
+static int
 cl_recv_rx_key(ngtcp2_conn *conn, ngtcp2_crypto_level level, void *user_data)
 {
 	struct client *c = user_data;
@@ -630,6 +645,7 @@ cl_recv_rx_key(ngtcp2_conn *conn, ngtcp2_crypto_level level, void *user_data)
 	cb.recv_data = cl_recv_data;
 	cb.end_stream = cl_end_stream;
 	cb.stream_close = cl_stream_close;
+	cb.shutdown = cl_shutdown;
 	return qs_quic_h3_start(&c->q, false, &cb) == 0
 		? 0 : NGTCP2_ERR_CALLBACK_FAILURE;
 }
@@ -1268,6 +1284,45 @@ test_stateless(struct harness *h)
 	TEST_CONTEXT_CLEAR();
 }
 
+static bool
+final_goaway_seen(struct harness *h)
+{
+	return h->cl.goaways >= 2;
+}
+
+/* Graceful stop: the GOAWAY notice, and the final GOAWAY two round trips
+ * later, so that a request the client sent before the notice reached it is
+ * served, and the final GOAWAY names it as the last one taken. */
+static void
+test_goaway(struct harness *h)
+{
+	struct req *r;
+
+	TEST_CONTEXT("graceful stop");
+	qs_server_shutdown(&h->srv);
+	CHECK(qs_server_busy(&h->srv));
+	server_step(h);                 /* the notice leaves the server */
+	r = client_request(h, "GET /bytes/5000 crossing the GOAWAY notice",
+			   "GET", "/bytes/5000");
+	CHECK(r != NULL);
+	if (r == NULL)
+		return;
+	client_flush(h);                /* the request leaves the client */
+	deliver(h);                     /* the notice arrives */
+	if (!pump(h, requests_done, "a request crossing the GOAWAY notice"))
+		return;
+	check_response(r, 200, 5000);
+	check_body_pattern(r, 5000);
+	TEST_CONTEXT("graceful stop: the final GOAWAY");
+	if (!pump(h, final_goaway_seen, "the final GOAWAY"))
+		return;
+	/* the last request taken is the one that crossed the notice */
+	CHECK_EQ(h->cl.goaway_id, r->id + 4);
+	CHECK(!qs_server_busy(&h->srv));
+	CHECK_EQ(h->cl.err, 0);         /* still open: closing is the lcore's */
+	TEST_CONTEXT_CLEAR();
+}
+
 static void
 test_close(struct harness *h)
 {
@@ -1363,6 +1418,8 @@ test_poisoning(struct harness *h)
 	CHECK(r != NULL);
 	if (r == NULL)
 		return false;
+	for (int i = 0; i < FORGED_DATAGRAMS; i++)
+		forge_datagrams(h);
 	h->forge = true;
 	if (!pump(h, requests_done, "a download among forged datagrams")) {
 		h->forge = false;
@@ -1389,7 +1446,7 @@ test_poisoning(struct harness *h)
  * large key share, reordered on the way): ngtcp2 cannot buffer what does
  * not start at offset 0 before the address is validated, so the server
  * answers with a Retry, and the client completes the handshake with it. */
-static void
+static bool
 test_reordered_initials(struct harness *h)
 {
 	uint8_t flight[4][CLIENT_UDP_MAX];
@@ -1402,7 +1459,7 @@ test_reordered_initials(struct harness *h)
 	client_free(&h->cl);
 	if (client_new(h, REORDER_PORT, true) != 0) {
 		CHECK(!"the second client is set up");
-		return;
+		return false;
 	}
 	before = h->stats;
 	for (; n < 4; n++) {
@@ -1422,25 +1479,29 @@ test_reordered_initials(struct harness *h)
 	/* the ClientHello needs two datagrams */
 	CHECK(n >= 2);
 	if (n < 2)
-		return;
+		return false;
 	server_input(h, h->cl.port, flight[1], len[1]);
 	server_input(h, h->cl.port, flight[0], len[0]);
 	for (unsigned int i = 2; i < n; i++)
 		server_input(h, h->cl.port, flight[i], len[i]);
 	if (!pump(h, handshake_done, "handshake after reordered Initials"))
-		return;
+		return false;
 	CHECK_EQ(h->stats.quic_retries_sent - before.quic_retries_sent, 1);
 	r = client_request(h, "GET /bytes/1000 after the Retry", "GET",
 			   "/bytes/1000");
 	CHECK(r != NULL);
 	if (r == NULL || !pump(h, requests_done, "a request after the Retry"))
-		return;
+		return false;
 	check_response(r, 200, 1000);
 	check_body_pattern(r, 1000);
 	/* the server's side of the handshake too (the client's Finished) */
 	CHECK_EQ(h->stats.quic_handshakes_completed -
 		 before.quic_handshakes_completed, 1);
+	/* and the first part, arriving after the Retry, opened a connection
+	 * that never completes (freed by its handshake timeout) */
+	CHECK_EQ(h->stats.quic_conn_active, 2);
 	TEST_CONTEXT_CLEAR();
+	return true;
 }
 
 /* ---- setup and teardown, as qs_dataplane_init / lcore_new do ---- */
@@ -1539,7 +1600,8 @@ main(void)
 		if (test_rebinding(h) && test_poisoning(h)) {
 			test_stateless(h);
 			test_close(h);
-			test_reordered_initials(h);
+			if (test_reordered_initials(h))
+				test_goaway(h);
 		}
 	}
 	TEST_CONTEXT("frames the server sent");
