@@ -56,7 +56,7 @@ static const struct key_def keys[] = {
 	{"quic", "reset_burst", K_UINT, F(reset_burst), 1, 10000000, false, NULL, 0},
 	{"quic", "token_secret", K_HEX, F(token_secret), 0, QS_RESET_SECRET_LEN, false, NULL, F(token_secret_set)},
 	{"quic", "retry", K_CHOICE, F(retry), 0, 0, false, retry_words, 0},
-	{"quic", "retry_auto_rate", K_UINT, F(retry_auto_rate), 1, 10000000, false, NULL, 0},
+	{"quic", "retry_auto_unvalidated", K_UINT, F(retry_auto_unvalidated), 1, 1000000, false, NULL, 0},
 	{"quic", "max_conns", K_UINT, F(max_conns), 1, 1000000, false, NULL, 0},
 	{"quic", "idle_timeout_ms", K_UINT, F(idle_timeout_ms), 100, 3600000, false, NULL, 0},
 	{"quic", "handshake_timeout_ms", K_UINT, F(handshake_timeout_ms), 100, 600000, false, NULL, 0},
@@ -71,6 +71,15 @@ static const struct key_def keys[] = {
 	{"http", "docroot", K_PATH, F(docroot), 0, SZ(docroot), false, NULL, 0},
 	{"http", "docroot_max_mb", K_UINT, F(docroot_max_mb), 1, 65536, false, NULL, 0},
 	{"http", "bytes_max", K_U64, F(bytes_max), 0, UINT64_C(1) << 40, false, NULL, 0},
+};
+
+/* keys that are gone, and what to write instead */
+static const struct {
+	const char *section, *old, *why;
+} renamed[] = {
+	{"quic", "retry_auto_rate",
+	 "replaced by retry_auto_unvalidated (Retry once that many handshakes "
+	 "per worker have an unproven address, not by a rate)"},
 };
 
 void
@@ -91,8 +100,8 @@ qs_config_defaults(struct qs_config *cfg)
 	cfg->idle_sleep_us = 100;
 	cfg->reset_rate = 10000;
 	cfg->reset_burst = 1000;
-	cfg->retry = QS_RETRY_OFF;
-	cfg->retry_auto_rate = 1000;
+	cfg->retry = QS_RETRY_AUTO;
+	cfg->retry_auto_unvalidated = 128;
 	cfg->max_conns = 4096;
 	cfg->idle_timeout_ms = 30000;
 	cfg->handshake_timeout_ms = 10000;
@@ -209,6 +218,13 @@ qs_config_set(struct qs_config *cfg, const char *section, const char *key,
 		return -1;
 	}
 	if (d == NULL) {
+		for (size_t i = 0; i < RTE_DIM(renamed); i++)
+			if (strcmp(renamed[i].section, section) == 0 &&
+			    strcmp(renamed[i].old, key) == 0) {
+				snprintf(err, errlen, "unknown key: %s",
+					 renamed[i].why);
+				return -1;
+			}
 		snprintf(err, errlen, "unknown key");
 		return -1;
 	}
@@ -451,9 +467,9 @@ qs_config_dump(const struct qs_config *cfg, FILE *out)
 	fprintf(out, "\n[quic]\nreset_secret = %s\nreset_rate = %u\nreset_burst = %u\n",
 		cfg->reset_secret_set ? "(set)" : "(random)", cfg->reset_rate,
 		cfg->reset_burst);
-	fprintf(out, "token_secret = %s\nretry = %s\nretry_auto_rate = %u\n",
+	fprintf(out, "token_secret = %s\nretry = %s\nretry_auto_unvalidated = %u\n",
 		cfg->token_secret_set ? "(set)" : "(random)",
-		retry_words[cfg->retry], cfg->retry_auto_rate);
+		retry_words[cfg->retry], cfg->retry_auto_unvalidated);
 	fprintf(out, "max_conns = %u\nidle_timeout_ms = %u\nhandshake_timeout_ms = %u\n",
 		cfg->max_conns, cfg->idle_timeout_ms, cfg->handshake_timeout_ms);
 	fprintf(out, "cc = %s\nmax_streams_bidi = %u\nmax_stream_data = %u\n"

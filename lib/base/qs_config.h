@@ -58,7 +58,9 @@ struct qs_config {
 	uint8_t token_secret[QS_RESET_SECRET_LEN];
 	bool token_secret_set;          /* else random at start */
 	enum qs_retry_mode retry;
-	uint32_t retry_auto_rate;       /* handshakes/s per lcore before Retry */
+	uint32_t retry_auto_unvalidated; /* auto: Retry once this many
+					  * handshakes per lcore have an
+					  * unproven address */
 	uint32_t max_conns;             /* per worker lcore */
 	uint32_t idle_timeout_ms;
 	uint32_t handshake_timeout_ms;

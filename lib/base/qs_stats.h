@@ -25,8 +25,10 @@
 	X(quic_stateless_resets_sent) \
 	X(quic_conn_accepted) X(quic_conn_active) X(quic_conn_closed) \
 	X(quic_handshakes_completed) X(quic_sessions_resumed) X(quic_0rtt_accepted) \
-	X(quic_path_migrations) \
-	X(h3_requests) X(h3_responses_2xx) X(h3_responses_4xx) X(h3_responses_5xx)
+	X(quic_path_migrations) X(quic_conn_unvalidated) X(quic_handshake_timeouts) \
+	X(quic_conn_closed_abuse) \
+	X(h3_requests) X(h3_responses_2xx) X(h3_responses_4xx) X(h3_responses_5xx) \
+	X(h3_streams_reset_by_peer)
 
 struct qs_stats {
 #define QS_COUNTER_FIELD(name) uint64_t name;

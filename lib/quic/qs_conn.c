@@ -16,9 +16,11 @@
 
 /* most packets one connection writes per loop iteration */
 #define WRITE_BURST 64
-/* the final GOAWAY waits two RTTs after the notice, and at least this:
- * a request sent just before the notice arrived is still served */
+/* the final GOAWAY waits two RTTs after the notice, and at least the
+ * minimum: a request sent just before the notice arrived is still served;
+ * at most the maximum, whatever RTT a peer makes the server measure */
 #define GOAWAY_DELAY_MIN_NS (10ull * 1000000)
+#define GOAWAY_DELAY_MAX_NS (1000ull * 1000000)
 
 /* ngtcp2 and nghttp3 hand the shared callbacks (qs_quic_glue.c) the
  * connection as a struct qs_quic_conn */
@@ -254,6 +256,18 @@ cb_decrypt(uint8_t *dest, const ngtcp2_crypto_aead *aead,
 	return rv;
 }
 
+/* The peer's address is proven (a token, or the handshake it completed):
+ * it no longer counts towards Retry in auto mode. */
+static void
+addr_proven(struct qs_conn *c)
+{
+	if (c->addr_validated)
+		return;
+	c->addr_validated = true;
+	c->set->n_unvalidated--;
+	c->set->env->stats->quic_conn_unvalidated--;
+}
+
 static int
 cb_handshake_completed(ngtcp2_conn *conn, void *user_data)
 {
@@ -263,6 +277,7 @@ cb_handshake_completed(ngtcp2_conn *conn, void *user_data)
 	ngtcp2_ssize tokenlen;
 
 	c->handshake_done = true;
+	addr_proven(c);
 	c->set->env->stats->quic_handshakes_completed++;
 	if (gnutls_session_is_resumed(c->q.tls))
 		c->set->env->stats->quic_sessions_resumed++;
@@ -427,6 +442,12 @@ qs_conn_new(struct qs_conn_set *set, const ngtcp2_pkt_hd *hd,
 
 	LIST_INSERT_HEAD(&set->conns, c, link);
 	set->n_conns++;
+	/* the server dropped a token that did not verify */
+	c->addr_validated = ocid != NULL || hd->token.len > 0;
+	if (!c->addr_validated) {
+		set->n_unvalidated++;
+		env->stats->quic_conn_unvalidated++;
+	}
 	env->stats->quic_conn_accepted++;
 	env->stats->quic_conn_active++;
 	return c;
@@ -464,6 +485,7 @@ qs_conn_free(struct qs_conn *c)
 		TAILQ_REMOVE(&set->dirty, c, dirty_link);
 	LIST_REMOVE(c, link);
 	set->n_conns--;
+	addr_proven(c);      /* it no longer holds a place */
 	env->stats->quic_conn_active--;
 	env->stats->quic_conn_closed++;
 	qs_conn_destroy(c);
@@ -606,7 +628,12 @@ qs_conn_expire(struct qs_conn *c)
 		nghttp3_conn_shutdown(c->q.h3);
 	}
 	rv = ngtcp2_conn_handle_expiry(c->q.conn, now);
-
+	if (rv == NGTCP2_ERR_HANDSHAKE_TIMEOUT) {
+		/* free it silently: the address may be spoofed, and holding a
+		 * closing period would keep the place a flood took */
+		c->set->env->stats->quic_handshake_timeouts++;
+		return -1;
+	}
 	if (rv != 0) {
 		ngtcp2_connection_close_error_set_transport_error_liberr(
 			&c->q.last_error, rv, NULL, 0);
@@ -630,7 +657,8 @@ qs_conn_shutdown(struct qs_conn *c)
 	c->goaway_sent = true;
 	ngtcp2_conn_get_conn_stat(c->q.conn, &st);
 	c->goaway_at = c->set->env->now +
-		RTE_MAX(2 * st.smoothed_rtt, (uint64_t)GOAWAY_DELAY_MIN_NS);
+		RTE_MIN(RTE_MAX(2 * st.smoothed_rtt, (uint64_t)GOAWAY_DELAY_MIN_NS),
+			(uint64_t)GOAWAY_DELAY_MAX_NS);
 	qs_conn_mark_dirty(c);
 }
 

@@ -37,6 +37,7 @@ struct qs_conn_set {
 	TAILQ_HEAD(, qs_conn) dirty;    /* have something to write */
 	LIST_HEAD(, qs_conn) conns;
 	uint32_t n_conns;
+	uint32_t n_unvalidated;         /* of those, address not yet proven */
 	gnutls_anti_replay_t anti_replay;
 };
 
@@ -77,6 +78,7 @@ struct qs_conn {
 	/* the application's requests (HTTP/3: http/qs_h3.c); opaque here */
 	void *app_streams;
 	uint32_t n_streams;
+	bool addr_validated;                  /* by a token, or the handshake */
 	bool goaway_sent;                     /* the shutdown notice went */
 	uint64_t goaway_at;                   /* ns: the final GOAWAY is due
 					       * (0: not pending) */

@@ -14,7 +14,6 @@
 #include "steer/qs_quic_hdr.h"
 
 #define MIN_INITIAL_DATAGRAM 1200     /* RFC 9000 14.1 */
-#define RETRY_WINDOW_NS NGTCP2_SECONDS
 #define REPLY_BUF NGTCP2_MAX_UDP_PAYLOAD_SIZE
 
 int
@@ -118,21 +117,22 @@ stateless_reset(struct qs_server *srv, struct rte_mbuf *m,
 		      &env->stats->quic_stateless_resets_sent);
 }
 
+/* auto: a flood of Initials from spoofed addresses shows as handshakes
+ * whose address nothing has proven; past the threshold every new client
+ * proves its address first, so a spoofer gets no state at all. */
 static bool
-retry_required(struct qs_server *srv)
+retry_required(const struct qs_server *srv)
 {
 	const struct qs_config *cfg = srv->set.env->cfg;
-	uint64_t now = srv->set.env->now;
 
-	if (cfg->retry == QS_RETRY_ON)
+	switch (cfg->retry) {
+	case QS_RETRY_ON:
 		return true;
-	if (cfg->retry == QS_RETRY_OFF)
+	case QS_RETRY_AUTO:
+		return srv->set.n_unvalidated >= cfg->retry_auto_unvalidated;
+	default:
 		return false;
-	if (now - srv->hs_window_start >= RETRY_WINDOW_NS) {
-		srv->hs_window_start = now;
-		srv->hs_in_window = 0;
 	}
-	return srv->hs_in_window >= cfg->retry_auto_rate;
 }
 
 /* Retry for Initial hd (len bytes, from path), written over m: the client
@@ -213,7 +213,6 @@ accept_initial(struct qs_server *srv, struct rte_mbuf *m, uint8_t *payload,
 		}
 	}
 
-	srv->hs_in_window++;
 	c = qs_conn_new(&srv->set, &hd, ocid, &path, m->port);
 	if (c == NULL) {
 		discard(srv, m, &env->stats->quic_drop_no_conn,

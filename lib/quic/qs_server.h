@@ -16,9 +16,6 @@
 struct qs_server {
 	struct qs_conn_set set;         /* its connections */
 	uint32_t max_conns;
-	/* Retry in auto mode: handshakes started in the current second */
-	uint64_t hs_window_start;
-	uint32_t hs_in_window;
 	bool stopping;
 };
 

@@ -56,6 +56,9 @@ test_defaults(void)
 	CHECK_EQ(cfg.burst, 32);
 	CHECK_EQ(cfg.inbox_size, 1024);
 	CHECK_EQ(cfg.reset_secret_set, false);
+	/* address validation under load without the operator asking */
+	CHECK_EQ(cfg.retry, QS_RETRY_AUTO);
+	CHECK_EQ(cfg.retry_auto_unvalidated, 128);
 	CHECK(cfg.file[0] == '\0');
 }
 
@@ -91,8 +94,8 @@ test_set_good_values(void)
 		U("quic", "reset_rate", "10000000", reset_rate, 10000000),
 		U("quic", "reset_burst", "1", reset_burst, 1),
 		U("quic", "reset_burst", "10000000", reset_burst, 10000000),
-		U("quic", "retry_auto_rate", "1", retry_auto_rate, 1),
-		U("quic", "retry_auto_rate", "10000000", retry_auto_rate, 10000000),
+		U("quic", "retry_auto_unvalidated", "1", retry_auto_unvalidated, 1),
+		U("quic", "retry_auto_unvalidated", "1000000", retry_auto_unvalidated, 1000000),
 		U("quic", "max_conns", "1", max_conns, 1),
 		U("quic", "max_conns", "1000000", max_conns, 1000000),
 		U("quic", "idle_timeout_ms", "100", idle_timeout_ms, 100),
@@ -226,7 +229,10 @@ static const struct bad_value bad_values[] = {
 	{"quic", "cc", "vegas", "'vegas' is not one of: cubic, reno, bbr, bbr2"},
 	{"quic", "idle_timeout_ms", "99", "out of range"},
 	{"quic", "max_stream_data", "1073741825", "out of range"},
-	{"quic", "retry_auto_rate", "0", "out of range"},
+	{"quic", "retry_auto_unvalidated", "0", "out of range"},
+	{"quic", "retry_auto_unvalidated", "1000001", "out of range"},
+	/* a key that is gone says what replaced it */
+	{"quic", "retry_auto_rate", "1000", "replaced by retry_auto_unvalidated"},
 	{"http", "bytes_max", "1099511627777", "out of range"},
 	{"http", "docroot_max_mb", "0", "out of range"},
 	{"quic", "token_secret", "00", "64 hex digits"},
@@ -325,7 +331,7 @@ test_load_good_file(void)
 		"reset_burst = 7\n"
 		"token_secret = " SECRET_HEX "\n"
 		"retry = auto\n"
-		"retry_auto_rate = 50\n"
+		"retry_auto_unvalidated = 50\n"
 		"max_conns = 10\n"
 		"idle_timeout_ms = 1000\n"
 		"handshake_timeout_ms = 2000\n"
@@ -371,7 +377,7 @@ test_load_good_file(void)
 	CHECK(strcmp(cfg.docroot, "/srv/www") == 0);
 	CHECK_EQ(cfg.token_secret_set, true);
 	CHECK_EQ(cfg.retry, QS_RETRY_AUTO);
-	CHECK_EQ(cfg.retry_auto_rate, 50);
+	CHECK_EQ(cfg.retry_auto_unvalidated, 50);
 	CHECK_EQ(cfg.max_conns, 10);
 	CHECK_EQ(cfg.idle_timeout_ms, 1000);
 	CHECK_EQ(cfg.handshake_timeout_ms, 2000);

@@ -39,6 +39,9 @@
  *   it (the clock is moved forward) it is gone: quic_conn_active 0;
  * - a ClientHello over two Initials delivered second first: a Retry
  *   (quic_retries_sent), then the handshake and a request complete;
+ * - an Initial flood from spoofed addresses: unproven handshakes stop at
+ *   retry_auto_unvalidated, the rest get a Retry, a real client connects
+ *   through a Retry, and the spoofed handshakes time out silently;
  * - qs_server_fini frees everything and every mbuf is back in the pool
  *   (leaks of malloc'd memory are LeakSanitizer's job in the san build).
  *
@@ -105,6 +108,10 @@
 #define STRAY_PORT 40000        /* where the test's hand-made datagrams come from */
 #define FORGED_PORT 40001       /* a forger's port at another address */
 #define REORDER_PORT (QS_FRAMES_PEER_PORT + 2)
+#define FLOOD_CLIENT_PORT (QS_FRAMES_PEER_PORT + 3)
+#define SPOOF_NET 0xc6120100u     /* 198.18.1.0/24: the flood's sources */
+#define SPOOFED_INITIALS 12
+#define FLOOD_UNVALIDATED_MAX 4   /* retry_auto_unvalidated in the test */
 #define FORGED_DATAGRAMS 8      /* pairs before the download, more during */
 #define N_REQS 16
 
@@ -192,6 +199,7 @@ struct harness {
 	unsigned int n_stray;
 	unsigned int bad_frames;   /* frames that failed the frame checks */
 	unsigned int lost_old_port;/* sent to the port before a rebinding */
+	unsigned int to_spoofed;   /* sent to a spoofed flood address */
 	unsigned int lost_other;
 
 	uint64_t skew;             /* added to the clock (draining period) */
@@ -475,6 +483,20 @@ client_read(struct harness *h, const struct out_frame *f)
 	c->expiry = ngtcp2_conn_get_expiry(c->q.conn);
 }
 
+/* A frame to one of the addresses the Initial flood spoofs (SPOOF_NET). */
+static bool
+to_spoofed_address(const struct rte_mbuf *m)
+{
+	const uint8_t *p = rte_pktmbuf_mtod(m, const uint8_t *);
+	const struct rte_ipv4_hdr *ip =
+		(const struct rte_ipv4_hdr *)(p + RTE_ETHER_HDR_LEN);
+
+	return rte_pktmbuf_data_len(m) >= RTE_ETHER_HDR_LEN + sizeof(*ip) &&
+	       ((const struct rte_ether_hdr *)p)->ether_type ==
+		       RTE_BE16(RTE_ETHER_TYPE_IPV4) &&
+	       (rte_be_to_cpu_32(ip->dst_addr) & 0xffffff00u) == SPOOF_NET;
+}
+
 /* Hands what the server sent to the client (frames to its port), keeps
  * the answers to the test's own datagrams (STRAY_PORT) and drops the rest:
  * after a rebinding the old port leads nowhere (the NAT forgot it).
@@ -489,7 +511,9 @@ deliver(struct harness *h)
 		struct rte_mbuf *m = h->captured[i];
 		struct out_frame f;
 
-		if (!parse_out_frame(m, &f)) {
+		if (to_spoofed_address(m)) {
+			h->to_spoofed++;
+		} else if (!parse_out_frame(m, &f)) {
 			h->bad_frames++;
 		} else if (f.dport == c->port && c->q.conn != NULL && !c->closed &&
 			   c->err == 0) {
@@ -684,9 +708,8 @@ client_tls(struct client *c, bool big_hello)
 }
 
 static int
-client_new(struct harness *h, uint16_t port, bool big_hello)
+client_new(struct harness *h, struct client *c, uint16_t port, bool big_hello)
 {
-	struct client *c = &h->cl;
 	ngtcp2_transport_params params;
 	ngtcp2_callbacks cb;
 	ngtcp2_settings settings;
@@ -951,7 +974,7 @@ test_handshake(struct harness *h)
 	gnutls_datum_t alpn;
 
 	TEST_CONTEXT("handshake");
-	if (client_new(h, CLIENT_PORT, false) != 0) {
+	if (client_new(h, &h->cl, CLIENT_PORT, false) != 0) {
 		CHECK(!"the client connection and TLS session are set up");
 		return false;
 	}
@@ -1323,17 +1346,37 @@ test_goaway(struct harness *h)
 	TEST_CONTEXT_CLEAR();
 }
 
+/* The client sends CONNECTION_CLOSE (H3_NO_ERROR) to the server; false
+ * when it could not write one. */
+static bool
+client_close(struct harness *h)
+{
+	struct client *c = &h->cl;
+	uint8_t buf[CLIENT_UDP_MAX];
+	ngtcp2_path_storage ps;
+	ngtcp2_pkt_info pi;
+	ngtcp2_ssize n;
+
+	ngtcp2_connection_close_error_set_application_error(
+		&c->q.last_error, NGHTTP3_H3_NO_ERROR, NULL, 0);
+	ngtcp2_path_storage_zero(&ps);
+	n = ngtcp2_conn_write_connection_close(c->q.conn, &ps.path, &pi, buf,
+					       sizeof(buf), &c->q.last_error,
+					       test_now(h));
+	CHECK(n > 0);
+	if (n <= 0)
+		return false;
+	c->closed = true;
+	server_input(h, c->port, buf, (size_t)n);
+	return true;
+}
+
 static void
 test_close(struct harness *h)
 {
 	static struct qs_ctl_req req;
 	struct qs_stats before = h->stats;
-	struct client *c = &h->cl;
 	const struct qs_ctl_conn_info *info;
-	uint8_t buf[CLIENT_UDP_MAX];
-	ngtcp2_path_storage ps;
-	ngtcp2_pkt_info pi;
-	ngtcp2_ssize n;
 	unsigned int to_client;
 
 	TEST_CONTEXT("close");
@@ -1343,17 +1386,8 @@ test_close(struct harness *h)
 		server_step(h);
 		deliver(h);
 	}
-	ngtcp2_connection_close_error_set_application_error(
-		&c->q.last_error, NGHTTP3_H3_NO_ERROR, NULL, 0);
-	ngtcp2_path_storage_zero(&ps);
-	n = ngtcp2_conn_write_connection_close(c->q.conn, &ps.path, &pi, buf,
-					       sizeof(buf), &c->q.last_error,
-					       test_now(h));
-	CHECK(n > 0);
-	if (n <= 0)
+	if (!client_close(h))
 		return;
-	c->closed = true;
-	server_input(h, c->port, buf, (size_t)n);
 	server_step(h);
 	/* draining: the server says nothing more, but still lists it */
 	to_client = h->n_captured;
@@ -1442,6 +1476,30 @@ test_poisoning(struct harness *h)
 	return true;
 }
 
+/* The datagrams of c's first flight (at most max), written, not sent. */
+static unsigned int
+client_first_flight(struct harness *h, struct client *c,
+		    uint8_t (*flight)[CLIENT_UDP_MAX], size_t *len, unsigned int max)
+{
+	unsigned int n;
+
+	for (n = 0; n < max; n++) {
+		ngtcp2_path_storage ps;
+		ngtcp2_pkt_info pi;
+		struct qs_quic_err err;
+		ngtcp2_ssize nw;
+
+		ngtcp2_path_storage_zero(&ps);
+		nw = qs_quic_write_pkt(c->q.conn, c->q.h3, &c->q.last_error,
+				       flight[n], CLIENT_UDP_MAX, &ps.path, &pi,
+				       test_now(h), &err);
+		if (nw <= 0)
+			break;
+		len[n] = (size_t)nw;
+	}
+	return n;
+}
+
 /* A ClientHello over two Initial packets whose second arrives first (a
  * large key share, reordered on the way): ngtcp2 cannot buffer what does
  * not start at offset 0 before the address is validated, so the server
@@ -1457,25 +1515,12 @@ test_reordered_initials(struct harness *h)
 
 	TEST_CONTEXT("reordered Initials");
 	client_free(&h->cl);
-	if (client_new(h, REORDER_PORT, true) != 0) {
+	if (client_new(h, &h->cl, REORDER_PORT, true) != 0) {
 		CHECK(!"the second client is set up");
 		return false;
 	}
 	before = h->stats;
-	for (; n < 4; n++) {
-		ngtcp2_path_storage ps;
-		ngtcp2_pkt_info pi;
-		struct qs_quic_err err;
-		ngtcp2_ssize nw;
-
-		ngtcp2_path_storage_zero(&ps);
-		nw = qs_quic_write_pkt(h->cl.q.conn, h->cl.q.h3, &h->cl.q.last_error,
-				       flight[n], sizeof(flight[n]), &ps.path, &pi,
-				       test_now(h), &err);
-		if (nw <= 0)
-			break;
-		len[n] = (size_t)nw;
-	}
+	n = client_first_flight(h, &h->cl, flight, len, 4);
 	/* the ClientHello needs two datagrams */
 	CHECK(n >= 2);
 	if (n < 2)
@@ -1500,6 +1545,84 @@ test_reordered_initials(struct harness *h)
 	/* and the first part, arriving after the Retry, opened a connection
 	 * that never completes (freed by its handshake timeout) */
 	CHECK_EQ(h->stats.quic_conn_active, 2);
+	TEST_CONTEXT_CLEAR();
+	return true;
+}
+
+/* An Initial flood from spoofed addresses (retry = auto): handshakes with
+ * an unproven address stop at retry_auto_unvalidated, every later Initial
+ * gets a Retry and no state, a real client still connects (through a
+ * Retry), and the spoofed handshakes time out silently: nothing is ever
+ * sent to a spoofed address after its first flight. */
+static bool
+test_initial_flood(struct harness *h)
+{
+	static struct client spoof;
+	static uint8_t flight[4][CLIENT_UDP_MAX];
+	struct qs_stats before = h->stats;
+	uint32_t unproven = h->srv.set.n_unvalidated, to_spoofed;
+	size_t len[4];
+	unsigned int sent = 0;
+
+	TEST_CONTEXT("Initial flood");
+	CHECK_EQ(h->cfg.retry, QS_RETRY_AUTO);
+	CHECK(unproven < FLOOD_UNVALIDATED_MAX);
+	h->cfg.retry_auto_unvalidated = FLOOD_UNVALIDATED_MAX;
+	for (unsigned int i = 0; i < SPOOFED_INITIALS; i++) {
+		unsigned int n;
+
+		if (client_new(h, &spoof, (uint16_t)(FLOOD_CLIENT_PORT + 1 + i),
+			       false) != 0) {
+			CHECK(!"a flood client is set up");
+			client_free(&spoof);
+			return false;
+		}
+		n = client_first_flight(h, &spoof, flight, len, 4);
+		for (unsigned int k = 0; k < n; k++)
+			server_input_from(h, rte_cpu_to_be_32(SPOOF_NET | (i + 1)),
+					  &qs_frames_peer_mac, spoof.port,
+					  flight[k], len[k]);
+		sent += n > 0;
+		client_free(&spoof);
+	}
+	server_step(h);
+	deliver(h);
+	CHECK_EQ(sent, SPOOFED_INITIALS);
+	/* the unproven handshakes stop at the threshold; the rest got a
+	 * Retry and left no state */
+	CHECK_EQ(h->srv.set.n_unvalidated, FLOOD_UNVALIDATED_MAX);
+	CHECK_EQ(h->stats.quic_conn_unvalidated, FLOOD_UNVALIDATED_MAX);
+	CHECK_EQ(h->stats.quic_retries_sent - before.quic_retries_sent,
+		 SPOOFED_INITIALS - (FLOOD_UNVALIDATED_MAX - unproven));
+
+	TEST_CONTEXT("Initial flood: a real client");
+	client_close(h);
+	client_free(&h->cl);
+	before = h->stats;
+	if (client_new(h, &h->cl, FLOOD_CLIENT_PORT, false) != 0 ||
+	    !pump(h, handshake_done, "a handshake during the flood")) {
+		CHECK(!"a real client connects during the flood");
+		return false;
+	}
+	CHECK_EQ(h->stats.quic_retries_sent - before.quic_retries_sent, 1);
+
+	TEST_CONTEXT("Initial flood: the spoofed handshakes time out");
+	to_spoofed = h->to_spoofed;
+	before = h->stats;
+	h->skew += (uint64_t)h->cfg.handshake_timeout_ms * 1000000 + DRAIN_SKEW_NS;
+	for (int i = 0; i < 3; i++) {
+		client_flush(h);
+		server_step(h);
+		deliver(h);
+	}
+	CHECK_EQ(h->stats.quic_handshake_timeouts - before.quic_handshake_timeouts,
+		 FLOOD_UNVALIDATED_MAX);
+	CHECK_EQ(h->srv.set.n_unvalidated, 0);
+	CHECK_EQ(h->stats.quic_conn_unvalidated, 0);
+	/* silently: no CONNECTION_CLOSE to a spoofed address */
+	CHECK_EQ(h->to_spoofed, to_spoofed);
+	CHECK_EQ(h->cl.err, 0);
+	h->cfg.retry_auto_unvalidated = 128;
 	TEST_CONTEXT_CLEAR();
 	return true;
 }
@@ -1600,7 +1723,7 @@ main(void)
 		if (test_rebinding(h) && test_poisoning(h)) {
 			test_stateless(h);
 			test_close(h);
-			if (test_reordered_initials(h))
+			if (test_reordered_initials(h) && test_initial_flood(h))
 				test_goaway(h);
 		}
 	}
