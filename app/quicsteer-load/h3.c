@@ -150,7 +150,7 @@ qsl_h3_setup(struct qsl_conn *c)
 	cb.recv_header = h3_recv_header;
 	cb.end_stream = h3_end_stream;
 	cb.shutdown = h3_shutdown;
-	return qs_quic_h3_start(&c->q, false, &cb);
+	return qs_quic_h3_start(&c->q, false, &cb, 0);
 }
 
 void

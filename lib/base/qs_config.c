@@ -1,4 +1,5 @@
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stddef.h>
@@ -71,6 +72,7 @@ static const struct key_def keys[] = {
 	{"http", "docroot", K_PATH, F(docroot), 0, SZ(docroot), false, NULL, 0},
 	{"http", "docroot_max_mb", K_UINT, F(docroot_max_mb), 1, 65536, false, NULL, 0},
 	{"http", "bytes_max", K_U64, F(bytes_max), 0, UINT64_C(1) << 40, false, NULL, 0},
+	{"http", "max_field_section_size", K_UINT, F(max_field_section_size), 1024, 1u << 20, false, NULL, 0},
 };
 
 /* keys that are gone, and what to write instead */
@@ -112,6 +114,7 @@ qs_config_defaults(struct qs_config *cfg)
 	cfg->shutdown_timeout_ms = 5000;
 	cfg->docroot_max_mb = 256;
 	cfg->bytes_max = UINT64_C(1) << 30;
+	cfg->max_field_section_size = 16384;
 }
 
 void
@@ -151,13 +154,25 @@ static int
 parse_uint(const char *value, const struct key_def *d, uint64_t *out,
 	   char *err, size_t errlen)
 {
-	char *end;
+	const char *digits = value;
 	unsigned long long v;
+	int base = 10;
+	char *end;
 
-	errno = 0;
-	if (value[0] == '-' || value[0] == '\0')
+	/* decimal, or hex with 0x: a leading 0 is not octal ("010" is 10),
+	 * and no sign or space is taken */
+	if (value[0] == '0' && (value[1] == 'x' || value[1] == 'X')) {
+		base = 16;
+		digits = value + 2;
+	}
+	if (digits[0] == '\0')
 		goto bad;
-	v = strtoull(value, &end, 0);
+	for (const char *p = digits; *p != '\0'; p++)
+		if (base == 16 ? !isxdigit((unsigned char)*p)
+			       : !isdigit((unsigned char)*p))
+			goto bad;
+	errno = 0;
+	v = strtoull(digits, &end, base);
 	if (errno != 0 || *end != '\0')
 		goto bad;
 	if (v < d->min || v > d->max) {
@@ -478,6 +493,7 @@ qs_config_dump(const struct qs_config *cfg, FILE *out)
 		cfg->shutdown_timeout_ms);
 	fprintf(out, "\n[tls]\ncert = %s\nkey = %s\nticket_key = %s\n", cfg->cert,
 		cfg->key, cfg->ticket_key_set ? "(set)" : "(random)");
-	fprintf(out, "\n[http]\ndocroot = %s\ndocroot_max_mb = %u\nbytes_max = %" PRIu64 "\n",
-		cfg->docroot, cfg->docroot_max_mb, cfg->bytes_max);
+	fprintf(out, "\n[http]\ndocroot = %s\ndocroot_max_mb = %u\nbytes_max = %" PRIu64 "\n"
+		"max_field_section_size = %u\n", cfg->docroot, cfg->docroot_max_mb,
+		cfg->bytes_max, cfg->max_field_section_size);
 }

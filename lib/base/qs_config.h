@@ -80,6 +80,8 @@ struct qs_config {
 	char docroot[PATH_MAX];
 	uint32_t docroot_max_mb;        /* content store cap */
 	uint64_t bytes_max;             /* largest /bytes/N */
+	uint32_t max_field_section_size; /* request header bytes (RFC 9114
+					  * 4.2.2: name + value + 32 each) */
 };
 
 void qs_config_defaults(struct qs_config *cfg);

@@ -42,6 +42,8 @@ stream_get(struct qs_h3_lcore *h)
 	st->path[0] = '\0';
 	st->path_len = 0;
 	st->path_too_long = false;
+	st->fields_too_large = false;
+	st->field_bytes = 0;
 	st->responded = false;
 	st->body = NULL;
 	st->body_left = st->unacked = 0;
@@ -121,10 +123,15 @@ h3_recv_header(nghttp3_conn *h3, int64_t stream_id, int32_t token,
 {
 	struct qs_h3_stream *st = stream_user_data;
 	nghttp3_vec v = nghttp3_rcbuf_get_buf(value);
+	struct qs_conn *c = user_data;
 
-	(void)h3; (void)stream_id; (void)name; (void)flags; (void)user_data;
+	(void)h3; (void)stream_id; (void)flags;
 	if (st == NULL)
 		return 0;
+	/* nghttp3 0.8 announces the limit but does not hold requests to it */
+	st->field_bytes += nghttp3_rcbuf_get_buf(name).len + v.len + 32;
+	if (st->field_bytes > qs_conn_env(c)->cfg->max_field_section_size)
+		st->fields_too_large = true;
 	switch (token) {
 	case NGHTTP3_QPACK_TOKEN__PATH:
 		copy_token(st->path, sizeof(st->path), &v, &st->path_len,
@@ -295,6 +302,9 @@ respond(struct qs_conn *c, struct qs_h3_stream *st)
 	uint64_t n;
 
 	env->stats->h3_requests++;
+	if (st->fields_too_large)
+		return submit_error(c, st, 431,
+				    "431 Request Header Fields Too Large\n", head);
 	if (st->path_too_long)
 		return submit_error(c, st, 414, "414 URI Too Long\n", head);
 	if (st->method[0] == '\0' || st->path[0] != '/')
@@ -389,7 +399,8 @@ h3_start(struct qs_conn *c)
 	cb.begin_headers = h3_begin_headers;
 	cb.recv_header = h3_recv_header;
 	cb.end_stream = h3_end_stream;
-	return qs_quic_h3_start(&c->q, true, &cb);
+	return qs_quic_h3_start(&c->q, true, &cb,
+				qs_conn_env(c)->cfg->max_field_section_size);
 }
 
 static void

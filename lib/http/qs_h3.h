@@ -19,6 +19,8 @@ struct qs_h3_stream {
 	char path[QS_H3_PATH_MAX];
 	uint16_t path_len;
 	bool path_too_long;
+	bool fields_too_large;       /* over max_field_section_size: 431 */
+	uint64_t field_bytes;
 	bool responded;
 	/* response body: a file in the content store, or /bytes/N */
 	const uint8_t *body;

@@ -175,7 +175,7 @@ qs_quic_conn_init(struct qs_quic_conn *q)
 
 int
 qs_quic_h3_start(struct qs_quic_conn *q, bool server,
-		 const nghttp3_callbacks *cb)
+		 const nghttp3_callbacks *cb, uint64_t max_field_section_size)
 {
 	nghttp3_settings settings;
 	int rv;
@@ -187,6 +187,8 @@ qs_quic_h3_start(struct qs_quic_conn *q, bool server,
 	nghttp3_settings_default(&settings);
 	settings.qpack_max_dtable_capacity = QS_QPACK_MAX_DTABLE;
 	settings.qpack_blocked_streams = QS_QPACK_BLOCKED_STREAMS;
+	if (max_field_section_size != 0)
+		settings.max_field_section_size = max_field_section_size;
 	rv = server ? nghttp3_conn_server_new(&q->h3, cb, &settings,
 					      nghttp3_mem_default(), q)
 		    : nghttp3_conn_client_new(&q->h3, cb, &settings,

@@ -42,9 +42,10 @@ void qs_quic_callbacks_init(ngtcp2_callbacks *cb, bool server);
 void qs_quic_h3_callbacks_init(nghttp3_callbacks *cb);
 
 /* Creates q->h3 with cb (user_data q) and binds the control and QPACK
- * streams; does nothing when it exists. 0, or -1. */
+ * streams; does nothing when it exists. max_field_section_size is what the
+ * SETTINGS frame announces (0: no limit). 0, or -1. */
 int qs_quic_h3_start(struct qs_quic_conn *q, bool server,
-		     const nghttp3_callbacks *cb);
+		     const nghttp3_callbacks *cb, uint64_t max_field_section_size);
 
 /* Why qs_quic_write_pkt failed: an ngtcp2 or an nghttp3 error code. */
 struct qs_quic_err {

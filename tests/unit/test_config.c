@@ -78,6 +78,8 @@ test_set_good_values(void)
 #define U(s, k, v, field, w) {s, k, v, offsetof(struct qs_config, field), w}
 		U("dataplane", "burst", "1", burst, 1),
 		U("dataplane", "burst", "64", burst, 64),
+		/* a leading zero is decimal, not octal */
+		U("dataplane", "burst", "010", burst, 10),
 		U("dataplane", "inbox_size", "64", inbox_size, 64),
 		U("dataplane", "inbox_size", "65536", inbox_size, 65536),
 		U("dataplane", "inbox_size", "0x800", inbox_size, 2048),
@@ -220,6 +222,10 @@ static const struct bad_value bad_values[] = {
 	{"dataplane", "burst", "12x", "not a number"},
 	{"dataplane", "burst", "-1", "not a number"},
 	{"dataplane", "burst", "", "not a number"},
+	{"dataplane", "burst", "+5", "not a number"},
+	{"dataplane", "burst", "0x", "not a number"},
+	{"dataplane", "burst", "0x1g", "not a number"},
+	{"dataplane", "burst", "0100", "out of range"},  /* octal: 64 */
 	{"dataplane", "mbufs", "99999999999999999999999", "not a number"},
 	{"dataplane", "inbox_size", "100", "not a power of 2"},
 	{"dataplane", "inbox_size", "1536", "not a power of 2"},

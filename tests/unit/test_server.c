@@ -15,7 +15,8 @@
  * - HTTP/3: GET /bytes/100000 (status, content-length and every body byte
  *   'a' + k % 26), a docroot file (exact bytes, content-type), / serving
  *   index.html, 404, 405 with allow (also for a method longer than the
- *   server keeps), HEAD (headers, no body), 414 for a
+ *   server keeps), 431 for header fields over max_field_section_size,
+ *   HEAD (headers, no body), 414 for a
  *   path longer than QS_H3_PATH_MAX, 400 for /bytes/abc; h3_requests and
  *   h3_responses_2xx/4xx/5xx;
  * - the control requests (show conns, show conn <cid>): one connection,
@@ -122,6 +123,7 @@
 #define DRAIN_SKEW_NS (5ull * 1000000000)
 
 #define BYTES_N 100000
+#define BIG_HEADER_LEN 20000     /* over the default max_field_section_size */
 #define FILE_LEN 5000
 #define RESET_TRIGGER_LEN 60
 #define UNKNOWN_VERSION 0x1a2a3a4au   /* reserved for negotiation tests */
@@ -670,7 +672,7 @@ cl_recv_rx_key(ngtcp2_conn *conn, ngtcp2_crypto_level level, void *user_data)
 	cb.end_stream = cl_end_stream;
 	cb.stream_close = cl_stream_close;
 	cb.shutdown = cl_shutdown;
-	return qs_quic_h3_start(&c->q, false, &cb) == 0
+	return qs_quic_h3_start(&c->q, false, &cb, 0) == 0
 		? 0 : NGTCP2_ERR_CALLBACK_FAILURE;
 }
 
@@ -831,9 +833,11 @@ client_timers(struct harness *h)
 	 NGHTTP3_NV_FLAG_NO_COPY_NAME | NGHTTP3_NV_FLAG_NO_COPY_VALUE}
 
 /* Opens a request stream (no body); NULL on failure. */
+/* A request with one extra header field (extra_name NULL: none). */
 static struct req *
-client_request(struct harness *h, const char *name, const char *method,
-	       const char *path)
+client_request_with(struct harness *h, const char *name, const char *method,
+		    const char *path, const char *extra_name,
+		    const char *extra_value)
 {
 	struct client *c = &h->cl;
 	nghttp3_nv nva[] = {
@@ -842,21 +846,37 @@ client_request(struct harness *h, const char *name, const char *method,
 		NV(":authority", AUTHORITY),
 		NV(":path", path),
 		NV("user-agent", "test_server"),
+		NV("x-extra", ""),
 	};
+	size_t n_nv = RTE_DIM(nva) - 1;
 	struct req *r;
 	int64_t sid;
 
+	if (extra_name != NULL) {
+		nva[n_nv].name = (uint8_t *)extra_name;
+		nva[n_nv].namelen = strlen(extra_name);
+		nva[n_nv].value = (uint8_t *)extra_value;
+		nva[n_nv].valuelen = strlen(extra_value);
+		n_nv++;
+	}
 	if (c->n_reqs == N_REQS || c->q.h3 == NULL)
 		return NULL;
 	r = &c->reqs[c->n_reqs];
 	memset(r, 0, sizeof(*r));
 	r->name = name;
 	if (ngtcp2_conn_open_bidi_stream(c->q.conn, &sid, NULL) != 0 ||
-	    nghttp3_conn_submit_request(c->q.h3, sid, nva, RTE_DIM(nva), NULL, r) != 0)
+	    nghttp3_conn_submit_request(c->q.h3, sid, nva, n_nv, NULL, r) != 0)
 		return NULL;
 	r->id = sid;
 	c->n_reqs++;
 	return r;
+}
+
+static struct req *
+client_request(struct harness *h, const char *name, const char *method,
+	       const char *path)
+{
+	return client_request_with(h, name, method, path, NULL, NULL);
 }
 
 /* ---- the loop ---- */
@@ -1039,8 +1059,9 @@ test_requests(struct harness *h)
 {
 	static char long_path[QS_H3_PATH_MAX + 64];
 	struct qs_stats before = h->stats;
+	static char big_value[BIG_HEADER_LEN + 1];
 	struct req *bytes, *file, *root, *missing, *post, *propfind, *head,
-		   *too_long, *bad;
+		   *too_long, *bad, *big_fields;
 	const char *text = qs_content_type("/notes.txt");
 	const char *html = qs_content_type("/index.html");
 
@@ -1060,12 +1081,16 @@ test_requests(struct harness *h)
 	head = client_request(h, "HEAD /notes.txt", "HEAD", "/notes.txt");
 	too_long = client_request(h, "GET /ppp... (too long)", "GET", long_path);
 	bad = client_request(h, "GET /bytes/abc", "GET", "/bytes/abc");
+	/* header fields over [http] max_field_section_size */
+	memset(big_value, 'v', BIG_HEADER_LEN);
+	big_fields = client_request_with(h, "GET / with a 20 kB header field",
+					 "GET", "/", "x-big", big_value);
 	CHECK(bytes && file && root && missing && post && propfind && head &&
-	      too_long && bad);
+	      too_long && bad && big_fields);
 	if (!(bytes && file && root && missing && post && propfind && head &&
-	      too_long && bad))
+	      too_long && bad && big_fields))
 		return false;
-	if (!pump(h, requests_done, "nine requests"))
+	if (!pump(h, requests_done, "ten requests"))
 		return false;
 
 	check_response(bytes, 200, BYTES_N);
@@ -1085,6 +1110,8 @@ test_requests(struct harness *h)
 		CHECK_MEM_EQ(root->body, index_html, sizeof(index_html) - 1);
 
 	check_response(missing, 404, strlen("404 Not Found\n"));
+	check_response(big_fields, 431,
+		       strlen("431 Request Header Fields Too Large\n"));
 
 	check_response(post, 405, strlen("405 Method Not Allowed\n"));
 	CHECK(strcmp(post->allow, "GET, HEAD") == 0);
@@ -1101,9 +1128,9 @@ test_requests(struct harness *h)
 	CHECK(bad->body_len > 0 && memcmp(bad->body, "400 ", 4) == 0);
 
 	TEST_CONTEXT("requests: counters");
-	CHECK_EQ(h->stats.h3_requests - before.h3_requests, 9);
+	CHECK_EQ(h->stats.h3_requests - before.h3_requests, 10);
 	CHECK_EQ(h->stats.h3_responses_2xx - before.h3_responses_2xx, 4);
-	CHECK_EQ(h->stats.h3_responses_4xx - before.h3_responses_4xx, 5);
+	CHECK_EQ(h->stats.h3_responses_4xx - before.h3_responses_4xx, 6);
 	CHECK_EQ(h->stats.h3_responses_5xx - before.h3_responses_5xx, 0);
 	CHECK_EQ(h->stats.quic_conn_active, 1);
 	TEST_CONTEXT_CLEAR();
