@@ -65,6 +65,7 @@ static const struct key_def keys[] = {
 	{"quic", "max_streams_bidi", K_UINT, F(max_streams_bidi), 1, 10000, false, NULL, 0},
 	{"quic", "max_stream_data", K_UINT, F(max_stream_data), 1024, 1u << 30, false, NULL, 0},
 	{"quic", "max_data", K_UINT, F(max_data), 1024, 1u << 30, false, NULL, 0},
+	{"quic", "stream_resets_max", K_UINT, F(stream_resets_max), 1, 1000000, false, NULL, 0},
 	{"quic", "shutdown_timeout_ms", K_UINT, F(shutdown_timeout_ms), 0, 600000, false, NULL, 0},
 	{"tls", "cert", K_PATH, F(cert), 0, SZ(cert), false, NULL, 0},
 	{"tls", "key", K_PATH, F(key), 0, SZ(key), false, NULL, 0},
@@ -112,6 +113,7 @@ qs_config_defaults(struct qs_config *cfg)
 	cfg->max_stream_data = 256 * 1024;
 	cfg->max_data = 1024 * 1024;
 	cfg->shutdown_timeout_ms = 5000;
+	cfg->stream_resets_max = 200;
 	cfg->docroot_max_mb = 256;
 	cfg->bytes_max = UINT64_C(1) << 30;
 	cfg->max_field_section_size = 16384;
@@ -488,9 +490,10 @@ qs_config_dump(const struct qs_config *cfg, FILE *out)
 	fprintf(out, "max_conns = %u\nidle_timeout_ms = %u\nhandshake_timeout_ms = %u\n",
 		cfg->max_conns, cfg->idle_timeout_ms, cfg->handshake_timeout_ms);
 	fprintf(out, "cc = %s\nmax_streams_bidi = %u\nmax_stream_data = %u\n"
-		"max_data = %u\nshutdown_timeout_ms = %u\n", cc_words[cfg->cc],
+		"max_data = %u\nshutdown_timeout_ms = %u\nstream_resets_max = %u\n",
+		cc_words[cfg->cc],
 		cfg->max_streams_bidi, cfg->max_stream_data, cfg->max_data,
-		cfg->shutdown_timeout_ms);
+		cfg->shutdown_timeout_ms, cfg->stream_resets_max);
 	fprintf(out, "\n[tls]\ncert = %s\nkey = %s\nticket_key = %s\n", cfg->cert,
 		cfg->key, cfg->ticket_key_set ? "(set)" : "(random)");
 	fprintf(out, "\n[http]\ndocroot = %s\ndocroot_max_mb = %u\nbytes_max = %" PRIu64 "\n"

@@ -69,6 +69,9 @@ struct qs_config {
 	uint32_t max_stream_data;       /* receive window per stream */
 	uint32_t max_data;              /* receive window per connection */
 	uint32_t shutdown_timeout_ms;
+	uint32_t stream_resets_max;     /* a client may reset per second on one
+					 * connection; beyond: closed with
+					 * H3_EXCESSIVE_LOAD (rapid reset) */
 
 	/* [tls] */
 	char cert[PATH_MAX];

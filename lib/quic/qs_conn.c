@@ -296,6 +296,49 @@ cb_handshake_completed(ngtcp2_conn *conn, void *user_data)
 	return 0;
 }
 
+/* Rapid reset (the HTTP/2 attack of CVE-2023-44487, in HTTP/3): every
+ * stream the peer opens and resets costs the server a request's work, and
+ * the credit comes straight back. Past stream_resets_max in a second, the
+ * connection is closed with H3_EXCESSIVE_LOAD. */
+static int
+note_peer_reset(struct qs_conn *c)
+{
+	struct qs_env *env = c->set->env;
+
+	env->stats->h3_streams_reset_by_peer++;
+	if (env->now - c->resets_since >= NGTCP2_SECONDS) {
+		c->resets_since = env->now;
+		c->resets = 0;
+	}
+	if (++c->resets <= env->cfg->stream_resets_max)
+		return 0;
+	env->stats->quic_conn_closed_abuse++;
+	ngtcp2_connection_close_error_set_application_error(
+		&c->q.last_error, NGHTTP3_H3_EXCESSIVE_LOAD, NULL, 0);
+	return NGTCP2_ERR_CALLBACK_FAILURE;
+}
+
+static int
+cb_stream_reset(ngtcp2_conn *conn, int64_t stream_id, uint64_t final_size,
+		uint64_t app_error_code, void *user_data, void *stream_user_data)
+{
+	if (note_peer_reset(user_data) != 0)
+		return NGTCP2_ERR_CALLBACK_FAILURE;
+	return qs_quic_cb_stream_reset(conn, stream_id, final_size, app_error_code,
+				       user_data, stream_user_data);
+}
+
+static int
+cb_stream_stop_sending(ngtcp2_conn *conn, int64_t stream_id,
+		       uint64_t app_error_code, void *user_data,
+		       void *stream_user_data)
+{
+	if (note_peer_reset(user_data) != 0)
+		return NGTCP2_ERR_CALLBACK_FAILURE;
+	return qs_quic_cb_stream_stop_sending(conn, stream_id, app_error_code,
+					      user_data, stream_user_data);
+}
+
 static void
 cb_rand(uint8_t *dest, size_t destlen, const ngtcp2_rand_ctx *rand_ctx)
 {
@@ -396,6 +439,8 @@ qs_conn_new(struct qs_conn_set *set, const ngtcp2_pkt_hd *hd,
 	callbacks.remove_connection_id = cb_remove_connection_id;
 	callbacks.recv_tx_key = cb_recv_tx_key;
 	callbacks.decrypt = cb_decrypt;
+	callbacks.stream_reset = cb_stream_reset;
+	callbacks.stream_stop_sending = cb_stream_stop_sending;
 
 	ngtcp2_settings_default(&settings);
 	settings.initial_ts = env->now;

@@ -79,6 +79,8 @@ struct qs_conn {
 	void *app_streams;
 	uint32_t n_streams;
 	bool addr_validated;                  /* by a token, or the handshake */
+	uint32_t resets;                      /* by the peer, since resets_since */
+	uint64_t resets_since;
 	bool goaway_sent;                     /* the shutdown notice went */
 	uint64_t goaway_at;                   /* ns: the final GOAWAY is due
 					       * (0: not pending) */

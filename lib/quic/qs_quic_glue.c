@@ -266,8 +266,8 @@ cb_stream_close(ngtcp2_conn *conn, uint32_t flags, int64_t stream_id,
 	return 0;
 }
 
-static int
-cb_stream_reset(ngtcp2_conn *conn, int64_t stream_id, uint64_t final_size,
+int
+qs_quic_cb_stream_reset(ngtcp2_conn *conn, int64_t stream_id, uint64_t final_size,
 		uint64_t app_error_code, void *user_data, void *stream_user_data)
 {
 	struct qs_quic_conn *q = user_data;
@@ -278,12 +278,12 @@ cb_stream_reset(ngtcp2_conn *conn, int64_t stream_id, uint64_t final_size,
 	return 0;
 }
 
-static int
-cb_stream_stop_sending(ngtcp2_conn *conn, int64_t stream_id,
+int
+qs_quic_cb_stream_stop_sending(ngtcp2_conn *conn, int64_t stream_id,
 		       uint64_t app_error_code, void *user_data,
 		       void *stream_user_data)
 {
-	return cb_stream_reset(conn, stream_id, 0, app_error_code, user_data,
+	return qs_quic_cb_stream_reset(conn, stream_id, 0, app_error_code, user_data,
 			       stream_user_data);
 }
 
@@ -336,8 +336,8 @@ qs_quic_callbacks_init(ngtcp2_callbacks *cb, bool server)
 	cb->recv_stream_data = cb_recv_stream_data;
 	cb->acked_stream_data_offset = cb_acked_stream_data_offset;
 	cb->stream_close = cb_stream_close;
-	cb->stream_reset = cb_stream_reset;
-	cb->stream_stop_sending = cb_stream_stop_sending;
+	cb->stream_reset = qs_quic_cb_stream_reset;
+	cb->stream_stop_sending = qs_quic_cb_stream_stop_sending;
 	cb->extend_max_stream_data = cb_extend_max_stream_data;
 }
 

@@ -37,6 +37,15 @@ bool qs_quic_addr_eq(const struct sockaddr *a, const struct sockaddr *b);
 /* Before a connection: the TLS hook finds q, no close error yet. */
 void qs_quic_conn_init(struct qs_quic_conn *q);
 
+/* The peer reset a stream or asked us to stop sending on it: HTTP/3 stops
+ * reading it. Exported so an end can count resets before passing on. */
+int qs_quic_cb_stream_reset(ngtcp2_conn *conn, int64_t stream_id,
+			    uint64_t final_size, uint64_t app_error_code,
+			    void *user_data, void *stream_user_data);
+int qs_quic_cb_stream_stop_sending(ngtcp2_conn *conn, int64_t stream_id,
+				   uint64_t app_error_code, void *user_data,
+				   void *stream_user_data);
+
 /* The callbacks both ends share, and the crypto helper's for the role. */
 void qs_quic_callbacks_init(ngtcp2_callbacks *cb, bool server);
 void qs_quic_h3_callbacks_init(nghttp3_callbacks *cb);

@@ -43,6 +43,8 @@
  * - an Initial flood from spoofed addresses: unproven handshakes stop at
  *   retry_auto_unvalidated, the rest get a Retry, a real client connects
  *   through a Retry, and the spoofed handshakes time out silently;
+ * - rapid reset: opening and resetting streams past stream_resets_max a
+ *   second closes the connection with H3_EXCESSIVE_LOAD;
  * - qs_server_fini frees everything and every mbuf is back in the pool
  *   (leaks of malloc'd memory are LeakSanitizer's job in the san build).
  *
@@ -110,6 +112,9 @@
 #define FORGED_PORT 40001       /* a forger's port at another address */
 #define REORDER_PORT (QS_FRAMES_PEER_PORT + 2)
 #define FLOOD_CLIENT_PORT (QS_FRAMES_PEER_PORT + 3)
+#define GOAWAY_PORT (QS_FRAMES_PEER_PORT + 4)
+#define RAPID_RESETS_MAX 50       /* stream_resets_max in the test */
+#define RAPID_RESET_TRIES 400
 #define SPOOF_NET 0xc6120100u     /* 198.18.1.0/24: the flood's sources */
 #define SPOOFED_INITIALS 12
 #define FLOOD_UNVALIDATED_MAX 4   /* retry_auto_unvalidated in the test */
@@ -202,6 +207,7 @@ struct harness {
 	unsigned int bad_frames;   /* frames that failed the frame checks */
 	unsigned int lost_old_port;/* sent to the port before a rebinding */
 	unsigned int to_spoofed;   /* sent to a spoofed flood address */
+	unsigned int to_closed;    /* sent to the client after it ended */
 	unsigned int lost_other;
 
 	uint64_t skew;             /* added to the clock (draining period) */
@@ -525,6 +531,8 @@ deliver(struct harness *h)
 			continue;
 		} else if (c->old_port != 0 && f.dport == c->old_port) {
 			h->lost_old_port++;
+		} else if (f.dport == c->port) {
+			h->to_closed++;         /* the client has closed or failed */
 		} else {
 			h->lost_other++;
 		}
@@ -1654,6 +1662,73 @@ test_initial_flood(struct harness *h)
 	return true;
 }
 
+/* Rapid reset (CVE-2023-44487's HTTP/3 form): a client that opens request
+ * streams and resets each at once is closed with H3_EXCESSIVE_LOAD once it
+ * passes [quic] stream_resets_max resets in a second. */
+static bool
+test_rapid_reset(struct harness *h)
+{
+	struct qs_stats before = h->stats;
+	struct client *c = &h->cl;
+	ngtcp2_connection_close_error cc;
+	unsigned int opened = 0;
+	nghttp3_nv nva[] = {
+		NV(":method", "GET"),
+		NV(":scheme", "https"),
+		NV(":authority", AUTHORITY),
+		NV(":path", "/bytes/100000"),
+	};
+
+	TEST_CONTEXT("rapid reset");
+	h->cfg.stream_resets_max = RAPID_RESETS_MAX;
+	for (int i = 0; i < RAPID_RESET_TRIES && c->err == 0; i++) {
+		int64_t sid;
+
+		if (ngtcp2_conn_open_bidi_stream(c->q.conn, &sid, NULL) == 0 &&
+		    nghttp3_conn_submit_request(c->q.h3, sid, nva, RTE_DIM(nva),
+						NULL, NULL) == 0) {
+			client_flush(h);        /* the request goes out ... */
+			ngtcp2_conn_shutdown_stream(c->q.conn, sid,
+						    NGHTTP3_H3_REQUEST_CANCELLED);
+			opened++;               /* ... and its reset at once */
+		}
+		client_flush(h);
+		server_step(h);
+		deliver(h);
+	}
+	h->cfg.stream_resets_max = 200;
+	CHECK(opened > RAPID_RESETS_MAX / 2);
+	CHECK_EQ(c->err, NGTCP2_ERR_DRAINING);
+	ngtcp2_conn_get_connection_close_error(c->q.conn, &cc);
+	CHECK_EQ(cc.type, NGTCP2_CONNECTION_CLOSE_ERROR_CODE_TYPE_APPLICATION);
+	CHECK_EQ(cc.error_code, NGHTTP3_H3_EXCESSIVE_LOAD);
+	CHECK_EQ(h->stats.quic_conn_closed_abuse - before.quic_conn_closed_abuse, 1);
+	CHECK(h->stats.h3_streams_reset_by_peer - before.h3_streams_reset_by_peer >
+	      RAPID_RESETS_MAX);
+	TEST_CONTEXT_CLEAR();
+	return c->err == NGTCP2_ERR_DRAINING;
+}
+
+/* A fresh client for what comes next. */
+static bool
+client_again(struct harness *h, uint16_t port)
+{
+	uint16_t before = h->cl.port;
+
+	client_free(&h->cl);
+	if (client_new(h, &h->cl, port, false) != 0) {
+		CHECK(!"a new client is set up");
+		return false;
+	}
+	/* what the server still sends the closed one goes nowhere */
+	h->cl.old_port = before;
+	if (!pump(h, handshake_done, "a new client's handshake")) {
+		CHECK(!"a new client connects");
+		return false;
+	}
+	return true;
+}
+
 /* ---- setup and teardown, as qs_dataplane_init / lcore_new do ---- */
 
 static void
@@ -1750,7 +1825,8 @@ main(void)
 		if (test_rebinding(h) && test_poisoning(h)) {
 			test_stateless(h);
 			test_close(h);
-			if (test_reordered_initials(h) && test_initial_flood(h))
+			if (test_reordered_initials(h) && test_initial_flood(h) &&
+			    test_rapid_reset(h) && client_again(h, GOAWAY_PORT))
 				test_goaway(h);
 		}
 	}
