@@ -166,12 +166,14 @@ static void
 conns_show(FILE *out)
 {
 	struct qs_ctl_req q = {.type = QS_CTL_CONNS, .max = SHOW_CONNS_TOP};
+	struct qs_ctl_req *answers[QS_MAX_WORKERS];
 	struct qs_ctl_conn_info top[SHOW_CONNS_TOP];
 	uint32_t n_top = 0, total = 0;
 
+	qs_dataplane_ask_all(cli_dp, &q, CTL_TIMEOUT_MS, answers);
 	fprintf(out, "connections per worker:");
 	for (uint16_t w = 0; w < cli_dp->n_workers; w++) {
-		struct qs_ctl_req *a = qs_dataplane_ask(cli_dp, w, &q, CTL_TIMEOUT_MS);
+		struct qs_ctl_req *a = answers[w];
 
 		if (a == NULL) {
 			fprintf(out, " %u:?", w);
@@ -208,31 +210,33 @@ static void
 conn_show(FILE *out, const char *hex)
 {
 	struct qs_ctl_req q = {.type = QS_CTL_CONN};
+	struct qs_ctl_req *answers[QS_MAX_WORKERS];
 	int len = qs_ctl_parse_cid(hex, q.cid);
-	int owner;
+	bool found = false;
 
 	if (len < 0) {
 		fprintf(out, "'%s' is not a connection ID in hex\n", hex);
 		return;
 	}
 	q.cid_len = (uint8_t)len;
-	/* the owner is named in the CID itself; ask it first */
-	owner = qs_cid_decode(&cli_dp->codec, q.cid, q.cid_len);
-	for (uint16_t i = 0; i < cli_dp->n_workers; i++) {
-		uint16_t w = owner >= 0 ? (uint16_t)((owner + i) % cli_dp->n_workers) : i;
-		struct qs_ctl_req *a = qs_dataplane_ask(cli_dp, w, &q, CTL_TIMEOUT_MS);
+	/* every worker at once: a CID that names no owner (or another
+	 * format's) is found wherever it is */
+	qs_dataplane_ask_all(cli_dp, &q, CTL_TIMEOUT_MS, answers);
+	for (uint16_t w = 0; w < cli_dp->n_workers; w++) {
+		struct qs_ctl_req *a = answers[w];
 
-		if (a != NULL && a->n_out == 1) {
+		if (a != NULL && a->n_out == 1 && !found) {
 			conn_header_print(out);
 			conn_info_print(out, &a->out[0]);
 			fprintf(out, "  server CIDs %u, peer addresses seen %u\n",
 				a->out[0].n_cids, a->out[0].migrations_seen);
-			qs_ctl_release(a);
-			return;
+			found = true;
 		}
 		if (a != NULL)
 			qs_ctl_release(a);
 	}
+	if (found)
+		return;
 	fprintf(out, "no connection with CID %s\n", hex);
 }
 

@@ -89,38 +89,73 @@ qs_ctl_serve(const struct qs_conn_set *set, struct qs_ctl_req *req)
 			(req->n_out - 1 - pos) * sizeof(req->out[0]));
 		conn_info(c, worker, now, &req->out[pos]);
 	}
-	__atomic_store_n(&req->done, true, __ATOMIC_RELEASE);
+	if (__atomic_exchange_n(&req->state, QS_CTL_DONE, __ATOMIC_ACQ_REL) ==
+	    QS_CTL_ABANDONED)
+		free(req);
 }
 
-struct qs_ctl_req *
-qs_ctl_ask(struct rte_ring *ring, const struct qs_ctl_req *question,
-	   unsigned int timeout_ms)
+unsigned int
+qs_ctl_ask_all(struct rte_ring *const *rings, uint16_t n,
+	       const struct qs_ctl_req *question, unsigned int timeout_ms,
+	       struct qs_ctl_req **answers)
 {
-	struct qs_ctl_req *req;
+	unsigned int waiting = 0, answered = 0;
 
-	req = malloc(sizeof(*req));
-	if (req == NULL)
-		return NULL;
-	*req = *question;
-	req->done = false;
-	if (rte_ring_enqueue(ring, req) != 0) {
-		free(req);
-		return NULL;
+	for (uint16_t i = 0; i < n; i++) {
+		struct qs_ctl_req *req = malloc(sizeof(*req));
+
+		answers[i] = NULL;
+		if (req == NULL)
+			continue;
+		*req = *question;
+		req->state = QS_CTL_PENDING;
+		if (rte_ring_enqueue(rings[i], req) != 0) {
+			free(req);
+			continue;
+		}
+		answers[i] = req;
+		waiting++;
 	}
-	for (unsigned int waited = 0; waited < timeout_ms * 1000;
+	for (unsigned int waited = 0; waiting > answered && waited < timeout_ms * 1000;
 	     waited += WAIT_STEP_US) {
-		if (__atomic_load_n(&req->done, __ATOMIC_ACQUIRE))
-			return req;
-		usleep(WAIT_STEP_US);
+		answered = 0;
+		for (uint16_t i = 0; i < n; i++)
+			answered += answers[i] != NULL &&
+				__atomic_load_n(&answers[i]->state,
+						__ATOMIC_ACQUIRE) == QS_CTL_DONE;
+		if (answered < waiting)
+			usleep(WAIT_STEP_US);
 	}
-	/* the worker may still answer: the request stays allocated for it */
-	return NULL;
+	answered = 0;
+	for (uint16_t i = 0; i < n; i++) {
+		if (answers[i] == NULL)
+			continue;
+		/* too late: the worker frees it when it gets to it, unless it
+		 * answered just now */
+		if (__atomic_exchange_n(&answers[i]->state, QS_CTL_ABANDONED,
+					__ATOMIC_ACQ_REL) != QS_CTL_DONE)
+			answers[i] = NULL;
+		else
+			answered++;
+	}
+	return answered;
 }
 
 void
 qs_ctl_release(struct qs_ctl_req *req)
 {
 	free(req);
+}
+
+void
+qs_ctl_drain(struct rte_ring *ring)
+{
+	struct qs_ctl_req *req = NULL;
+
+	while (ring != NULL && rte_ring_dequeue(ring, (void **)&req) == 0)
+		if (__atomic_exchange_n(&req->state, QS_CTL_DONE, __ATOMIC_ACQ_REL) ==
+		    QS_CTL_ABANDONED)
+			free(req);
 }
 
 int

@@ -41,18 +41,26 @@ struct qs_ctl_req {
 	uint32_t n_conns;
 	uint32_t n_out;
 	struct qs_ctl_conn_info out[QS_CTL_MAX_CONNS];
-	bool done;
+	/* who frees it: the asker once answered; the worker when the asker
+	 * gave up first (QS_CTL_ABANDONED) */
+	int state;
 };
+
+enum qs_ctl_state { QS_CTL_PENDING, QS_CTL_DONE, QS_CTL_ABANDONED };
 
 /* Worker side: answers from the connections of its lcore. */
 void qs_ctl_serve(const struct qs_conn_set *set, struct qs_ctl_req *req);
-/* Control side: posts the question on a worker's ring and waits up to
- * timeout_ms. Returns the answered request (free it with qs_ctl_release),
- * or NULL. */
-struct qs_ctl_req *qs_ctl_ask(struct rte_ring *ring,
-			      const struct qs_ctl_req *question,
-			      unsigned int timeout_ms);
+/* Control side: posts the question on the n workers' rings at once and
+ * waits up to timeout_ms for all of them together. answers[i] is worker
+ * i's answer (free it with qs_ctl_release), or NULL: its ring was full, or
+ * it did not answer in time (it frees the request when it does). Returns
+ * how many answered. */
+unsigned int qs_ctl_ask_all(struct rte_ring *const *rings, uint16_t n,
+			    const struct qs_ctl_req *question,
+			    unsigned int timeout_ms, struct qs_ctl_req **answers);
 void qs_ctl_release(struct qs_ctl_req *req);
+/* Teardown, the worker stopped: frees the requests left in its ring. */
+void qs_ctl_drain(struct rte_ring *ring);
 
 /* Parses a CID in hex; returns its length or -1. */
 int qs_ctl_parse_cid(const char *hex, uint8_t *cid);

@@ -276,6 +276,7 @@ qs_dataplane_fini(struct qs_dataplane *dp)
 		} else {
 			qs_server_fini(&lc->srv);
 			qs_h3_lcore_fini(&lc->h3);
+			qs_ctl_drain(lc->ctl);
 			rte_ring_free(lc->ctl);
 		}
 		qs_tx_discard(&lc->tx);
@@ -289,13 +290,19 @@ qs_dataplane_fini(struct qs_dataplane *dp)
 	qs_content_free();
 }
 
-struct qs_ctl_req *
-qs_dataplane_ask(struct qs_dataplane *dp, uint16_t w,
-		 const struct qs_ctl_req *question, unsigned int timeout_ms)
+unsigned int
+qs_dataplane_ask_all(struct qs_dataplane *dp, const struct qs_ctl_req *question,
+		     unsigned int timeout_ms, struct qs_ctl_req **answers)
 {
-	if (w >= dp->n_workers || !dp->launched)
-		return NULL;
-	return qs_ctl_ask(dp->workers[w]->ctl, question, timeout_ms);
+	struct rte_ring *rings[QS_MAX_WORKERS];
+
+	for (uint16_t w = 0; w < dp->n_workers; w++) {
+		rings[w] = dp->workers[w]->ctl;
+		answers[w] = NULL;
+	}
+	if (!dp->launched)
+		return 0;
+	return qs_ctl_ask_all(rings, dp->n_workers, question, timeout_ms, answers);
 }
 
 void

@@ -116,11 +116,13 @@ void qs_dataplane_stats(struct qs_dataplane *dp, uint16_t i, bool since_clear,
 			struct qs_stats *out);
 void qs_dataplane_stats_clear(struct qs_dataplane *dp);
 
-/* Asks worker w a control question (qs_ctl.h) and waits up to
- * timeout_ms; NULL when there is no such worker or no answer in time. */
-struct qs_ctl_req *qs_dataplane_ask(struct qs_dataplane *dp, uint16_t w,
-				    const struct qs_ctl_req *question,
-				    unsigned int timeout_ms);
+/* Asks every worker a control question (qs_ctl.h) at once and waits up to
+ * timeout_ms in all: answers[w] (n_workers of them) is worker w's answer
+ * or NULL. Returns how many answered. */
+unsigned int qs_dataplane_ask_all(struct qs_dataplane *dp,
+				  const struct qs_ctl_req *question,
+				  unsigned int timeout_ms,
+				  struct qs_ctl_req **answers);
 
 /* Graceful stop: workers send GOAWAY, let responses finish until
  * shutdown_timeout_ms, close every connection and leave their loops. */

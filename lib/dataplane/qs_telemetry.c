@@ -105,6 +105,7 @@ tel_conns_locked(const char *cmd __rte_unused, const char *params,
 		 struct rte_tel_data *d)
 {
 	struct qs_ctl_req q = {.type = QS_CTL_CONNS, .max = TEL_CONNS_TOP};
+	struct qs_ctl_req *answers[QS_MAX_WORKERS];
 	struct rte_tel_data *counts = rte_tel_data_alloc();
 	struct rte_tel_data *busiest = rte_tel_data_alloc();
 
@@ -119,8 +120,10 @@ tel_conns_locked(const char *cmd __rte_unused, const char *params,
 	rte_tel_data_start_dict(d);
 	rte_tel_data_start_array(counts, RTE_TEL_INT_VAL);
 	rte_tel_data_start_dict(busiest);
+	/* all workers at once: the stats lock is held one timeout at most */
+	qs_dataplane_ask_all(tel_dp, &q, TEL_CTL_TIMEOUT_MS, answers);
 	for (uint16_t w = 0; w < tel_dp->n_workers; w++) {
-		struct qs_ctl_req *a = qs_dataplane_ask(tel_dp, w, &q, TEL_CTL_TIMEOUT_MS);
+		struct qs_ctl_req *a = answers[w];
 
 		rte_tel_data_add_array_int(counts, a != NULL ? (int)a->n_conns : -1);
 		if (a == NULL)

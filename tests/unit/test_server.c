@@ -976,7 +976,7 @@ ctl_conns(struct harness *h, struct qs_ctl_req *req)
 	req->max = 10;
 	h->env.now = test_now(h);
 	qs_ctl_serve(&h->srv.set, req);
-	CHECK(req->done);
+	CHECK_EQ(req->state, QS_CTL_DONE);
 	CHECK_EQ(req->n_conns, 1);
 	CHECK_EQ(req->n_out, 1);
 	return req->n_conns == 1 && req->n_out == 1 ? &req->out[0] : NULL;
@@ -992,7 +992,7 @@ ctl_conn(struct harness *h, struct qs_ctl_req *req, const uint8_t *cid,
 	req->cid_len = (uint8_t)len;
 	h->env.now = test_now(h);
 	qs_ctl_serve(&h->srv.set, req);
-	CHECK(req->done);
+	CHECK_EQ(req->state, QS_CTL_DONE);
 }
 
 static bool
