@@ -420,25 +420,6 @@ conn_fail_liberr(struct qsl_conn *c, int liberr)
 
 /* ---- ngtcp2 callbacks ---- */
 
-static void
-cb_rand(uint8_t *dest, size_t destlen, const ngtcp2_rand_ctx *rand_ctx)
-{
-	(void)rand_ctx;
-	gnutls_rnd(GNUTLS_RND_NONCE, dest, destlen);
-}
-
-static int
-cb_get_new_connection_id(ngtcp2_conn *conn, ngtcp2_cid *cid, uint8_t *token,
-			 size_t cidlen, void *user_data)
-{
-	(void)conn; (void)user_data;
-	if (gnutls_rnd(GNUTLS_RND_RANDOM, cid->data, cidlen) != 0 ||
-	    gnutls_rnd(GNUTLS_RND_RANDOM, token, NGTCP2_STATELESS_RESET_TOKENLEN) != 0)
-		return NGTCP2_ERR_CALLBACK_FAILURE;
-	cid->datalen = cidlen;
-	return 0;
-}
-
 static int
 cb_handshake_completed(ngtcp2_conn *conn, void *user_data)
 {
@@ -896,8 +877,6 @@ conn_start(struct qsl_conn *c)
 	callbacks.handshake_completed = cb_handshake_completed;
 	callbacks.handshake_confirmed = cb_handshake_confirmed;
 	callbacks.recv_stateless_reset = cb_recv_stateless_reset;
-	callbacks.rand = cb_rand;
-	callbacks.get_new_connection_id = cb_get_new_connection_id;
 	callbacks.path_validation = cb_path_validation;
 	callbacks.recv_rx_key = cb_recv_rx_key;
 	callbacks.early_data_rejected = cb_early_data_rejected;

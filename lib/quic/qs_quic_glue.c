@@ -1,4 +1,5 @@
 #include <string.h>
+#include <gnutls/crypto.h>
 #include <netinet/in.h>
 
 #include "quic/qs_quic_glue.h"
@@ -312,6 +313,26 @@ cb_extend_max_remote_streams_bidi(ngtcp2_conn *conn, uint64_t max_streams,
 	return 0;
 }
 
+/* A client's own CIDs carry nothing: random, as are its reset tokens. */
+static void
+cb_client_rand(uint8_t *dest, size_t destlen, const ngtcp2_rand_ctx *rand_ctx)
+{
+	(void)rand_ctx;
+	gnutls_rnd(GNUTLS_RND_NONCE, dest, destlen);
+}
+
+static int
+cb_client_new_connection_id(ngtcp2_conn *conn, ngtcp2_cid *cid, uint8_t *token,
+			    size_t cidlen, void *user_data)
+{
+	(void)conn; (void)user_data;
+	if (gnutls_rnd(GNUTLS_RND_RANDOM, cid->data, cidlen) != 0 ||
+	    gnutls_rnd(GNUTLS_RND_RANDOM, token, NGTCP2_STATELESS_RESET_TOKENLEN) != 0)
+		return NGTCP2_ERR_CALLBACK_FAILURE;
+	cid->datalen = cidlen;
+	return 0;
+}
+
 void
 qs_quic_callbacks_init(ngtcp2_callbacks *cb, bool server)
 {
@@ -323,6 +344,8 @@ qs_quic_callbacks_init(ngtcp2_callbacks *cb, bool server)
 	} else {
 		cb->client_initial = ngtcp2_crypto_client_initial_cb;
 		cb->recv_retry = ngtcp2_crypto_recv_retry_cb;
+		cb->rand = cb_client_rand;
+		cb->get_new_connection_id = cb_client_new_connection_id;
 	}
 	cb->recv_crypto_data = ngtcp2_crypto_recv_crypto_data_cb;
 	cb->encrypt = ngtcp2_crypto_encrypt_cb;

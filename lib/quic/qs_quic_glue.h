@@ -46,7 +46,9 @@ int qs_quic_cb_stream_stop_sending(ngtcp2_conn *conn, int64_t stream_id,
 				   uint64_t app_error_code, void *user_data,
 				   void *stream_user_data);
 
-/* The callbacks both ends share, and the crypto helper's for the role. */
+/* The callbacks both ends share, and the crypto helper's for the role; a
+ * client also gets random bytes and random CIDs from GnuTLS (a server
+ * sets its own: its CIDs name their owner). */
 void qs_quic_callbacks_init(ngtcp2_callbacks *cb, bool server);
 void qs_quic_h3_callbacks_init(nghttp3_callbacks *cb);
 

@@ -552,25 +552,6 @@ free_stray(struct harness *h)
 
 /* ---- client callbacks: only what the shared glue leaves to each end ---- */
 
-static void
-cl_rand(uint8_t *dest, size_t destlen, const ngtcp2_rand_ctx *rand_ctx)
-{
-	(void)rand_ctx;
-	gnutls_rnd(GNUTLS_RND_NONCE, dest, destlen);
-}
-
-static int
-cl_get_new_connection_id(ngtcp2_conn *conn, ngtcp2_cid *cid, uint8_t *token,
-			 size_t cidlen, void *user_data)
-{
-	(void)conn; (void)user_data;
-	if (gnutls_rnd(GNUTLS_RND_RANDOM, cid->data, cidlen) != 0 ||
-	    gnutls_rnd(GNUTLS_RND_RANDOM, token, NGTCP2_STATELESS_RESET_TOKENLEN) != 0)
-		return NGTCP2_ERR_CALLBACK_FAILURE;
-	cid->datalen = cidlen;
-	return 0;
-}
-
 static int
 cl_recv_header(nghttp3_conn *h3, int64_t stream_id, int32_t token,
 	       nghttp3_rcbuf *name, nghttp3_rcbuf *value, uint8_t flags,
@@ -738,8 +719,6 @@ client_new(struct harness *h, struct client *c, uint16_t port, bool big_hello)
 		return -1;
 
 	qs_quic_callbacks_init(&cb, false);
-	cb.rand = cl_rand;
-	cb.get_new_connection_id = cl_get_new_connection_id;
 	cb.recv_rx_key = cl_recv_rx_key;
 
 	ngtcp2_settings_default(&settings);
