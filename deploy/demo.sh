@@ -33,6 +33,9 @@ ip netns exec "$SRV_NS" sysctl -qw "net.ipv6.conf.$SRV_IF.disable_ipv6=1"
 ip netns exec "$SRV_NS" ip link set "$SRV_IF" up
 ip netns exec "$SRV_NS" ip link set lo up
 ip netns exec "$CLI_NS" ip link set "$CLI_IF" up
+# the client computes its checksums and segments itself: quicsteer verifies
+# UDP checksums, and af_packet would get the ones a veth offloads unfilled
+ip netns exec "$CLI_NS" ethtool -K "$CLI_IF" tx off gso off tx-udp-segmentation off
 ip netns exec "$CLI_NS" ip link set lo up
 ip netns exec "$CLI_NS" ip addr add 198.18.0.2/24 dev "$CLI_IF"
 ip netns exec "$CLI_NS" ip addr add 2001:db8::2/64 dev "$CLI_IF" nodad

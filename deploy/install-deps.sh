@@ -9,7 +9,7 @@ PACKAGES=(
   libngtcp2-dev libngtcp2-crypto-gnutls-dev libnghttp3-dev
   libgnutls28-dev libssl-dev gnutls-bin
   ngtcp2-client ngtcp2-server
-  iproute2 iputils-ping python3 jq procps libpcap-dev
+  iproute2 iputils-ping ethtool python3 jq procps libpcap-dev
   nftables conntrack
 )
 

@@ -93,6 +93,7 @@ lcore_new(struct qs_dataplane *dp, unsigned int lcore_id, uint16_t index,
 		.pool = dp->pool,
 		.app = &qs_h3_app_ops,
 		.app_ctx = &lc->h3,
+		.max_udp_payload = dp->max_udp_payload,
 		.now = qs_now_ns(),
 		.stats = &lc->stats,
 		.tx = &lc->tx,
@@ -185,10 +186,16 @@ qs_dataplane_init(struct qs_dataplane *dp, const struct qs_config *cfg)
 	/* queue pairs: one per lcore that polls (every worker, or the I/O
 	 * lcores of the pipeline) */
 	if (qs_port_init_all(dp->ports, &dp->n_ports, n_io ? n_io : dp->n_workers,
-			     cfg->rx_desc, cfg->tx_desc, dp->pool) != 0)
+			     cfg->rx_desc, cfg->tx_desc, dp->pool,
+			     &cfg->listen) != 0)
 		return -1;
-	for (uint16_t p = 0; p < dp->n_ports; p++)
+	for (uint16_t p = 0; p < dp->n_ports; p++) {
+		uint16_t max = qs_port_max_udp_payload(&dp->ports[p], dp->pool);
+
 		dp->port_index[dp->ports[p].port_id] = (uint8_t)p;
+		if (dp->max_udp_payload == 0 || max < dp->max_udp_payload)
+			dp->max_udp_payload = max;
+	}
 
 	/* EAL order: the first n_io worker lcores do I/O; workers come first
 	 * in dp->lcores so that index == worker index */

@@ -68,6 +68,11 @@ struct qs_lcore {
 					  * is the time of this iteration */
 	uint64_t idle_polls;
 	bool stop_done;                  /* graceful stop: own connections closed */
+	/* UDP checksums checked and failed in the current window, to say
+	 * once why most fail (qs_lcore.c cksum_watch) */
+	uint16_t cksum_checked;
+	uint16_t cksum_bad;
+	bool cksum_warned;
 	struct qs_server srv;
 	struct qs_h3_lcore h3;
 	struct qs_ratelimit reset_limit;
@@ -88,6 +93,7 @@ struct qs_dataplane {
 	struct qs_port ports[QS_MAX_PORTS];
 	uint16_t n_ports;
 	uint8_t port_index[RTE_MAX_ETHPORTS];
+	uint16_t max_udp_payload;        /* what every port receives whole */
 	struct rte_mempool *pool;
 	bool launched;
 	volatile bool stopping;          /* graceful: GOAWAY, drain, close */

@@ -18,17 +18,25 @@
 
 /* empty polls spent spinning before the loop starts to sleep */
 #define IDLE_SPIN_POLLS 256
+/* UDP checksums judged together to decide whether most fail */
+#define CKSUM_WINDOW 64
 
 static uint16_t
 tx_to_port(struct qs_tx *tx, uint16_t pi, struct rte_mbuf **pkts, uint16_t n)
 {
 	struct qs_lcore *lc = qs_container_of(tx, struct qs_lcore, tx);
-	uint16_t sent = rte_eth_tx_burst(lc->dp->ports[pi].port_id, lc->queue,
-					 pkts, n);
+	uint64_t bytes = 0;
+	uint16_t sent;
 
+	/* counted while the mbufs are ours: the driver may free what it
+	 * sent (fast free) before tx_burst returns */
+	for (uint16_t i = 0; i < n; i++)
+		bytes += rte_pktmbuf_pkt_len(pkts[i]);
+	sent = rte_eth_tx_burst(lc->dp->ports[pi].port_id, lc->queue, pkts, n);
+	for (uint16_t i = sent; i < n; i++)
+		bytes -= rte_pktmbuf_pkt_len(pkts[i]);
 	lc->stats.tx_packets += sent;
-	for (uint16_t i = 0; i < sent; i++)
-		lc->stats.tx_bytes += rte_pktmbuf_pkt_len(pkts[i]);
+	lc->stats.tx_bytes += bytes;
 	return sent;
 }
 
@@ -59,12 +67,56 @@ rx_poll(struct qs_lcore *lc, uint16_t pi)
 	return n;
 }
 
+/* Says once per worker why most datagrams fail the UDP checksum, when they
+ * do: more than half of a window of CKSUM_WINDOW. */
+static void
+cksum_watch(struct qs_lcore *lc, bool bad)
+{
+	if (likely(lc->cksum_warned))
+		return;
+	lc->cksum_bad += bad;
+	if (++lc->cksum_checked < CKSUM_WINDOW)
+		return;
+	if (lc->cksum_bad > CKSUM_WINDOW / 2) {
+		RTE_LOG(WARNING, QS_LCORE,
+			"worker %u: %u of the last %u UDP datagrams had a bad "
+			"checksum and were dropped (drop_bad_checksum). Likely "
+			"cause: a veth or container peer with TX checksum offload "
+			"on hands af_packet frames whose checksum was never "
+			"computed; switch it off on the peer: ethtool -K <peer> "
+			"tx off\n", lc->worker, lc->cksum_bad, CKSUM_WINDOW);
+		lc->cksum_warned = true;
+	}
+	lc->cksum_checked = lc->cksum_bad = 0;
+}
+
+/* The owner's last check before the QUIC server: a datagram whose UDP
+ * checksum fails is dropped, since the AEAD does not cover addresses and a
+ * corrupted source port would still decrypt and send ngtcp2 validating a
+ * bogus path. Done here rather than in the steer stage, so that each
+ * datagram is checked once, by the lcore that reads it whole anyway. */
+static inline void
+server_input(struct qs_lcore *lc, struct rte_mbuf *m)
+{
+	bool ok = qs_net_udp_cksum_ok(m);
+
+	cksum_watch(lc, !ok);
+	if (unlikely(!ok)) {
+		lc->stats.drop_bad_checksum++;
+		RTE_LOG(DEBUG, QS_LCORE, "worker %u: bad UDP checksum\n",
+			lc->worker);
+		rte_pktmbuf_free(m);
+		return;
+	}
+	qs_server_input(&lc->srv, m);
+}
+
 static void
 rx_local_handle(struct qs_lcore *lc, struct rte_mbuf **pkts, uint16_t n)
 {
 	lc->stats.quic_local += n;
 	for (uint16_t i = 0; i < n; i++)
-		qs_server_input(&lc->srv, pkts[i]);
+		server_input(lc, pkts[i]);
 }
 
 /* Software hash of the 4-tuple where the PMD gave no RSS hash, so every
@@ -118,7 +170,7 @@ inbox_drain(struct qs_lcore *lc)
 					   NULL);
 		lc->stats.quic_forwarded_in += n;
 		for (unsigned int i = 0; i < n; i++)
-			qs_server_input(&lc->srv, pkts[i]);
+			server_input(lc, pkts[i]);
 		total += n;
 	} while (n == QS_MAX_BURST && total < lc->inbox_drain);
 	return total;

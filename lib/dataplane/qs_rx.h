@@ -57,7 +57,8 @@ qs_rx_one(struct qs_lcore *lc, struct rte_mbuf *m, struct rte_mbuf **local,
 		return;
 	}
 	c = qs_net_classify(rte_pktmbuf_mtod(m, const uint8_t *),
-			    rte_pktmbuf_data_len(m), &lc->dp->cfg->listen, &meta);
+			    rte_pktmbuf_data_len(m), &lc->dp->cfg->listen,
+			    &caps->mac, &meta);
 	switch (c) {
 	case QS_PKT_QUIC:
 		break;

@@ -1,6 +1,7 @@
 /* What a received frame is: ours or not, ARP, ICMP echo, neighbour
  * solicitation, or a UDP datagram to a listen address (QUIC). Reads only
- * inside the frame; nothing is written until the verdict. */
+ * inside the frame; nothing is written until the verdict. Also the UDP
+ * checksum check the owner makes before the QUIC server. */
 #include <string.h>
 
 #include <rte_arp.h>
@@ -200,15 +201,60 @@ classify_arp(const uint8_t *frame, uint32_t len, const struct qs_listen *l,
 	return QS_PKT_ARP_REQUEST;
 }
 
+static bool
+mac_is_our_solicited_node(const struct qs_listen *l,
+			  const struct rte_ether_addr *mac)
+{
+	struct rte_ether_addr group;
+
+	for (unsigned int i = 0; i < l->n_v6; i++) {
+		qs_net_solicited_node_mac(l->v6[i], &group);
+		if (rte_is_same_ether_addr(mac, &group))
+			return true;
+	}
+	return false;
+}
+
+/* A frame to a group address: ARP by broadcast, and IPv6 to the
+ * solicited-node MAC of one of our addresses that carries that very group
+ * as its destination (ND solicitations). Nothing else sent to a broadcast
+ * or multicast MAC is ours, whatever its IP header says (RFC 1122 3.3.6). */
+static enum qs_pkt_class
+classify_group(const uint8_t *frame, uint32_t len, const struct qs_listen *l,
+	       struct qs_pkt_meta *meta)
+{
+	const struct rte_ether_hdr *eth = (const struct rte_ether_hdr *)frame;
+	const struct rte_ipv6_hdr *ip;
+	enum qs_pkt_class c;
+
+	if (rte_is_broadcast_ether_addr(&eth->dst_addr))
+		return eth->ether_type == RTE_BE16(RTE_ETHER_TYPE_ARP) ?
+			classify_arp(frame, len, l, meta) : QS_PKT_NOT_OURS;
+	if (eth->ether_type != RTE_BE16(RTE_ETHER_TYPE_IPV6) ||
+	    !mac_is_our_solicited_node(l, &eth->dst_addr))
+		return QS_PKT_NOT_OURS;
+	c = classify_ipv6(frame, len, l, meta);
+	if (c == QS_PKT_MALFORMED || c == QS_PKT_NOT_OURS)
+		return c;
+	/* the destination is the very group the MAC names */
+	ip = (const struct rte_ipv6_hdr *)(frame + meta->l3_off);
+	if (!v6_is_our_solicited_node(l, ip->dst_addr) ||
+	    memcmp(ip->dst_addr + 13, &eth->dst_addr.addr_bytes[3], 3) != 0)
+		return QS_PKT_NOT_OURS;
+	return c;
+}
+
 enum qs_pkt_class
 qs_net_classify(const uint8_t *frame, uint32_t len, const struct qs_listen *l,
-		struct qs_pkt_meta *meta)
+		const struct rte_ether_addr *our_mac, struct qs_pkt_meta *meta)
 {
 	const struct rte_ether_hdr *eth = (const struct rte_ether_hdr *)frame;
 
 	if (len < sizeof(*eth) || len > UINT16_MAX)
 		return QS_PKT_MALFORMED;
 	meta->l3_off = sizeof(*eth);
+	if (unlikely(!rte_is_same_ether_addr(&eth->dst_addr, our_mac)))
+		return classify_group(frame, len, l, meta);
 	switch (eth->ether_type) {
 	case RTE_BE16(RTE_ETHER_TYPE_IPV4):
 		return classify_ipv4(frame, len, l, meta);
@@ -229,6 +275,51 @@ qs_net_meta_to_mbuf(struct rte_mbuf *m, const struct qs_pkt_meta *meta)
 	/* one segment (checked on RX): trimming is setting the lengths */
 	m->data_len = meta->l4_end;
 	m->pkt_len = meta->l4_end;
+}
+
+/* The one's complement sum of the UDP pseudo-header and the datagram, over
+ * the length UDP gives (classify checked it against the frame; the IP
+ * payload may be longer): 0xffff when the checksum in it is right. */
+static uint16_t
+udp_sum(const void *l3, bool ipv6, const struct rte_udp_hdr *udp)
+{
+	uint32_t sum;
+
+	if (ipv6)
+		sum = __rte_raw_cksum(((const struct rte_ipv6_hdr *)l3)->src_addr,
+				      32, 0);
+	else
+		sum = __rte_raw_cksum(&((const struct rte_ipv4_hdr *)l3)->src_addr,
+				      8, 0);
+	/* protocol and UDP length as 16-bit words in network order */
+	sum += rte_cpu_to_be_16(IPPROTO_UDP) + udp->dgram_len;
+	sum = __rte_raw_cksum(udp, rte_be_to_cpu_16(udp->dgram_len), sum);
+	return __rte_raw_cksum_reduce(sum);
+}
+
+bool
+qs_net_udp_cksum_ok(const struct rte_mbuf *m)
+{
+	const uint8_t *l3 = rte_pktmbuf_mtod_offset(m, const uint8_t *,
+						    RTE_ETHER_HDR_LEN);
+	const struct rte_udp_hdr *udp =
+		(const struct rte_udp_hdr *)(l3 + qs_net_l3_len(m));
+	bool ipv6 = RTE_ETH_IS_IPV6_HDR(m->packet_type);
+
+	switch (m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK) {
+	case RTE_MBUF_F_RX_L4_CKSUM_NONE:
+		/* the PMD checked the data, but the field was never filled
+		 * (a local sender's offload, e.g. virtio): nothing to read */
+		return true;
+	case RTE_MBUF_F_RX_L4_CKSUM_GOOD:
+		return udp->dgram_cksum != 0 || !ipv6;
+	case RTE_MBUF_F_RX_L4_CKSUM_BAD:
+		return udp->dgram_cksum == 0 && !ipv6;
+	default:
+		if (udp->dgram_cksum == 0)
+			return !ipv6;
+		return udp_sum(l3, ipv6, udp) == 0xffff;
+	}
 }
 
 void

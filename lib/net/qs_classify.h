@@ -35,9 +35,28 @@ struct qs_pkt_meta {
 	bool ipv6;
 };
 
+/* What frame is, for the host with the addresses of l and the MAC our_mac
+ * (the receiving port's). Only frames to our_mac are ours, besides ARP
+ * requests by broadcast and neighbour solicitations to the solicited-node
+ * group of one of our IPv6 addresses: the port may be promiscuous, or a PMD
+ * (af_packet) may pass every frame of the segment (RFC 1122 3.3.6). */
 enum qs_pkt_class qs_net_classify(const uint8_t *frame, uint32_t len,
 				  const struct qs_listen *l,
+				  const struct rte_ether_addr *our_mac,
 				  struct qs_pkt_meta *meta);
+
+/* The multicast MAC of the solicited-node group of an IPv6 address:
+ * 33:33:ff and the address's last three bytes (RFC 2464 7, RFC 4291 2.7.1). */
+static inline void
+qs_net_solicited_node_mac(const uint8_t *addr, struct rte_ether_addr *mac)
+{
+	mac->addr_bytes[0] = 0x33;
+	mac->addr_bytes[1] = 0x33;
+	mac->addr_bytes[2] = 0xff;
+	mac->addr_bytes[3] = addr[13];
+	mac->addr_bytes[4] = addr[14];
+	mac->addr_bytes[5] = addr[15];
+}
 
 /* Marks a classified QUIC datagram for the owner lcore: packet_type says
  * IPv4 or IPv6 and Ethernet padding is trimmed. Only the mbuf's first cache
@@ -63,6 +82,13 @@ qs_net_udp_payload(struct rte_mbuf *m, uint16_t *len)
 	*len = (uint16_t)(rte_pktmbuf_data_len(m) - off);
 	return rte_pktmbuf_mtod_offset(m, uint8_t *, off);
 }
+
+/* Whether the UDP checksum of a marked datagram holds:
+ * the PMD's verdict where it gave one (RX L4 checksum flags), else computed
+ * over the datagram as its UDP length says. A zero checksum means "none"
+ * over IPv4 (RFC 768) and is invalid over IPv6 (RFC 8200 8.1). For the
+ * owner, just before the QUIC server: the steer stage stays cheap. */
+bool qs_net_udp_cksum_ok(const struct rte_mbuf *m);
 
 /* The 4-tuple, ECN bits and sender MAC of a classified QUIC datagram. */
 struct qs_net_path {

@@ -1,9 +1,12 @@
 #include <string.h>
 
 #include <rte_ethdev.h>
+#include <rte_ip.h>
+#include <rte_udp.h>
 #include <rte_log.h>
 
 #include "base/qs_log.h"
+#include "net/qs_classify.h"
 #include "net/qs_port.h"
 
 #define LINK_WAIT_MS 3000
@@ -26,9 +29,68 @@ log_link(uint16_t port_id)
 	RTE_LOG(INFO, QS_PORT, "port %u: %s\n", port_id, text);
 }
 
+/* What the port receives besides our unicast MAC and broadcast: the
+ * solicited-node groups of our IPv6 addresses (neighbour solicitations), by
+ * the PMD's multicast filter, else by allmulticast; then promiscuous mode
+ * off. A PMD that passes every frame anyway (af_packet on a veth) is
+ * covered by the destination MAC check in qs_net_classify. */
+static void
+port_filter(const struct qs_port *p, const struct qs_listen *l)
+{
+	struct rte_ether_addr groups[QS_MAX_ADDRS];
+	uint32_t n = 0;
+	int rc;
+
+	for (unsigned int i = 0; i < l->n_v6; i++) {
+		uint32_t j;
+
+		qs_net_solicited_node_mac(l->v6[i], &groups[n]);
+		for (j = 0; j < n; j++)
+			if (rte_is_same_ether_addr(&groups[j], &groups[n]))
+				break;
+		if (j == n)
+			n++;
+	}
+	if (n > 0) {
+		rc = rte_eth_dev_set_mc_addr_list(p->port_id, groups, n);
+		if (rc == 0) {
+			RTE_LOG(INFO, QS_PORT,
+				"port %u: %u solicited-node multicast groups "
+				"in the MAC filter\n", p->port_id, n);
+		} else if (rte_eth_allmulticast_enable(p->port_id) == 0) {
+			RTE_LOG(INFO, QS_PORT,
+				"port %u (%s): no multicast MAC filter (%s): "
+				"allmulticast on\n", p->port_id, p->driver,
+				rte_strerror(-rc));
+		} else {
+			/* af_packet: a veth passes every frame; a NIC under
+			 * it filters groups its kernel did not join */
+			for (uint32_t i = 0; i < n; i++)
+				RTE_LOG(WARNING, QS_PORT,
+					"port %u (%s): neither a multicast MAC "
+					"filter nor allmulticast: neighbour "
+					"solicitations to " RTE_ETHER_ADDR_PRT_FMT
+					" arrive only if the interface passes "
+					"them (a veth does; on a NIC under "
+					"af_packet: ip maddr add "
+					RTE_ETHER_ADDR_PRT_FMT " dev <iface>)\n",
+					p->port_id, p->driver,
+					RTE_ETHER_ADDR_BYTES(&groups[i]),
+					RTE_ETHER_ADDR_BYTES(&groups[i]));
+		}
+	}
+	rc = rte_eth_promiscuous_disable(p->port_id);
+	if (rc != 0)
+		RTE_LOG(WARNING, QS_PORT,
+			"port %u (%s): cannot turn promiscuous mode off (%s): "
+			"frames for other MACs are dropped by classification\n",
+			p->port_id, p->driver, rte_strerror(-rc));
+}
+
 static int
 port_init(struct qs_port *p, uint16_t port_id, uint16_t n_queues,
-	  uint32_t rx_desc, uint32_t tx_desc, struct rte_mempool *pool)
+	  uint32_t rx_desc, uint32_t tx_desc, struct rte_mempool *pool,
+	  const struct qs_listen *l)
 {
 	struct rte_eth_dev_info info;
 	struct rte_eth_conf conf;
@@ -77,6 +139,12 @@ port_init(struct qs_port *p, uint16_t port_id, uint16_t n_queues,
 		conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_UDP_CKSUM;
 		p->caps.hw_udp_cksum = true;
 	}
+	/* checked on the owner (qs_net_udp_cksum_ok): the flags save it the
+	 * sum where the PMD has them */
+	if (info.rx_offload_capa & RTE_ETH_RX_OFFLOAD_UDP_CKSUM) {
+		conf.rxmode.offloads |= RTE_ETH_RX_OFFLOAD_UDP_CKSUM;
+		p->hw_rx_udp_cksum = true;
+	}
 	if (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE)
 		conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE;
 
@@ -110,20 +178,32 @@ port_init(struct qs_port *p, uint16_t port_id, uint16_t n_queues,
 			rte_strerror(-rc));
 		return rc;
 	}
-	/* IPv6 neighbour solicitations go to a multicast MAC */
-	rte_eth_promiscuous_enable(port_id);
+	if (rte_eth_dev_get_mtu(port_id, &p->mtu) != 0)
+		p->mtu = RTE_ETHER_MTU;
+	port_filter(p, l);
 	RTE_LOG(INFO, QS_PORT,
 		"port %u (%s): " RTE_ETHER_ADDR_PRT_FMT ", %u queue pairs, rss %s, "
-		"tx cksum ip %s udp %s\n", port_id, p->driver,
+		"tx cksum ip %s udp %s, rx cksum udp %s\n", port_id, p->driver,
 		RTE_ETHER_ADDR_BYTES(&p->caps.mac), n_queues, p->rss ? "on" : "off",
-		p->caps.hw_ip_cksum ? "hw" : "sw", p->caps.hw_udp_cksum ? "hw" : "sw");
+		p->caps.hw_ip_cksum ? "hw" : "sw", p->caps.hw_udp_cksum ? "hw" : "sw",
+		p->hw_rx_udp_cksum ? "hw" : "sw");
 	log_link(port_id);
 	return 0;
 }
 
+uint16_t
+qs_port_max_udp_payload(const struct qs_port *p, struct rte_mempool *pool)
+{
+	uint32_t frame = rte_pktmbuf_data_room_size(pool) - RTE_PKTMBUF_HEADROOM;
+	uint32_t l3 = RTE_MIN((uint32_t)p->mtu, frame - RTE_ETHER_HDR_LEN);
+
+	return (uint16_t)(l3 - sizeof(struct rte_ipv6_hdr) - sizeof(struct rte_udp_hdr));
+}
+
 int
 qs_port_init_all(struct qs_port *ports, uint16_t *n_ports, uint16_t n_queues,
-		 uint32_t rx_desc, uint32_t tx_desc, struct rte_mempool *pool)
+		 uint32_t rx_desc, uint32_t tx_desc, struct rte_mempool *pool,
+		 const struct qs_listen *l)
 {
 	uint16_t port_id, n = 0;
 
@@ -133,7 +213,7 @@ qs_port_init_all(struct qs_port *ports, uint16_t *n_ports, uint16_t n_queues,
 			return -E2BIG;
 		}
 		int rc = port_init(&ports[n], port_id, n_queues, rx_desc,
-				   tx_desc, pool);
+				   tx_desc, pool, l);
 		n++;
 		*n_ports = n;
 		if (rc != 0)
@@ -171,11 +251,13 @@ qs_port_info_show(const struct qs_port *p, FILE *out)
 		rte_eth_link_to_str(text, sizeof(text), &link);
 	fprintf(out,
 		"port %u: driver %s, MAC " RTE_ETHER_ADDR_PRT_FMT "\n"
-		"  %s\n  queue pairs %u, rss %s, tx checksum ip %s, udp %s\n",
+		"  %s\n  queue pairs %u, rss %s, tx checksum ip %s, udp %s, "
+		"rx checksum udp %s\n",
 		p->port_id, p->driver, RTE_ETHER_ADDR_BYTES(&p->caps.mac), text,
 		p->nb_queues, p->rss ? "on" : "off",
 		p->caps.hw_ip_cksum ? "offload" : "software",
-		p->caps.hw_udp_cksum ? "offload" : "software");
+		p->caps.hw_udp_cksum ? "offload" : "software",
+		p->hw_rx_udp_cksum ? "offload" : "software");
 }
 
 void

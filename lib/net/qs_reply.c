@@ -64,25 +64,41 @@ qs_net_arp_reply(struct rte_mbuf *m, const struct qs_tx_caps *caps)
 	return set_frame_len(m, sizeof(*eth) + sizeof(*arp));
 }
 
-/* Addresses swapped and a fresh TTL: the reply goes back to the sender. */
+/* The answer's IP header, built whole over the request's rather than
+ * edited from it, so nothing the sender chose comes back:
+ * addresses swapped, no IPv4 options, DSCP 0 and not-ECT, IPv6 flow label 0,
+ * a fresh TTL, l4_len bytes of payload. IPv4 options are dropped by moving
+ * the 14-byte Ethernet header up over them and trimming the front of m, so
+ * the payload stays where it is. Afterwards the IP header is at
+ * RTE_ETHER_HDR_LEN of the new start and the payload right after a header
+ * without options. */
 static void
-ip_reply(void *l3, bool ipv6)
+ip_reply(struct rte_mbuf *m, bool ipv6, uint16_t l4_len)
 {
+	uint8_t *frame = rte_pktmbuf_mtod(m, uint8_t *);
+
 	if (ipv6) {
-		struct rte_ipv6_hdr *ip = l3;
-		uint8_t tmp[16];
+		struct rte_ipv6_hdr *ip =
+			(struct rte_ipv6_hdr *)(frame + RTE_ETHER_HDR_LEN);
+		uint8_t src[16], dst[16];
 
-		memcpy(tmp, ip->src_addr, 16);
-		memcpy(ip->src_addr, ip->dst_addr, 16);
-		memcpy(ip->dst_addr, tmp, 16);
-		ip->hop_limits = QS_NET_TTL;
+		memcpy(src, ip->dst_addr, 16);
+		memcpy(dst, ip->src_addr, 16);
+		qs_net_ipv6_hdr(ip, src, dst, ip->proto, l4_len, 0);
 	} else {
-		struct rte_ipv4_hdr *ip = l3;
-		uint32_t tmp = ip->src_addr;
+		struct rte_ipv4_hdr *ip =
+			(struct rte_ipv4_hdr *)(frame + RTE_ETHER_HDR_LEN);
+		uint16_t options = (uint16_t)(rte_ipv4_hdr_len(ip) - sizeof(*ip));
+		uint32_t src = ip->dst_addr, dst = ip->src_addr;
+		uint8_t proto = ip->next_proto_id;
 
-		ip->src_addr = ip->dst_addr;
-		ip->dst_addr = tmp;
-		ip->time_to_live = QS_NET_TTL;
+		if (options != 0) {
+			memmove(frame + options, frame, RTE_ETHER_HDR_LEN);
+			rte_pktmbuf_adj(m, options);
+			ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *,
+						     RTE_ETHER_HDR_LEN);
+		}
+		qs_net_ipv4_hdr(ip, src, dst, proto, l4_len, 0);
 	}
 }
 
@@ -90,22 +106,26 @@ int
 qs_net_icmp4_echo_reply(struct rte_mbuf *m, const struct qs_pkt_meta *meta,
 			const struct qs_tx_caps *caps)
 {
-	uint8_t *frame = rte_pktmbuf_mtod(m, uint8_t *);
-	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(frame + meta->l3_off);
-	struct rte_icmp_hdr *icmp = (struct rte_icmp_hdr *)(frame + meta->l4_off);
-	uint16_t cksum;
+	uint16_t icmp_len = (uint16_t)(meta->l4_end - meta->l4_off);
+	struct rte_icmp_hdr *icmp;
+	struct rte_ipv4_hdr *ip;
+	uint8_t *frame;
 
+	if (set_frame_len(m, meta->l4_end) < 0)
+		return -1;
+	ip_reply(m, false, icmp_len);
+	frame = rte_pktmbuf_mtod(m, uint8_t *);
+	ip = (struct rte_ipv4_hdr *)(frame + RTE_ETHER_HDR_LEN);
+	icmp = (struct rte_icmp_hdr *)(ip + 1);
 	m->ol_flags = 0;
-	m->l2_len = meta->l3_off;
-	m->l3_len = (uint16_t)(meta->l4_off - meta->l3_off) & 0x1ff;
+	m->l2_len = RTE_ETHER_HDR_LEN;
+	m->l3_len = sizeof(*ip);
 	eth_reply((struct rte_ether_hdr *)frame, caps);
-	ip_reply(ip, false);
 	qs_net_ipv4_cksum(m, ip, caps);
 	icmp->icmp_type = RTE_IP_ICMP_ECHO_REPLY;
 	icmp->icmp_cksum = 0;
-	cksum = rte_raw_cksum(icmp, meta->l4_end - meta->l4_off);
-	icmp->icmp_cksum = (uint16_t)~cksum;
-	return set_frame_len(m, meta->l4_end);
+	icmp->icmp_cksum = (uint16_t)~rte_raw_cksum(icmp, icmp_len);
+	return 0;
 }
 
 static void
@@ -125,12 +145,14 @@ qs_net_icmp6_echo_reply(struct rte_mbuf *m, const struct qs_pkt_meta *meta,
 	struct rte_ipv6_hdr *ip = (struct rte_ipv6_hdr *)(frame + meta->l3_off);
 	uint8_t *icmp = frame + meta->l4_off;
 
+	if (set_frame_len(m, meta->l4_end) < 0)
+		return -1;
 	m->ol_flags = 0;
 	eth_reply((struct rte_ether_hdr *)frame, caps);
-	ip_reply(ip, true);
+	ip_reply(m, true, (uint16_t)(meta->l4_end - meta->l4_off));
 	icmp[0] = ICMP6_ECHO_REPLY;
 	icmp6_cksum(ip, icmp);
-	return set_frame_len(m, meta->l4_end);
+	return 0;
 }
 
 int
@@ -140,16 +162,17 @@ qs_net_nd_advert(struct rte_mbuf *m, const struct qs_pkt_meta *meta,
 	uint8_t *frame = rte_pktmbuf_mtod(m, uint8_t *);
 	struct rte_ipv6_hdr *ip = (struct rte_ipv6_hdr *)(frame + meta->l3_off);
 	struct nd_msg *nd = (struct nd_msg *)(frame + meta->l4_off);
+	uint8_t solicitor[16], target[16];
 
 	if (set_frame_len(m, (uint16_t)(meta->l4_off + ND_NA_LEN)) < 0)
 		return -1;
 	m->ol_flags = 0;
 	eth_reply((struct rte_ether_hdr *)frame, caps);
 	/* the advert comes from the target address, to the solicitor */
-	memcpy(ip->dst_addr, ip->src_addr, 16);
-	memcpy(ip->src_addr, nd->target, 16);
+	memcpy(solicitor, ip->src_addr, 16);
+	memcpy(target, nd->target, 16);
+	qs_net_ipv6_hdr(ip, target, solicitor, IPPROTO_ICMPV6, ND_NA_LEN, 0);
 	ip->hop_limits = QS_ND_HOP_LIMIT;
-	ip->payload_len = rte_cpu_to_be_16(ND_NA_LEN);
 	nd->type = ICMP6_ND_ADVERT;
 	nd->code = 0;
 	nd->flags = rte_cpu_to_be_32(ND_NA_FLAG_SOLICITED | ND_NA_FLAG_OVERRIDE);
@@ -164,17 +187,23 @@ int
 qs_net_udp_reply(struct rte_mbuf *m, uint16_t payload_len,
 		 const struct qs_tx_caps *caps)
 {
-	uint8_t *frame = rte_pktmbuf_mtod(m, uint8_t *);
-	uint16_t l3_len = qs_net_l3_len(m);
-	void *l3 = frame + RTE_ETHER_HDR_LEN;
-	struct rte_udp_hdr *udp =
-		(struct rte_udp_hdr *)(frame + RTE_ETHER_HDR_LEN + l3_len);
-	uint16_t udp_len = (uint16_t)(sizeof(*udp) + payload_len);
 	bool ipv6 = RTE_ETH_IS_IPV6_HDR(m->packet_type);
+	uint16_t udp_len = (uint16_t)(sizeof(struct rte_udp_hdr) + payload_len);
+	uint16_t l3_len = ipv6 ? sizeof(struct rte_ipv6_hdr)
+			       : sizeof(struct rte_ipv4_hdr);
+	struct rte_udp_hdr *udp;
 	rte_be16_t port;
+	uint8_t *frame;
+	void *l3;
 
-	if (set_frame_len(m, (uint16_t)(RTE_ETHER_HDR_LEN + l3_len + udp_len)) < 0)
+	/* the payload is already in place, after the request's IP header */
+	if (set_frame_len(m, (uint16_t)(RTE_ETHER_HDR_LEN + qs_net_l3_len(m) +
+					udp_len)) < 0)
 		return -1;
+	ip_reply(m, ipv6, udp_len);
+	frame = rte_pktmbuf_mtod(m, uint8_t *);
+	l3 = frame + RTE_ETHER_HDR_LEN;
+	udp = (struct rte_udp_hdr *)((uint8_t *)l3 + l3_len);
 	m->l2_len = RTE_ETHER_HDR_LEN;      /* for checksum offload */
 	m->l3_len = l3_len;
 	m->ol_flags = 0;
@@ -183,12 +212,6 @@ qs_net_udp_reply(struct rte_mbuf *m, uint16_t payload_len,
 	udp->src_port = udp->dst_port;
 	udp->dst_port = port;
 	udp->dgram_len = rte_cpu_to_be_16(udp_len);
-	ip_reply(l3, ipv6);
-	if (ipv6)
-		((struct rte_ipv6_hdr *)l3)->payload_len = rte_cpu_to_be_16(udp_len);
-	else
-		((struct rte_ipv4_hdr *)l3)->total_length =
-			rte_cpu_to_be_16((uint16_t)(l3_len + udp_len));
 	qs_net_l4_cksum(m, l3, udp, ipv6, caps);
 	return 0;
 }

@@ -47,6 +47,37 @@ qs_net_l4_cksum(struct rte_mbuf *m, void *l3, struct rte_udp_hdr *udp,
 	}
 }
 
+#define ECN_MASK 0x3     /* the two low bits of the TOS / traffic class */
+
+void
+qs_net_ipv4_hdr(struct rte_ipv4_hdr *ip, uint32_t src, uint32_t dst,
+		uint8_t proto, uint16_t l4_len, uint8_t ecn)
+{
+	ip->version_ihl = RTE_IPV4_VHL_DEF;
+	ip->type_of_service = ecn & ECN_MASK;     /* DSCP 0 */
+	ip->total_length = rte_cpu_to_be_16((uint16_t)(sizeof(*ip) + l4_len));
+	ip->packet_id = 0;
+	ip->fragment_offset = RTE_BE16(RTE_IPV4_HDR_DF_FLAG);
+	ip->time_to_live = QS_NET_TTL;
+	ip->next_proto_id = proto;
+	ip->hdr_checksum = 0;
+	ip->src_addr = src;
+	ip->dst_addr = dst;
+}
+
+void
+qs_net_ipv6_hdr(struct rte_ipv6_hdr *ip, const uint8_t *src, const uint8_t *dst,
+		uint8_t proto, uint16_t l4_len, uint8_t ecn)
+{
+	/* version 6, traffic class DSCP 0 + ECN, flow label 0 */
+	ip->vtc_flow = rte_cpu_to_be_32(6u << 28 | (uint32_t)(ecn & ECN_MASK) << 20);
+	ip->payload_len = rte_cpu_to_be_16(l4_len);
+	ip->proto = proto;
+	ip->hop_limits = QS_NET_TTL;
+	memcpy(ip->src_addr, src, 16);
+	memcpy(ip->dst_addr, dst, 16);
+}
+
 int
 qs_net_udp_build(struct rte_mbuf *m, const struct sockaddr *local,
 		 const struct sockaddr *remote, uint8_t ecn,
@@ -79,33 +110,20 @@ qs_net_udp_build(struct rte_mbuf *m, const struct sockaddr *local,
 	if (ipv6) {
 		const struct sockaddr_in6 *lo = (const struct sockaddr_in6 *)local;
 		const struct sockaddr_in6 *re = (const struct sockaddr_in6 *)remote;
-		struct rte_ipv6_hdr *ip = l3;
 
 		eth->ether_type = RTE_BE16(RTE_ETHER_TYPE_IPV6);
-		ip->vtc_flow = rte_cpu_to_be_32(6u << 28 | (uint32_t)(ecn & 3) << 20);
-		ip->payload_len = rte_cpu_to_be_16(udp_len);
-		ip->proto = IPPROTO_UDP;
-		ip->hop_limits = QS_NET_TTL;
-		memcpy(ip->src_addr, &lo->sin6_addr, 16);
-		memcpy(ip->dst_addr, &re->sin6_addr, 16);
+		qs_net_ipv6_hdr(l3, lo->sin6_addr.s6_addr, re->sin6_addr.s6_addr,
+				IPPROTO_UDP, udp_len, ecn);
 		udp->src_port = lo->sin6_port;
 		udp->dst_port = re->sin6_port;
 		m->packet_type = RTE_PTYPE_L3_IPV6 | RTE_PTYPE_L4_UDP;
 	} else {
 		const struct sockaddr_in *lo = (const struct sockaddr_in *)local;
 		const struct sockaddr_in *re = (const struct sockaddr_in *)remote;
-		struct rte_ipv4_hdr *ip = l3;
 
 		eth->ether_type = RTE_BE16(RTE_ETHER_TYPE_IPV4);
-		ip->version_ihl = RTE_IPV4_VHL_DEF;
-		ip->type_of_service = ecn & 3;
-		ip->total_length = rte_cpu_to_be_16((uint16_t)(l3_len + udp_len));
-		ip->packet_id = 0;
-		ip->fragment_offset = RTE_BE16(RTE_IPV4_HDR_DF_FLAG);
-		ip->time_to_live = QS_NET_TTL;
-		ip->next_proto_id = IPPROTO_UDP;
-		ip->src_addr = lo->sin_addr.s_addr;
-		ip->dst_addr = re->sin_addr.s_addr;
+		qs_net_ipv4_hdr(l3, lo->sin_addr.s_addr, re->sin_addr.s_addr,
+				IPPROTO_UDP, udp_len, ecn);
 		udp->src_port = lo->sin_port;
 		udp->dst_port = re->sin_port;
 		m->packet_type = RTE_PTYPE_L3_IPV4 | RTE_PTYPE_L4_UDP;

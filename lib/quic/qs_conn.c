@@ -458,6 +458,9 @@ qs_conn_new(struct qs_conn_set *set, const ngtcp2_pkt_hd *hd,
 	params.initial_max_streams_uni = 3;
 	params.max_idle_timeout = (uint64_t)cfg->idle_timeout_ms * NGTCP2_MILLISECONDS;
 	params.active_connection_id_limit = QS_CONN_ACTIVE_CID_LIMIT;
+	/* larger datagrams would arrive in several mbufs, which RX drops */
+	if (env->max_udp_payload != 0)
+		params.max_udp_payload_size = env->max_udp_payload;
 	params.stateless_reset_token_present = 1;
 	if (qs_stateless_reset_token(params.stateless_reset_token, scid.data,
 				    scid.datalen) != 0)

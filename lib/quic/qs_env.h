@@ -32,6 +32,8 @@ struct qs_env {
 	const struct qs_cid_codec *codec;
 	struct rte_mempool *pool;        /* mbufs for what connections send */
 	uint16_t worker;                 /* the owner every CID here names */
+	uint16_t max_udp_payload;        /* what the ports can receive in one
+					  * mbuf (0: ngtcp2's default) */
 	const struct qs_app_ops *app;
 	void *app_ctx;                   /* the application's per-lcore state */
 	/* written only by the lcore */

@@ -125,6 +125,8 @@ make_worker(void)
 	dp.n_workers = N_WORKERS;
 	dp.n_lcores = N_WORKERS;
 	dp.n_ports = 1;
+	/* the port's MAC: the frames are addressed to it */
+	dp.ports[0].caps.mac = qs_frames_our_mac;
 	if (qs_cid_codec_init(&dp.codec, "nibble", N_WORKERS, err, sizeof(err)) != 0) {
 		fprintf(stderr, "bench_steer: %s\n", err);
 		exit(1);

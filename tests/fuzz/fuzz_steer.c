@@ -5,9 +5,13 @@
  * qs_steer_decide with a nibble codec of 4 workers, from every worker, with
  * steering on and off; qs_quic_parse directly on the raw input; and the
  * in-place answer the worker would build (ARP, ICMP, ICMPv6, ND, UDP reply)
- * on an mbuf whose buffer is a heap block of exactly its size. Beyond the
- * sanitizers' checks it asserts the invariants below (REQUIRE); any failure
- * aborts, which libFuzzer reports as a crash. */
+ * on an mbuf whose buffer is a heap block of exactly its size, and the UDP
+ * checksum check the owner makes. Beyond the sanitizers' checks it asserts
+ * the invariants below (REQUIRE): among them, only frames to our MAC (or ARP
+ * by broadcast, ND to our solicited-node group) are ours, every answer has
+ * a clean IP header (no options, DSCP and ECN 0, flow label 0) with right
+ * lengths and checksums, and the checksum check agrees with DPDK's. Any
+ * failure aborts, which libFuzzer reports as a crash. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -193,12 +197,22 @@ l3_of(struct rte_mbuf *m, const struct qs_pkt_meta *meta)
 	return rte_pktmbuf_mtod_offset(m, const uint8_t *, meta->l3_off);
 }
 
-/* A reply comes from the address the request went to: ours. */
+/* A reply comes from the address the request went to, ours, in a header
+ * of its own: no options, DSCP and ECN 0, carrying l4_len bytes. */
 static void
-check_ipv4_hdr(const struct rte_ipv4_hdr *ip)
+check_ipv4_hdr(const struct rte_ipv4_hdr *ip, size_t l4_len)
 {
+	REQUIRE(ip->version_ihl == 0x45 && ip->type_of_service == 0);
+	REQUIRE(rte_be_to_cpu_16(ip->total_length) == sizeof(*ip) + l4_len);
 	REQUIRE(rte_raw_cksum(ip, rte_ipv4_hdr_len(ip)) == 0xffff);
 	REQUIRE(ip->src_addr == qs_frames_our_v4);
+}
+
+static void
+check_ipv6_hdr(const struct rte_ipv6_hdr *ip, size_t l4_len)
+{
+	REQUIRE(rte_be_to_cpu_32(ip->vtc_flow) == 6u << 28);
+	REQUIRE(rte_be_to_cpu_16(ip->payload_len) == l4_len);
 }
 
 static void
@@ -222,11 +236,17 @@ check_icmp4_reply(const uint8_t *frame, size_t len, const struct qs_pkt_meta *me
 	struct test_mbuf t;
 	struct rte_mbuf *m = mbuf_of(&t, frame, len);
 
+	size_t icmp_len = (size_t)(meta->l4_end - meta->l4_off);
+	const size_t l4_off = RTE_ETHER_HDR_LEN + sizeof(struct rte_ipv4_hdr);
+
 	REQUIRE(qs_net_icmp4_echo_reply(m, meta, &caps) == 0);
-	REQUIRE(rte_pktmbuf_data_len(m) == meta->l4_end);
-	check_ipv4_hdr((const struct rte_ipv4_hdr *)l3_of(m, meta));
-	REQUIRE(rte_raw_cksum(rte_pktmbuf_mtod_offset(m, void *, meta->l4_off),
-			      meta->l4_end - meta->l4_off) == 0xffff);
+	/* the request's options are gone: the message follows a bare header */
+	REQUIRE(rte_pktmbuf_data_len(m) == l4_off + icmp_len);
+	check_ipv4_hdr((const struct rte_ipv4_hdr *)l3_of(m, meta), icmp_len);
+	REQUIRE(memcmp(rte_pktmbuf_mtod_offset(m, uint8_t *, l4_off + 4),
+		       frame + meta->l4_off + 4, icmp_len - 4) == 0);
+	REQUIRE(rte_raw_cksum(rte_pktmbuf_mtod_offset(m, void *, l4_off),
+			      icmp_len) == 0xffff);
 	free(t.block);
 }
 
@@ -246,11 +266,37 @@ check_icmp6_reply(const uint8_t *frame, size_t len, const struct qs_pkt_meta *me
 		REQUIRE(rte_pktmbuf_data_len(m) == meta->l4_end);
 	}
 	ip = (const struct rte_ipv6_hdr *)l3_of(m, meta);
-	REQUIRE(meta->l4_off + rte_be_to_cpu_16(ip->payload_len) ==
-		rte_pktmbuf_data_len(m));
+	check_ipv6_hdr(ip, rte_pktmbuf_data_len(m) - meta->l4_off);
 	REQUIRE(rte_ipv6_udptcp_cksum_verify(ip, rte_pktmbuf_mtod_offset(
 			m, const void *, meta->l4_off)) == 0);
 	free(t.block);
+}
+
+/* The owner's UDP checksum check against DPDK's own verification, where
+ * that applies (a checksum present, the UDP length filling the IP payload,
+ * which DPDK's helpers assume). */
+static void
+check_udp_cksum(struct rte_mbuf *m, const uint8_t *frame,
+		const struct qs_pkt_meta *meta)
+{
+	const void *l3 = frame + meta->l3_off;
+	const struct rte_udp_hdr *udp =
+		(const struct rte_udp_hdr *)(frame + meta->l4_off);
+	bool ok = qs_net_udp_cksum_ok(m);
+	size_t ip_payload;
+
+	if (udp->dgram_cksum == 0) {
+		REQUIRE(ok == !meta->ipv6);
+		return;
+	}
+	ip_payload = meta->ipv6 ?
+		rte_be_to_cpu_16(((const struct rte_ipv6_hdr *)l3)->payload_len) :
+		rte_be_to_cpu_16(((const struct rte_ipv4_hdr *)l3)->total_length) -
+			(size_t)(meta->l4_off - meta->l3_off);
+	if (ip_payload != (size_t)(meta->l4_end - meta->l4_off))
+		return;
+	REQUIRE(ok == ((meta->ipv6 ? rte_ipv6_udptcp_cksum_verify(l3, udp)
+				   : rte_ipv4_udptcp_cksum_verify(l3, udp)) == 0));
 }
 
 /* The datagram as the owner sees it, then turned into a reply of
@@ -272,18 +318,21 @@ check_udp(const uint8_t *frame, size_t len, const struct qs_pkt_meta *meta,
 	payload = qs_net_udp_payload(m, &payload_len);
 	REQUIRE(payload == rte_pktmbuf_mtod_offset(m, uint8_t *, meta->l4_off + 8));
 	REQUIRE(payload_len == meta->l4_end - meta->l4_off - 8);
+	check_udp_cksum(m, frame, meta);
 
 	REQUIRE(qs_net_udp_reply(m, reply_len, &caps) == 0);
 	udp_off = (uint16_t)(m->l2_len + m->l3_len);
+	REQUIRE(m->l2_len == RTE_ETHER_HDR_LEN);
+	REQUIRE(m->l3_len == (meta->ipv6 ? sizeof(struct rte_ipv6_hdr)
+					 : sizeof(struct rte_ipv4_hdr)));
 	REQUIRE(rte_pktmbuf_data_len(m) == udp_off + 8 + reply_len);
 	l3 = rte_pktmbuf_mtod_offset(m, void *, m->l2_len);
 	if (meta->ipv6) {
-		REQUIRE(rte_be_to_cpu_16(((struct rte_ipv6_hdr *)l3)->payload_len) ==
-			8 + reply_len);
+		check_ipv6_hdr(l3, 8u + reply_len);
 		REQUIRE(rte_ipv6_udptcp_cksum_verify(l3, rte_pktmbuf_mtod_offset(
 				m, void *, udp_off)) == 0);
 	} else {
-		check_ipv4_hdr(l3);
+		check_ipv4_hdr(l3, 8u + reply_len);
 		REQUIRE(rte_ipv4_udptcp_cksum_verify(l3, rte_pktmbuf_mtod_offset(
 				m, void *, udp_off)) == 0);
 	}
@@ -313,7 +362,8 @@ check_classified(const uint8_t *frame, size_t len)
 {
 	struct qs_pkt_meta meta;
 	enum qs_pkt_class c = qs_net_classify(frame, (uint32_t)len, &listen_set,
-					      &meta);
+					      &caps.mac, &meta);
+	const struct rte_ether_addr *dst_mac = (const struct rte_ether_addr *)frame;
 	uint16_t ether_type;
 
 	REQUIRE(c >= QS_PKT_MALFORMED && c <= QS_PKT_QUIC);
@@ -321,6 +371,17 @@ check_classified(const uint8_t *frame, size_t len)
 		REQUIRE(c == QS_PKT_MALFORMED);
 	if (c == QS_PKT_MALFORMED || c == QS_PKT_NOT_OURS || !fits_mbuf(len))
 		return;
+	/* RFC 1122 3.3.6: to our MAC, or ARP by broadcast, or ND to the
+	 * solicited-node group of our address */
+	if (!rte_is_same_ether_addr(dst_mac, &caps.mac)) {
+		struct rte_ether_addr group;
+
+		qs_net_solicited_node_mac(qs_frames_our_v6, &group);
+		REQUIRE((c == QS_PKT_ARP_REQUEST &&
+			 rte_is_broadcast_ether_addr(dst_mac)) ||
+			(c == QS_PKT_ND_SOLICIT &&
+			 rte_is_same_ether_addr(dst_mac, &group)));
+	}
 	ether_type = (uint16_t)(frame[12] << 8 | frame[13]);
 	REQUIRE(meta.l3_off == RTE_ETHER_HDR_LEN);
 	REQUIRE(meta.l3_off <= meta.l4_off && meta.l4_off <= meta.l4_end &&

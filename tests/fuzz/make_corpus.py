@@ -50,9 +50,9 @@ def eth(dst, ether_type, payload):
     return dst + PEER_MAC + struct.pack("!H", ether_type) + payload
 
 
-def ipv4(src, dst, proto, l4, flags_frag=0x4000, ttl=64, options=b""):
+def ipv4(src, dst, proto, l4, flags_frag=0x4000, ttl=64, options=b"", tos=0):
     ihl = (20 + len(options)) // 4
-    hdr = struct.pack("!BBHHHBBH4s4s", 0x40 | ihl, 0, 20 + len(options) + len(l4),
+    hdr = struct.pack("!BBHHHBBH4s4s", 0x40 | ihl, tos, 20 + len(options) + len(l4),
                       1, flags_frag, ttl, proto, 0, src, dst) + options
     hdr = hdr[:10] + struct.pack("!H", checksum(hdr)) + hdr[12:]
     return eth(OUR_MAC, ETH_IPV4, hdr + l4)
@@ -100,10 +100,10 @@ def echo_body(type_, data_len):
     return struct.pack("!BBHHH", type_, 0, 0, 0x1234, 7) + bytes(range(data_len))
 
 
-def icmp4_echo(dst=OUR_V4, data_len=56):
+def icmp4_echo(dst=OUR_V4, data_len=56, **ip):
     msg = echo_body(8, data_len)
     msg = msg[:2] + struct.pack("!H", checksum(msg)) + msg[4:]
-    return ipv4(PEER_V4, dst, PROTO_ICMP, msg)
+    return ipv4(PEER_V4, dst, PROTO_ICMP, msg, **ip)
 
 
 def icmp6(src, dst, msg, hop_limit=64):
@@ -183,6 +183,18 @@ def corpus():
     c["udp4_other_port"] = udp4(quic_short(nibble_cid(1), 40), dport=4433)
     c["udp4_other_addr"] = udp4(quic_short(nibble_cid(1), 40), dst=OTHER_V4)
     c["udp4_ip_options"] = udp4(quic_short(nibble_cid(2), 40), options=b"\x01" * 4)
+    # options and DSCP/ECN bits an answer must not echo (issue 9, defect 8)
+    record_route = b"\x01\x07\x27\x04" + bytes(36)
+    c["udp4_ip_options_tos"] = udp4(quic_short(nibble_cid(2), 60),
+                                    options=record_route, tos=0xBB)
+    c["icmp4_echo_options_tos"] = icmp4_echo(options=record_route, tos=0xBB)
+    c["udp4_bad_udp_cksum"] = udp4(quic_short(nibble_cid(1), 60))[:-1] + b"\xff"
+    # frames for another host on the segment (issue 9, defect 9)
+    other_mac = bytes.fromhex("020000000099")
+    c["udp4_other_mac"] = other_mac + udp4(quic_short(nibble_cid(1), 60))[6:]
+    c["udp4_broadcast_mac"] = BROADCAST + udp4(quic_short(nibble_cid(1), 60))[6:]
+    c["nd_solicit_all_nodes_mac"] = (bytes.fromhex("333300000001") +
+                                     nd_solicit()[6:])
 
     c["udp6_initial"] = udp6(quic_long(0, QUIC_V1, client_cid, b"", 1200))
     c["udp6_handshake_w2"] = udp6(quic_long(2, QUIC_V1, nibble_cid(2), client_cid, 100))

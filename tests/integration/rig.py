@@ -243,6 +243,25 @@ def _die_with_parent():
     ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
+# what the client veth must not offload: af_packet on the server end would
+# get UDP checksums never computed (the kernel's CHECKSUM_PARTIAL, which
+# DPDK 22.11's af_packet PMD does not pass on) and GSO super-frames
+CLIENT_OFFLOADS_OFF = ["tx", "off", "gso", "off", "tx-udp-segmentation", "off"]
+
+
+def client_offloads_off(ns, ifname):
+    """Makes the client veth compute every checksum and segment in software
+    (ethtool -K), so quicsteer, which verifies UDP checksums, gets what a
+    real NIC would deliver."""
+    check(shutil.which("ethtool") is not None,
+          "ethtool not found: the rig needs it to switch the client veth's "
+          "checksum offload off (install it: deploy/install-deps.sh)")
+    run(["ip", "netns", "exec", ns, "ethtool", "-K", ifname, *CLIENT_OFFLOADS_OFF])
+    features = run(["ip", "netns", "exec", ns, "ethtool", "-k", ifname]).stdout
+    check(re.search(r"^tx-checksumming: off", features, re.M) is not None,
+          f"{ifname}: TX checksum offload still on after ethtool -K:\n{features}")
+
+
 def _link_mac(ns, ifname):
     link = json.loads(run(["ip", "-n", ns, "-j", "link", "show", ifname]).stdout)
     return link[0]["address"]
@@ -353,6 +372,7 @@ class Rig:
         run(["ip", "-n", c, "addr", "add", f"{CLIENT_V6}/64", "dev",
              self.client_if, "nodad"])
         run(["ip", "-n", c, "link", "set", self.client_if, "up"])
+        client_offloads_off(c, self.client_if)
         self.server_mac = _link_mac(s, self.server_if)
         self.client_mac = _link_mac(c, self.client_if)
 
@@ -551,13 +571,14 @@ class Rig:
                                   "--length", str(length)], timeout=120).stdout
         return json.loads(out)
 
-    def send_frames(self, frames, listen=0.5):
+    def send_frames(self, frames, listen=0.5, full=False):
         """Sends raw Ethernet frames (bytes) on the client veth and returns
         the frames the server sent back within listen seconds, ARP and
-        neighbour discovery excluded (tools/raw_frames.py)."""
+        neighbour discovery excluded (tools/raw_frames.py); full: whole
+        frames in "hex", not their first 64 bytes."""
         res = self.client_tool("raw_frames.py",
                                ["--iface", self.client_if, "--peer-mac", self.server_mac,
-                                "--listen", str(listen)],
+                                "--listen", str(listen), *(["--full"] if full else [])],
                                request={"frames": [f.hex() for f in frames]})
         check_eq(res["sent"], len(frames), "raw frames sent")
         return res["replies"]

@@ -8,7 +8,8 @@ stdout: {"sent": N, "replies": [{"ethertype", "len", "hex"}]}
 
 Replies are frames from --peer-mac seen within --listen seconds after the
 last send, except ARP and IPv6 neighbour discovery, which a kernel on the
-same link may trigger at any time.
+same link may trigger at any time; "hex" holds their first 64 bytes, or
+all of them with --full.
 """
 import argparse
 import json
@@ -38,6 +39,8 @@ def main():
     ap.add_argument("--iface", required=True)
     ap.add_argument("--peer-mac", required=True)
     ap.add_argument("--listen", type=float, default=0.5)
+    ap.add_argument("--full", action="store_true",
+                    help="whole reply frames in hex, not their first 64 bytes")
     args = ap.parse_args()
     frames = [bytes.fromhex(h) for h in json.load(sys.stdin)["frames"]]
     peer = bytes.fromhex(args.peer_mac.replace(":", ""))
@@ -56,7 +59,8 @@ def main():
                 continue
             if not is_neighbour_discovery(frame):
                 replies.append({"ethertype": int.from_bytes(frame[12:14], "big"),
-                                "len": len(frame), "hex": frame[:64].hex()})
+                                "len": len(frame),
+                                "hex": (frame if args.full else frame[:64]).hex()})
     json.dump({"sent": sent, "replies": replies}, sys.stdout)
     print()
 

@@ -27,6 +27,8 @@ const struct rte_ether_addr qs_frames_our_mac = {
 	.addr_bytes = {0x02, 0x00, 0x00, 0x00, 0x00, 0x01}};
 const struct rte_ether_addr qs_frames_peer_mac = {
 	.addr_bytes = {0x02, 0x00, 0x00, 0x00, 0x00, 0x02}};
+const struct rte_ether_addr qs_frames_other_mac = {
+	.addr_bytes = {0x02, 0x00, 0x00, 0x00, 0x00, 0x99}};
 
 void
 qs_frames_listen(struct qs_listen *l)
@@ -112,6 +114,44 @@ qs_frame_ipv4_fix_cksum(uint8_t *frame)
 
 	ip->hdr_checksum = 0;
 	ip->hdr_checksum = rte_ipv4_cksum(ip);
+}
+
+size_t
+qs_frame_ipv4_add_options(uint8_t *frame, size_t len, const uint8_t *opts,
+			  size_t opt_len)
+{
+	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(frame + QS_FRAME_L3_OFF);
+
+	memmove(frame + QS_FRAME_L4_OFF_V4 + opt_len, frame + QS_FRAME_L4_OFF_V4,
+		len - QS_FRAME_L4_OFF_V4);
+	memcpy(frame + QS_FRAME_L4_OFF_V4, opts, opt_len);
+	ip->version_ihl = (uint8_t)(0x40 | (sizeof(*ip) + opt_len) / 4);
+	ip->total_length = rte_cpu_to_be_16(
+		(uint16_t)(rte_be_to_cpu_16(ip->total_length) + opt_len));
+	qs_frame_ipv4_fix_cksum(frame);
+	return len + opt_len;
+}
+
+void
+qs_frame_ipv4_set_tos(uint8_t *frame, uint8_t tos)
+{
+	((struct rte_ipv4_hdr *)(frame + QS_FRAME_L3_OFF))->type_of_service = tos;
+	qs_frame_ipv4_fix_cksum(frame);
+}
+
+void
+qs_frame_ipv6_set_class_flow(uint8_t *frame, uint8_t traffic_class,
+			     uint32_t flow_label)
+{
+	((struct rte_ipv6_hdr *)(frame + QS_FRAME_L3_OFF))->vtc_flow =
+		rte_cpu_to_be_32(6u << 28 | (uint32_t)traffic_class << 20 |
+				 (flow_label & 0xfffff));
+}
+
+void
+qs_frame_set_dst_mac(uint8_t *frame, const struct rte_ether_addr *mac)
+{
+	rte_ether_addr_copy(mac, &((struct rte_ether_hdr *)frame)->dst_addr);
 }
 
 size_t

@@ -40,6 +40,8 @@ extern const uint32_t qs_frames_our_v4, qs_frames_peer_v4, qs_frames_other_v4;
 extern const uint8_t qs_frames_our_v6[16], qs_frames_peer_v6[16],
 	qs_frames_other_v6[16];
 extern const struct rte_ether_addr qs_frames_our_mac, qs_frames_peer_mac;
+/* a unicast MAC on the segment that is neither ours nor the peer's */
+extern const struct rte_ether_addr qs_frames_other_mac;
 
 /* Our addresses and UDP port 443. */
 void qs_frames_listen(struct qs_listen *l);
@@ -69,6 +71,19 @@ size_t qs_frame_quic_to_us(uint8_t *buf, bool ipv6, const uint8_t *payload,
 
 /* Recomputes the IPv4 header checksum after a test changed the header. */
 void qs_frame_ipv4_fix_cksum(uint8_t *frame);
+/* Inserts opt_len bytes of IPv4 options (a multiple of 4, at most 40) after
+ * the 20-byte header of the IPv4 frame of len bytes: the payload moves
+ * down, IHL, total length and the header checksum follow (the UDP and ICMP
+ * checksums do not cover options). Returns the new length. */
+size_t qs_frame_ipv4_add_options(uint8_t *frame, size_t len,
+				 const uint8_t *opts, size_t opt_len);
+/* Sets the TOS byte (DSCP and ECN) of an IPv4 frame, checksum fixed. */
+void qs_frame_ipv4_set_tos(uint8_t *frame, uint8_t tos);
+/* Sets the traffic class and flow label of an IPv6 frame. */
+void qs_frame_ipv6_set_class_flow(uint8_t *frame, uint8_t traffic_class,
+				  uint32_t flow_label);
+/* Rewrites the destination MAC. */
+void qs_frame_set_dst_mac(uint8_t *frame, const struct rte_ether_addr *mac);
 /* Appends zero bytes up to min_len (Ethernet padding); returns the length. */
 size_t qs_frame_pad(uint8_t *frame, size_t len, size_t min_len);
 

@@ -1,7 +1,8 @@
 /* qs_net: the classifier on crafted frames (what is ours, what is not, what
- * is malformed, and the offsets it reports), then the in-place answers on
- * real mbufs with every checksum verified, and the path of a datagram and a
- * datagram built back along it. */
+ * is malformed, and the offsets it reports; frames for other MACs), then the
+ * in-place answers on real mbufs with every checksum verified and clean IP
+ * headers (no options, DSCP and ECN 0), the UDP checksum check of a received
+ * datagram, and the path of a datagram and a datagram built back along it. */
 #include <string.h>
 
 #include <rte_arp.h>
@@ -30,6 +31,8 @@
 #define ND_OPT_TARGET_LLADDR 2
 #define REPLY_TTL 64
 #define POOL_SIZE 64
+#define TOS_EF_CE 0xbb          /* DSCP 46 (EF) and ECN CE */
+#define FLOW_LABEL 0x12345
 
 static struct qs_listen listen_set;
 static uint8_t frame[QS_FRAME_MAX];
@@ -38,7 +41,8 @@ static enum qs_pkt_class
 classify(size_t len, struct qs_pkt_meta *meta)
 {
 	memset(meta, 0xee, sizeof(*meta)); /* offsets must be written, not kept */
-	return qs_net_classify(frame, (uint32_t)len, &listen_set, meta);
+	return qs_net_classify(frame, (uint32_t)len, &listen_set,
+			       &qs_frames_our_mac, meta);
 }
 
 static struct rte_ipv4_hdr *
@@ -164,24 +168,117 @@ test_classify_udp4(void)
 	CHECK_EQ(classify(len, &meta), QS_PKT_NOT_OURS);
 }
 
+/* IPv4 options: 4 NOPs, and the most a header holds (40 bytes: a record
+ * route with room for 9 addresses, as `ping -R` sends). */
+static const uint8_t opts_nop[4] = {1, 1, 1, 1};
+static const uint8_t opts_record_route[40] = {1, 7, 39, 4};
+
 /* An IPv4 header with 4 bytes of options (NOPs): the UDP header moves. */
 static void
 test_classify_ipv4_options(void)
 {
 	struct qs_pkt_meta meta;
-	size_t len = quic4_frame();
-	struct rte_ipv4_hdr *ip = ip4(frame);
+	size_t len = qs_frame_ipv4_add_options(frame, quic4_frame(), opts_nop,
+					       sizeof(opts_nop));
 
-	memmove(frame + QS_FRAME_L4_OFF_V4 + 4, frame + QS_FRAME_L4_OFF_V4,
-		len - QS_FRAME_L4_OFF_V4);
-	memset(frame + QS_FRAME_L4_OFF_V4, 1 /* NOP */, 4);
-	len += 4;
-	ip->version_ihl = 0x46;
-	ip->total_length = rte_cpu_to_be_16((uint16_t)(len - QS_FRAME_L3_OFF));
-	qs_frame_ipv4_fix_cksum(frame);
+	CHECK_EQ(ip4(frame)->version_ihl, 0x46);
 	CHECK_EQ(classify(len, &meta), QS_PKT_QUIC);
 	CHECK_EQ(meta.l4_off, QS_FRAME_L4_OFF_V4 + 4);
 	CHECK_EQ(meta.l4_end, len);
+}
+
+/* RFC 1122 3.3.6: frames for another host on the segment are not ours,
+ * whatever their IP header says; our MAC, ARP by broadcast and neighbour
+ * solicitations to the solicited-node group of one of our addresses are. */
+static void
+test_classify_dst_mac(void)
+{
+	static const struct rte_ether_addr broadcast = {
+		.addr_bytes = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff}};
+	static const struct rte_ether_addr all_nodes = {
+		.addr_bytes = {0x33, 0x33, 0, 0, 0, 0x01}};
+	struct rte_ether_addr our_group, other_group;
+	uint8_t solicited[16];
+	struct qs_pkt_meta meta;
+	size_t len;
+
+	qs_frames_solicited_node(qs_frames_our_v6, solicited);
+	qs_net_solicited_node_mac(qs_frames_our_v6, &our_group);
+	qs_net_solicited_node_mac(qs_frames_other_v6, &other_group);
+	CHECK_EQ(our_group.addr_bytes[0], 0x33);
+	CHECK_EQ(our_group.addr_bytes[2], 0xff);
+	CHECK_MEM_EQ(&our_group.addr_bytes[3], qs_frames_our_v6 + 13, 3);
+
+	/* what would be ours, to another host's unicast MAC */
+	len = quic4_frame();
+	qs_frame_set_dst_mac(frame, &qs_frames_other_mac);
+	CHECK_EQ(classify(len, &meta), QS_PKT_NOT_OURS);
+	len = quic6_frame();
+	qs_frame_set_dst_mac(frame, &qs_frames_other_mac);
+	CHECK_EQ(classify(len, &meta), QS_PKT_NOT_OURS);
+	len = qs_frame_icmp4_echo(frame, qs_frames_peer_v4, qs_frames_our_v4,
+				  ICMP_DATA_LEN);
+	qs_frame_set_dst_mac(frame, &qs_frames_other_mac);
+	CHECK_EQ(classify(len, &meta), QS_PKT_NOT_OURS);
+	len = qs_frame_icmp6_echo(frame, qs_frames_peer_v6, qs_frames_our_v6,
+				  ICMP_DATA_LEN);
+	qs_frame_set_dst_mac(frame, &qs_frames_other_mac);
+	CHECK_EQ(classify(len, &meta), QS_PKT_NOT_OURS);
+	len = qs_frame_arp(frame, RTE_ARP_OP_REQUEST, qs_frames_peer_v4,
+			   qs_frames_our_v4);
+	qs_frame_set_dst_mac(frame, &qs_frames_other_mac);
+	CHECK_EQ(classify(len, &meta), QS_PKT_NOT_OURS);
+	/* ... even when it would be malformed: not ours to judge */
+	len = quic4_frame();
+	qs_frame_set_dst_mac(frame, &qs_frames_other_mac);
+	ip4(frame)->hdr_checksum ^= 1;
+	CHECK_EQ(classify(len, &meta), QS_PKT_NOT_OURS);
+
+	/* ARP: by broadcast (the builder's default) and to our MAC */
+	len = qs_frame_arp(frame, RTE_ARP_OP_REQUEST, qs_frames_peer_v4,
+			   qs_frames_our_v4);
+	CHECK(rte_is_broadcast_ether_addr(&((struct rte_ether_hdr *)frame)->dst_addr));
+	CHECK_EQ(classify(len, &meta), QS_PKT_ARP_REQUEST);
+	qs_frame_set_dst_mac(frame, &qs_frames_our_mac);
+	CHECK_EQ(classify(len, &meta), QS_PKT_ARP_REQUEST);
+	/* broadcast carries nothing else */
+	len = quic4_frame();
+	qs_frame_set_dst_mac(frame, &broadcast);
+	CHECK_EQ(classify(len, &meta), QS_PKT_NOT_OURS);
+	len = qs_frame_icmp4_echo(frame, qs_frames_peer_v4, qs_frames_our_v4,
+				  ICMP_DATA_LEN);
+	qs_frame_set_dst_mac(frame, &broadcast);
+	CHECK_EQ(classify(len, &meta), QS_PKT_NOT_OURS);
+
+	/* a solicitation to our solicited-node group, by its MAC (the
+	 * builder's default), and to our unicast MAC */
+	len = qs_frame_nd_solicit(frame, qs_frames_peer_v6, solicited,
+				  qs_frames_our_v6, 255, true);
+	CHECK(rte_is_same_ether_addr(&((struct rte_ether_hdr *)frame)->dst_addr,
+				     &our_group));
+	CHECK_EQ(classify(len, &meta), QS_PKT_ND_SOLICIT);
+	qs_frame_set_dst_mac(frame, &qs_frames_our_mac);
+	CHECK_EQ(classify(len, &meta), QS_PKT_ND_SOLICIT);
+	/* ... to another address's group MAC, to all-nodes, to broadcast */
+	qs_frame_set_dst_mac(frame, &other_group);
+	CHECK_EQ(classify(len, &meta), QS_PKT_NOT_OURS);
+	qs_frame_set_dst_mac(frame, &all_nodes);
+	CHECK_EQ(classify(len, &meta), QS_PKT_NOT_OURS);
+	qs_frame_set_dst_mac(frame, &broadcast);
+	CHECK_EQ(classify(len, &meta), QS_PKT_NOT_OURS);
+	/* our group's MAC carrying unicast traffic to us: the MAC does not
+	 * name the destination */
+	len = qs_frame_icmp6_echo(frame, qs_frames_peer_v6, qs_frames_our_v6,
+				  ICMP_DATA_LEN);
+	qs_frame_set_dst_mac(frame, &our_group);
+	CHECK_EQ(classify(len, &meta), QS_PKT_NOT_OURS);
+	len = qs_frame_nd_solicit(frame, qs_frames_peer_v6, qs_frames_our_v6,
+				  qs_frames_our_v6, 255, true);
+	qs_frame_set_dst_mac(frame, &our_group);
+	CHECK_EQ(classify(len, &meta), QS_PKT_NOT_OURS);
+	len = quic6_frame();
+	qs_frame_set_dst_mac(frame, &our_group);
+	CHECK_EQ(classify(len, &meta), QS_PKT_NOT_OURS);
 }
 
 static void
@@ -505,6 +602,10 @@ check_ipv4_reply_hdr(struct rte_mbuf *m, const struct qs_tx_caps *caps,
 	CHECK_EQ(ip->dst_addr, qs_frames_peer_v4);
 	CHECK_EQ(ip->time_to_live, REPLY_TTL);
 	CHECK_EQ(ip->next_proto_id, proto);
+	/* nothing inherited: no options, DSCP 0, DF, no fragment offset */
+	CHECK_EQ(ip->version_ihl, 0x45);
+	CHECK_EQ(ip->type_of_service & ~0x3, 0);
+	CHECK_EQ(rte_be_to_cpu_16(ip->fragment_offset), RTE_IPV4_HDR_DF_FLAG);
 	CHECK_EQ(rte_be_to_cpu_16(ip->total_length),
 		 rte_pktmbuf_data_len(m) - QS_FRAME_L3_OFF);
 	if (caps->hw_ip_cksum) {
@@ -764,6 +865,315 @@ test_udp_reply_too_long(void)
 	rte_pktmbuf_free(m);
 }
 
+/* ---- clean IP headers on in-place answers (issue 9, defect 8) ---- */
+
+/* A request whose IPv4 header carries options and DSCP/ECN bits: the
+ * stateless answer (reset, Version Negotiation, Retry, CONNECTION_CLOSE)
+ * comes out with a 20-byte header, TOS 0, lengths and checksums right, and
+ * the payload the caller wrote intact. */
+static void
+test_udp_reply_clean_ipv4(const struct qs_tx_caps *caps, const uint8_t *opts,
+			  size_t opt_len, uint16_t reply_len)
+{
+	uint8_t payload[QUIC_LEN], reply[2 * QUIC_LEN];
+	struct qs_pkt_meta meta;
+	struct rte_mbuf *m;
+	uint16_t got_len;
+	uint8_t *at;
+	size_t len;
+
+	TEST_CONTEXT("udp reply to IPv4 with %zu option bytes and TOS 0x%02x, "
+		     "%s checksums, %u bytes", opt_len, TOS_EF_CE,
+		     caps->hw_udp_cksum ? "hw" : "sw", reply_len);
+	memset(payload, 0x41, sizeof(payload));
+	for (size_t i = 0; i < sizeof(reply); i++)
+		reply[i] = (uint8_t)(i * 7);
+	len = qs_frame_quic_to_us(frame, false, payload, sizeof(payload));
+	len = qs_frame_ipv4_add_options(frame, len, opts, opt_len);
+	qs_frame_ipv4_set_tos(frame, TOS_EF_CE);
+	m = classified_mbuf(len, QS_PKT_QUIC, &meta);
+	if (m == NULL)
+		return;
+	qs_net_meta_to_mbuf(m, &meta);
+	CHECK_EQ(qs_net_l3_len(m), 20 + opt_len);
+	/* the server writes its answer where the request's payload was */
+	at = qs_net_udp_payload(m, &got_len);
+	CHECK_EQ(got_len, sizeof(payload));
+	memcpy(at, reply, reply_len);
+	CHECK_EQ(qs_net_udp_reply(m, reply_len, caps), 0);
+
+	uint8_t *f = rte_pktmbuf_mtod(m, uint8_t *);
+	struct rte_ipv4_hdr *ip = ip4(f);
+	struct rte_udp_hdr *udp = (struct rte_udp_hdr *)(f + QS_FRAME_L4_OFF_V4);
+
+	check_eth_reply(f);
+	check_ipv4_reply_hdr(m, caps, IPPROTO_UDP);
+	CHECK_EQ(ip->version_ihl, 0x45);
+	CHECK_EQ(ip->type_of_service, 0);
+	CHECK_EQ(rte_be_to_cpu_16(ip->total_length), 20 + 8 + reply_len);
+	CHECK_EQ(rte_pktmbuf_data_len(m), QS_FRAME_L4_OFF_V4 + 8 + reply_len);
+	CHECK_EQ(rte_pktmbuf_pkt_len(m), QS_FRAME_L4_OFF_V4 + 8 + reply_len);
+	CHECK_EQ(m->l2_len, QS_FRAME_L3_OFF);
+	CHECK_EQ(m->l3_len, 20);
+	CHECK_EQ(rte_be_to_cpu_16(udp->src_port), QS_FRAMES_OUR_PORT);
+	CHECK_EQ(rte_be_to_cpu_16(udp->dst_port), QS_FRAMES_PEER_PORT);
+	CHECK_EQ(rte_be_to_cpu_16(udp->dgram_len), 8 + reply_len);
+	CHECK_MEM_EQ(udp + 1, reply, reply_len);
+	if (caps->hw_udp_cksum)
+		CHECK_EQ(udp->dgram_cksum, rte_ipv4_phdr_cksum(ip, m->ol_flags));
+	else
+		CHECK_EQ(rte_ipv4_udptcp_cksum_verify(ip, udp), 0);
+	rte_pktmbuf_free(m);
+	TEST_CONTEXT_CLEAR();
+}
+
+/* IPv6: traffic class and flow label are not echoed. */
+static void
+test_udp_reply_clean_ipv6(void)
+{
+	uint8_t payload[QUIC_LEN];
+	struct qs_pkt_meta meta;
+	struct rte_mbuf *m;
+	size_t len;
+
+	memset(payload, 0x41, sizeof(payload));
+	len = qs_frame_quic_to_us(frame, true, payload, sizeof(payload));
+	qs_frame_ipv6_set_class_flow(frame, TOS_EF_CE, FLOW_LABEL);
+	m = classified_mbuf(len, QS_PKT_QUIC, &meta);
+	if (m == NULL)
+		return;
+	qs_net_meta_to_mbuf(m, &meta);
+	CHECK_EQ(qs_net_udp_reply(m, 43, &sw_caps), 0);
+
+	uint8_t *f = rte_pktmbuf_mtod(m, uint8_t *);
+	struct rte_ipv6_hdr *ip = ip6(f);
+
+	CHECK_EQ(rte_be_to_cpu_32(ip->vtc_flow), 6u << 28);
+	CHECK_EQ(rte_be_to_cpu_16(ip->payload_len), 8 + 43);
+	CHECK_EQ(ip->proto, IPPROTO_UDP);
+	CHECK_MEM_EQ(ip->src_addr, qs_frames_our_v6, 16);
+	CHECK_MEM_EQ(ip->dst_addr, qs_frames_peer_v6, 16);
+	CHECK_EQ(rte_ipv6_udptcp_cksum_verify(ip, f + QS_FRAME_L4_OFF_V6), 0);
+	rte_pktmbuf_free(m);
+}
+
+/* A ping with options and TOS bits (`ping -R -Q 0xbb`): the reply has a
+ * clean 20-byte header, the ICMP message echoed whole after it. */
+static void
+test_icmp4_echo_reply_clean(const struct qs_tx_caps *caps, const uint8_t *opts,
+			    size_t opt_len, bool padded)
+{
+	uint8_t request_icmp[8 + ICMP_DATA_LEN];
+	struct qs_pkt_meta meta;
+	struct rte_mbuf *m;
+	size_t len;
+
+	TEST_CONTEXT("echo reply to IPv4 with %zu option bytes and TOS 0x%02x, "
+		     "%s checksums%s", opt_len, TOS_EF_CE,
+		     caps->hw_ip_cksum ? "hw" : "sw", padded ? ", padded" : "");
+	len = qs_frame_icmp4_echo(frame, qs_frames_peer_v4, qs_frames_our_v4,
+				  padded ? 2 : ICMP_DATA_LEN);
+	memcpy(request_icmp, frame + QS_FRAME_L4_OFF_V4, sizeof(request_icmp));
+	len = qs_frame_ipv4_add_options(frame, len, opts, opt_len);
+	qs_frame_ipv4_set_tos(frame, TOS_EF_CE);
+	m = classified_mbuf(padded ? qs_frame_pad(frame, len, ETHER_MIN_FRAME) : len,
+			    QS_PKT_ICMP4_ECHO, &meta);
+	if (m == NULL)
+		return;
+	CHECK_EQ(qs_net_icmp4_echo_reply(m, &meta, caps), 0);
+
+	uint8_t *f = rte_pktmbuf_mtod(m, uint8_t *);
+	struct rte_ipv4_hdr *ip = ip4(f);
+	uint8_t *icmp = f + QS_FRAME_L4_OFF_V4;
+	size_t icmp_len = 8 + (padded ? 2 : ICMP_DATA_LEN);
+
+	check_eth_reply(f);
+	check_ipv4_reply_hdr(m, caps, IPPROTO_ICMP);
+	CHECK_EQ(ip->version_ihl, 0x45);
+	CHECK_EQ(ip->type_of_service, 0);
+	CHECK_EQ(rte_be_to_cpu_16(ip->total_length), 20 + icmp_len);
+	CHECK_EQ(rte_pktmbuf_data_len(m), QS_FRAME_L4_OFF_V4 + icmp_len);
+	CHECK_EQ(rte_pktmbuf_pkt_len(m), QS_FRAME_L4_OFF_V4 + icmp_len);
+	CHECK_EQ(m->l3_len, 20);
+	CHECK_EQ(icmp[0], RTE_IP_ICMP_ECHO_REPLY);
+	CHECK_EQ(icmp[1], 0);
+	CHECK_EQ(rte_raw_cksum(icmp, icmp_len), 0xffff);
+	CHECK_MEM_EQ(icmp + 4, request_icmp + 4, icmp_len - 4);
+	rte_pktmbuf_free(m);
+	TEST_CONTEXT_CLEAR();
+}
+
+/* ICMPv6 echo and the neighbour advertisement: traffic class and flow
+ * label 0. */
+static void
+test_icmp6_replies_clean(void)
+{
+	uint8_t solicited[16];
+	struct qs_pkt_meta meta;
+	struct rte_mbuf *m;
+	size_t len;
+
+	len = qs_frame_icmp6_echo(frame, qs_frames_peer_v6, qs_frames_our_v6,
+				  ICMP_DATA_LEN);
+	qs_frame_ipv6_set_class_flow(frame, TOS_EF_CE, FLOW_LABEL);
+	m = classified_mbuf(len, QS_PKT_ICMP6_ECHO, &meta);
+	if (m != NULL) {
+		CHECK_EQ(qs_net_icmp6_echo_reply(m, &meta, &sw_caps), 0);
+		struct rte_ipv6_hdr *ip = ip6(rte_pktmbuf_mtod(m, uint8_t *));
+		CHECK_EQ(rte_be_to_cpu_32(ip->vtc_flow), 6u << 28);
+		CHECK_EQ(rte_be_to_cpu_16(ip->payload_len), 8 + ICMP_DATA_LEN);
+		CHECK_EQ(rte_ipv6_udptcp_cksum_verify(ip, (uint8_t *)(ip + 1)), 0);
+		rte_pktmbuf_free(m);
+	}
+
+	qs_frames_solicited_node(qs_frames_our_v6, solicited);
+	len = qs_frame_nd_solicit(frame, qs_frames_peer_v6, solicited,
+				  qs_frames_our_v6, 255, true);
+	qs_frame_ipv6_set_class_flow(frame, TOS_EF_CE, FLOW_LABEL);
+	m = classified_mbuf(len, QS_PKT_ND_SOLICIT, &meta);
+	if (m != NULL) {
+		CHECK_EQ(qs_net_nd_advert(m, &meta, &sw_caps), 0);
+		struct rte_ipv6_hdr *ip = ip6(rte_pktmbuf_mtod(m, uint8_t *));
+		CHECK_EQ(rte_be_to_cpu_32(ip->vtc_flow), 6u << 28);
+		CHECK_EQ(ip->hop_limits, 255);
+		CHECK_EQ(rte_ipv6_udptcp_cksum_verify(ip, (uint8_t *)(ip + 1)), 0);
+		rte_pktmbuf_free(m);
+	}
+}
+
+/* What a connection sends carries the ECN codepoint ngtcp2 asked for and
+ * nothing else in the TOS byte / traffic class. */
+static void
+test_udp_build_ecn_only(bool ipv6)
+{
+	struct sockaddr_in l4 = {.sin_family = AF_INET,
+				 .sin_addr.s_addr = qs_frames_our_v4};
+	struct sockaddr_in r4 = {.sin_family = AF_INET,
+				 .sin_addr.s_addr = qs_frames_peer_v4};
+	struct sockaddr_in6 l6 = {.sin6_family = AF_INET6};
+	struct sockaddr_in6 r6 = {.sin6_family = AF_INET6};
+	struct rte_mbuf *m = rte_pktmbuf_alloc(pool);
+
+	CHECK(m != NULL);
+	if (m == NULL)
+		return;
+	memcpy(&l6.sin6_addr, qs_frames_our_v6, 16);
+	memcpy(&r6.sin6_addr, qs_frames_peer_v6, 16);
+	memset(rte_pktmbuf_append(m, 20), 0x5a, 20);
+	/* stray high bits in the argument must not become a DSCP */
+	CHECK_EQ(qs_net_udp_build(m, ipv6 ? (struct sockaddr *)&l6 : (struct sockaddr *)&l4,
+				  ipv6 ? (struct sockaddr *)&r6 : (struct sockaddr *)&r4,
+				  0xfd, &qs_frames_peer_mac, &sw_caps), 0);
+	if (ipv6)
+		CHECK_EQ(rte_be_to_cpu_32(ip6(rte_pktmbuf_mtod(m, uint8_t *))->vtc_flow),
+			 6u << 28 | 1u << 20);
+	else
+		CHECK_EQ(ip4(rte_pktmbuf_mtod(m, uint8_t *))->type_of_service, 1);
+	rte_pktmbuf_free(m);
+}
+
+/* ---- UDP checksum of a received datagram (issue 9, defect 7) ---- */
+
+/* The datagram of frame[0..len) as the owner gets it: classified and
+ * marked, with the PMD's RX L4 checksum verdict in ol_flags. */
+static bool
+cksum_ok(size_t len, uint64_t rx_l4_flags)
+{
+	struct qs_pkt_meta meta;
+	struct rte_mbuf *m = classified_mbuf(len, QS_PKT_QUIC, &meta);
+	bool ok;
+
+	if (m == NULL)
+		return false;
+	qs_net_meta_to_mbuf(m, &meta);
+	m->ol_flags = rx_l4_flags;
+	ok = qs_net_udp_cksum_ok(m);
+	rte_pktmbuf_free(m);
+	return ok;
+}
+
+static struct rte_udp_hdr *
+udp_at(size_t l4_off)
+{
+	return (struct rte_udp_hdr *)(frame + l4_off);
+}
+
+static void
+test_udp_cksum(bool ipv6)
+{
+	const size_t l4_off = ipv6 ? QS_FRAME_L4_OFF_V6 : QS_FRAME_L4_OFF_V4;
+	const uint64_t unknown = RTE_MBUF_F_RX_L4_CKSUM_UNKNOWN;
+	uint8_t payload[QUIC_LEN + 1];
+	size_t len;
+
+	TEST_CONTEXT("udp checksum over %s", ipv6 ? "ipv6" : "ipv4");
+	memset(payload, 0x41, sizeof(payload));
+
+	/* verified in software when the PMD says nothing */
+	len = quic4_frame();
+	if (ipv6)
+		len = quic6_frame();
+	CHECK(cksum_ok(len, unknown));
+	frame[len - 1] ^= 0x10;                  /* a payload bit */
+	CHECK(!cksum_ok(len, unknown));
+	frame[len - 1] ^= 0x10;
+	udp_at(l4_off)->src_port ^= rte_cpu_to_be_16(0x100); /* the source port */
+	CHECK(!cksum_ok(len, unknown));
+	udp_at(l4_off)->src_port ^= rte_cpu_to_be_16(0x100);
+	udp_at(l4_off)->dgram_cksum ^= 1;
+	CHECK(!cksum_ok(len, unknown));
+	udp_at(l4_off)->dgram_cksum ^= 1;
+	CHECK(cksum_ok(len, unknown));
+
+	/* an odd length: the last byte is summed as a padded word */
+	len = qs_frame_quic_to_us(frame, ipv6, payload, sizeof(payload));
+	CHECK(cksum_ok(len, unknown));
+	frame[len - 1] ^= 1;
+	CHECK(!cksum_ok(len, unknown));
+
+	/* a datagram shorter than the IP payload is summed as UDP says */
+	len = qs_frame_quic_to_us(frame, ipv6, payload, 10);
+	if (ipv6) {
+		ip6(frame)->payload_len = rte_cpu_to_be_16(8 + 10 + 6);
+	} else {
+		ip4(frame)->total_length = rte_cpu_to_be_16(20 + 8 + 10 + 6);
+		qs_frame_ipv4_fix_cksum(frame);
+	}
+	memset(frame + len, 0x77, 6);
+	CHECK(cksum_ok(len + 6, unknown));
+
+	/* the zero checksum: "none" over IPv4, forbidden over IPv6, whatever
+	 * the PMD says */
+	len = qs_frame_quic_to_us(frame, ipv6, payload, QUIC_LEN);
+	udp_at(l4_off)->dgram_cksum = 0;
+	CHECK_EQ(cksum_ok(len, unknown), !ipv6);
+	CHECK_EQ(cksum_ok(len, RTE_MBUF_F_RX_L4_CKSUM_GOOD), !ipv6);
+	CHECK_EQ(cksum_ok(len, RTE_MBUF_F_RX_L4_CKSUM_BAD), !ipv6);
+
+	/* the PMD's verdict is taken over the sum */
+	len = qs_frame_quic_to_us(frame, ipv6, payload, QUIC_LEN);
+	udp_at(l4_off)->dgram_cksum ^= 1;                   /* wrong */
+	CHECK(cksum_ok(len, RTE_MBUF_F_RX_L4_CKSUM_GOOD));
+	CHECK(cksum_ok(len, RTE_MBUF_F_RX_L4_CKSUM_NONE));  /* never filled */
+	udp_at(l4_off)->dgram_cksum ^= 1;                   /* right */
+	CHECK(!cksum_ok(len, RTE_MBUF_F_RX_L4_CKSUM_BAD));
+	TEST_CONTEXT_CLEAR();
+}
+
+/* IPv4 options are not in the pseudo-header; the UDP header is found
+ * after them. */
+static void
+test_udp_cksum_ipv4_options(void)
+{
+	size_t len = qs_frame_ipv4_add_options(frame, quic4_frame(),
+					       opts_record_route,
+					       sizeof(opts_record_route));
+
+	CHECK(cksum_ok(len, RTE_MBUF_F_RX_L4_CKSUM_UNKNOWN));
+	frame[len - 1] ^= 0x10;
+	CHECK(!cksum_ok(len, RTE_MBUF_F_RX_L4_CKSUM_UNKNOWN));
+}
+
 /* The 4-tuple, ECN and MAC of a received datagram, then a datagram built
  * from scratch back along that path: the peer would classify it as a UDP
  * datagram to its own address and port, checksums valid. */
@@ -876,7 +1286,7 @@ test_path_and_udp_build(bool ipv6, const struct qs_tx_caps *caps)
 		memcpy(peer_side.v6[peer_side.n_v6++], qs_frames_peer_v6, 16);
 		peer_side.port_be = rte_cpu_to_be_16(QS_FRAMES_PEER_PORT);
 		CHECK_EQ(qs_net_classify(f, rte_pktmbuf_data_len(out), &peer_side,
-					 &meta), QS_PKT_QUIC);
+					 &qs_frames_peer_mac, &meta), QS_PKT_QUIC);
 		CHECK_EQ(meta.l4_end, rte_pktmbuf_data_len(out));
 	}
 	rte_pktmbuf_free(out);
@@ -912,6 +1322,7 @@ main(void)
 	test_classify_icmp4();
 	test_classify_udp4();
 	test_classify_ipv4_options();
+	test_classify_dst_mac();
 	test_classify_ipv4_malformed();
 	test_classify_udp_length();
 	test_classify_ethernet_padding();
@@ -947,6 +1358,26 @@ main(void)
 	}
 	test_udp_build_refuses();
 	test_udp_reply_too_long();
+	for (int hw = 0; hw <= 1; hw++) {
+		const struct qs_tx_caps *caps = hw ? &hw_caps : &sw_caps;
+
+		test_udp_reply_clean_ipv4(caps, opts_nop, sizeof(opts_nop), 43);
+		test_udp_reply_clean_ipv4(caps, opts_record_route,
+					  sizeof(opts_record_route), 43);
+		test_udp_reply_clean_ipv4(caps, opts_record_route,
+					  sizeof(opts_record_route), 150);
+		test_icmp4_echo_reply_clean(caps, opts_nop, sizeof(opts_nop), false);
+		test_icmp4_echo_reply_clean(caps, opts_record_route,
+					    sizeof(opts_record_route), false);
+		test_icmp4_echo_reply_clean(caps, opts_nop, sizeof(opts_nop), true);
+	}
+	test_udp_reply_clean_ipv6();
+	test_icmp6_replies_clean();
+	test_udp_build_ecn_only(false);
+	test_udp_build_ecn_only(true);
+	test_udp_cksum(false);
+	test_udp_cksum(true);
+	test_udp_cksum_ipv4_options();
 	CHECK_EQ(rte_mempool_avail_count(pool), POOL_SIZE); /* nothing leaked */
 
 	rte_mempool_free(pool);

@@ -382,7 +382,8 @@ server_input_from(struct harness *h, uint32_t src_v4,
 	}
 	m->port = 0;
 	if (qs_net_classify(rte_pktmbuf_mtod(m, const uint8_t *),
-			    rte_pktmbuf_data_len(m), &h->cfg.listen, &meta) !=
+			    rte_pktmbuf_data_len(m), &h->cfg.listen,
+			    &qs_frames_our_mac, &meta) !=
 	    QS_PKT_QUIC) {
 		test_fail(__FILE__, __LINE__,
 			  "a client datagram does not classify as QUIC");
@@ -1004,6 +1005,9 @@ test_handshake(struct harness *h)
 	CHECK_EQ(gnutls_alpn_get_selected_protocol(h->cl.q.tls, &alpn), 0);
 	CHECK(alpn.size == 2 && memcmp(alpn.data, "h3", 2) == 0);
 	CHECK(!gnutls_session_is_resumed(h->cl.q.tls));
+	/* what a 1500-byte MTU carries over IPv6 in one mbuf, not 65527 */
+	CHECK_EQ(ngtcp2_conn_get_remote_transport_params(h->cl.q.conn)
+			 ->max_udp_payload_size, 1452);
 	TEST_CONTEXT_CLEAR();
 	return true;
 }
@@ -1747,6 +1751,7 @@ harness_init(struct harness *h)
 
 	h->ports[0].port_id = 0;
 	h->ports[0].nb_queues = 1;
+	h->ports[0].mtu = RTE_ETHER_MTU;
 	rte_ether_addr_copy(&qs_frames_our_mac, &h->ports[0].caps.mac);
 	qs_ratelimit_init(&h->reset_limit, h->cfg.reset_rate, h->cfg.reset_burst);
 	h->tx.ports = h->ports;
@@ -1759,6 +1764,7 @@ harness_init(struct harness *h)
 		.codec = &h->codec,
 		.pool = h->pool,
 		.worker = 0,
+		.max_udp_payload = qs_port_max_udp_payload(&h->ports[0], h->pool),
 		.app = &qs_h3_app_ops,
 		.app_ctx = &h->h3,
 		.now = test_now(h),

@@ -180,8 +180,8 @@ datagram_for(uint16_t owner)
 	qs_cid_encode(&codec, owner, cid);
 	qs_quic_short(payload, cid, sizeof(cid), sizeof(payload));
 	len = qs_frame_quic_to_us(frame, false, payload, sizeof(payload));
-	if (qs_net_classify(frame, (uint32_t)len, &listen_set, &meta) !=
-	    QS_PKT_QUIC)
+	if (qs_net_classify(frame, (uint32_t)len, &listen_set,
+			    &qs_frames_our_mac, &meta) != QS_PKT_QUIC)
 		return NULL;
 	m = qs_frames_mbuf(pool, frame, len);
 	if (m != NULL)
