@@ -364,19 +364,26 @@ conn_fail_liberr(struct qsl_conn *c, int liberr)
 	char buf[224];
 
 	switch (liberr) {
-	case NGTCP2_ERR_DRAINING:
+	case NGTCP2_ERR_DRAINING: {
+		const char *name;
+		bool app;
+
 		if (c->got_reset) {
 			conn_fail(c, QSL_ERR_RESET, false, "stateless reset received");
 			return;
 		}
 		ngtcp2_conn_get_connection_close_error(c->q.conn, &cc);
+		app = cc.type == NGTCP2_CONNECTION_CLOSE_ERROR_CODE_TYPE_APPLICATION;
+		STAT_INC(c->w, peer_closed);
+		qsl_stats_peer_close(&c->w->stats, app, cc.error_code, 1);
+		name = qsl_close_name(app, cc.error_code);
 		printable(buf, sizeof(buf), cc.reason, cc.reason ? cc.reasonlen : 0);
 		if (!c->handshake_done) {
 			conn_fail(c, QSL_ERR_HANDSHAKE, false,
-				  "handshake failed: peer closed with %s error 0x%llx %s",
-				  cc.type == NGTCP2_CONNECTION_CLOSE_ERROR_CODE_TYPE_APPLICATION
-					  ? "application" : "transport",
-				  (unsigned long long)cc.error_code, buf);
+				  "handshake failed: peer closed with %s error 0x%llx%s%s %s",
+				  app ? "application" : "transport",
+				  (unsigned long long)cc.error_code, name ? " " : "",
+				  name ? name : "", buf);
 			return;
 		}
 		if (cc.error_code == 0 && c->inflight == 0) {
@@ -385,11 +392,12 @@ conn_fail_liberr(struct qsl_conn *c, int liberr)
 			return;
 		}
 		conn_fail(c, QSL_ERR_OTHER, false,
-			  "peer closed with %s error 0x%llx %s(%u requests in flight)",
-			  cc.type == NGTCP2_CONNECTION_CLOSE_ERROR_CODE_TYPE_APPLICATION
-				  ? "application" : "transport",
-			  (unsigned long long)cc.error_code, buf, c->inflight);
+			  "peer closed with %s error 0x%llx%s%s %s(%u requests in flight)",
+			  app ? "application" : "transport",
+			  (unsigned long long)cc.error_code, name ? " " : "",
+			  name ? name : "", buf, c->inflight);
 		return;
+	}
 	case NGTCP2_ERR_IDLE_CLOSE:
 		conn_fail(c, QSL_ERR_TIMEOUT, false, "idle timeout");
 		return;
@@ -733,7 +741,18 @@ conn_after_io(struct qsl_conn *c)
 		return;
 	if (c->move_due && c->confirmed && !c->closing)
 		conn_move(c);
-	if (c->q.h3 != NULL && !c->closing && !c->goaway && qsl_h3_submit(c) != 0) {
+	if (c->w->opt->rapid_reset_rate > 0) {
+		int rv = c->q.h3 != NULL && !c->closing && !c->goaway
+			 ? qsl_h3_rapid_reset(c, now, conn_write) : 0;
+
+		if (rv > 0)
+			return;		/* the connection ended */
+		if (rv < 0) {
+			conn_fail(c, QSL_ERR_OTHER, true, "cannot open a stream to reset");
+			return;
+		}
+	} else if (c->q.h3 != NULL && !c->closing && !c->goaway &&
+		   qsl_h3_submit(c) != 0) {
 		conn_fail(c, QSL_ERR_OTHER, true, "cannot submit a request");
 		return;
 	}
@@ -753,6 +772,8 @@ conn_deadline(const struct qsl_conn *c)
 		d = min_u64(d, c->progress_at + c->w->opt->timeout_ns);
 	if (c->ticket_wait_until != 0)
 		d = min_u64(d, c->ticket_wait_until);
+	if (c->rr_next_at != 0 && !c->closing && !c->goaway)
+		d = min_u64(d, c->rr_next_at);
 	return d;
 }
 
@@ -855,6 +876,9 @@ conn_start(struct qsl_conn *c)
 	c->got_reset = c->goaway = c->closing = c->got_ticket = false;
 	c->move_due = false;
 	c->holding = false;
+	c->rr_credit = 0;
+	c->rr_last = c->rr_next_at = 0;
+	c->rr_n_pending = 0;
 	c->pending = true;
 	w->n_pending++;
 	c->blocked_len = 0;

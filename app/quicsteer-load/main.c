@@ -61,6 +61,14 @@ usage(FILE *f)
 "                         held (or failed), a line 'holding N connections'\n"
 "                         goes to stderr and they close SECONDS later (or\n"
 "                         at SIGINT/SIGTERM). --timeout must exceed it\n"
+"      --rapid-reset RATE with -D: an attack, not a load. Each connection\n"
+"                         opens RATE request streams per second and resets\n"
+"                         each as soon as its request is out (RESET_STREAM\n"
+"                         and STOP_SENDING, H3_REQUEST_CANCELLED), the\n"
+"                         HTTP/2 \"rapid reset\" (CVE-2023-44487) over HTTP/3;\n"
+"                         a connection the server closes is replaced. The\n"
+"                         report counts the streams and how the server\n"
+"                         closed connections; exit status 1 when it closed one\n"
 "      --resume           a first connection fetches a session ticket and\n"
 "                         the transport parameters; every later connection\n"
 "                         resumes (with the newest ticket its thread got)\n"
@@ -285,6 +293,7 @@ enum {
 	OPT_GET,
 	OPT_JSON,
 	OPT_HEADER,
+	OPT_RAPID_RESET,
 };
 
 static const struct option long_opts[] = {
@@ -300,6 +309,7 @@ static const struct option long_opts[] = {
 	{"rebind-fraction", required_argument, NULL, OPT_REBIND_FRACTION},
 	{"max-pending", required_argument, NULL, OPT_MAX_PENDING},
 	{"hold", required_argument, NULL, OPT_HOLD},
+	{"rapid-reset", required_argument, NULL, OPT_RAPID_RESET},
 	{"resume", no_argument, NULL, OPT_RESUME},
 	{"insecure", no_argument, NULL, 'k'},
 	{"ca", required_argument, NULL, OPT_CA},
@@ -410,6 +420,21 @@ parse_options(struct qsl_options *opt, int argc, char **argv)
 			if (parse_seconds(optarg, &hold_s, "--hold") != 0)
 				return -1;
 			break;
+		case OPT_RAPID_RESET:
+		{
+			char *end;
+
+			errno = 0;
+			opt->rapid_reset_rate = strtod(optarg, &end);
+			if (errno != 0 || end == optarg || *end != '\0' ||
+			    !(opt->rapid_reset_rate >= 1 &&
+			      opt->rapid_reset_rate <= 1e6)) {
+				fprintf(stderr, QSL_NAME ": --rapid-reset: '%s' is not a "
+					"rate in 1..1000000 streams/s\n", optarg);
+				return -1;
+			}
+			break;
+		}
 		case OPT_RESUME:
 			opt->resume = true;
 			break;
@@ -473,6 +498,12 @@ parse_options(struct qsl_options *opt, int argc, char **argv)
 		fprintf(stderr, QSL_NAME ": --hold %.1f: the idle timeout (--timeout "
 			"%.1f) would close the held connections first\n", hold_s,
 			timeout_s);
+		return -1;
+	}
+	if (opt->rapid_reset_rate > 0 && (opt->duration_s == 0 || opt->resume ||
+					   get || opt->rebind_every != 0)) {
+		fprintf(stderr, QSL_NAME ": --rapid-reset needs -D, and takes neither "
+			"--resume, --get nor --rebind-every\n");
 		return -1;
 	}
 	if (opt->insecure && opt->ca != NULL) {
@@ -742,6 +773,26 @@ report_text(const struct run *r, double secs)
 	if (opt->hold_ns != 0)
 		printf("held open: %llu connections for %.1f s\n",
 		       (unsigned long long)c->held, seconds(opt->hold_ns));
+	if (opt->rapid_reset_rate > 0)
+		printf("rapid reset: %llu streams opened and reset at once (%.0f/s "
+		       "per connection)\n", (unsigned long long)c->rr_streams,
+		       opt->rapid_reset_rate);
+	if (c->peer_closed > 0) {
+		printf("closed by the peer: %llu connections (",
+		       (unsigned long long)c->peer_closed);
+		for (uint32_t i = 0; i < r->total.n_closes; i++) {
+			const struct qsl_peer_close *pc = &r->total.closes[i];
+			const char *name = qsl_close_name(pc->app, pc->code);
+
+			printf("%s%s 0x%llx%s%s: %llu", i ? ", " : "",
+			       pc->app ? "application" : "transport",
+			       (unsigned long long)pc->code, name ? " " : "",
+			       name ? name : "", (unsigned long long)pc->count);
+		}
+		if (r->total.closes_other > 0)
+			printf(", others: %llu", (unsigned long long)r->total.closes_other);
+		printf(")\n");
+	}
 	printf("traffic: %llu body bytes, %llu datagrams sent, %llu received\n",
 	       (unsigned long long)c->body_bytes, (unsigned long long)c->udp_tx,
 	       (unsigned long long)c->udp_rx);
@@ -841,6 +892,20 @@ report_json(const struct run *r, double secs)
 	       "\"datagrams\":{\"sent\":%llu,\"received\":%llu,\"send_blocked\":%llu},",
 	       U(c->body_bytes), U(c->udp_tx_bytes), U(c->udp_rx_bytes), U(c->udp_tx),
 	       U(c->udp_rx), U(c->send_blocked));
+	printf("\"rapid_reset\":{\"rate\":%.1f,\"streams\":%llu},",
+	       opt->rapid_reset_rate, U(c->rr_streams));
+	printf("\"peer_closes\":{\"count\":%llu,\"other\":%llu,\"codes\":[",
+	       U(c->peer_closed), U(r->total.closes_other));
+	for (uint32_t i = 0; i < r->total.n_closes; i++) {
+		const struct qsl_peer_close *pc = &r->total.closes[i];
+		const char *name = qsl_close_name(pc->app, pc->code);
+
+		printf("%s{\"type\":\"%s\",\"code\":%llu,\"name\":\"%s\","
+		       "\"count\":%llu}", i ? "," : "",
+		       pc->app ? "application" : "transport", U(pc->code),
+		       name ? name : "", U(pc->count));
+	}
+	printf("]},");
 	printf("\"migrations\":{\"done\":%llu,\"not_started\":%llu,"
 	       "\"path_validation_failed\":%llu,\"connections_moved\":%llu,"
 	       "\"connections_survived\":%llu},",
@@ -993,8 +1058,11 @@ main(int argc, char **argv)
 			report_json(r, secs);
 		else if (!r->opt.quiet)
 			report_text(r, secs);
-		/* -n: every request completed; -D: nothing failed */
-		if (r->opt.duration_s > 0)
+		/* -n: every request completed; -D: nothing failed;
+		 * --rapid-reset: no connection failed (none was closed) */
+		if (r->opt.rapid_reset_rate > 0)
+			code = r->total.c.conn_failed == 0 ? 0 : 1;
+		else if (r->opt.duration_s > 0)
 			code = r->total.c.req_failed == 0 && r->total.c.conn_failed == 0 &&
 			       r->total.c.req_completed > 0 ? 0 : 1;
 		else

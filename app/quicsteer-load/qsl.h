@@ -53,6 +53,9 @@ struct qsl_options {
 	enum qsl_move move;
 	uint64_t hold_ns;	/* --hold: keep finished connections open */
 	uint32_t max_pending;	/* --max-pending: handshakes at once (0: any) */
+	/* --rapid-reset: request streams each connection opens and resets at
+	 * once, per second (0: off, normal requests) */
+	double rapid_reset_rate;
 	bool resume;
 	bool insecure;
 	const char *ca;
@@ -126,6 +129,7 @@ enum qsl_slot_state {
 };
 
 #define QSL_TX_MAX 1500
+#define QSL_RR_BATCH 64		/* --rapid-reset: most streams opened at once */
 
 /* A connection slot: -c of them, each owning its share of the requests
  * and, at any time, at most one QUIC connection. */
@@ -166,6 +170,14 @@ struct qsl_conn {
 	bool rebinds;		/* this slot moves (--rebind-fraction) */
 	bool pending;		/* handshake under way (--max-pending) */
 	bool holding;		/* requests done, kept open idle (--hold) */
+
+	/* --rapid-reset: the token bucket, and the streams whose HEADERS
+	 * went out and are reset next */
+	double rr_credit;
+	uint64_t rr_last;
+	uint64_t rr_next_at;	/* when the next stream is due (0: none) */
+	int64_t rr_pending[QSL_RR_BATCH];
+	uint32_t rr_n_pending;
 
 	/* one datagram the kernel would not take yet */
 	uint8_t blocked[QSL_TX_MAX];
@@ -235,6 +247,11 @@ void qsl_note_error(struct qsl_conn *c, enum qsl_err kind, const char *fmt,
 int qsl_h3_setup(struct qsl_conn *c);
 void qsl_h3_free(struct qsl_conn *c);
 int qsl_h3_submit(struct qsl_conn *c);
+/* --rapid-reset: opens the streams the rate allows now, each with a
+ * request, and resets them (after their HEADERS were written, with
+ * write() — conn_write); sets c->rr_next_at. 0, or -1. */
+int qsl_h3_rapid_reset(struct qsl_conn *c, uint64_t now,
+		       int (*write)(struct qsl_conn *c));
 /* Drops all request state after rejected 0-RTT: the requests go back to
  * the slot's quota and are sent again over 1-RTT. */
 void qsl_h3_requeue(struct qsl_conn *c);

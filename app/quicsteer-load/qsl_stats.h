@@ -5,6 +5,7 @@
 #ifndef QSL_STATS_H
 #define QSL_STATS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 /* Log-linear buckets: exact below 64, then 32 per power of two (about 3 %
@@ -53,6 +54,17 @@ struct qsl_counters {
 	uint64_t udp_tx, udp_rx, udp_tx_bytes, udp_rx_bytes;
 	uint64_t send_blocked;
 	uint64_t held;		/* connections kept open idle (--hold) */
+	uint64_t rr_streams;	/* --rapid-reset: streams opened and reset */
+	uint64_t peer_closed;	/* connections the peer closed (CONNECTION_CLOSE) */
+};
+
+/* How the peer closed connections: CONNECTION_CLOSE codes and counts. */
+#define QSL_PEER_CLOSES_MAX 8
+
+struct qsl_peer_close {
+	uint64_t code;
+	uint64_t count;
+	bool app;		/* application (HTTP/3) error, else transport */
 };
 
 struct qsl_stats {
@@ -60,10 +72,18 @@ struct qsl_stats {
 	struct qsl_hist ttfb;		/* request start to response headers, us */
 	struct qsl_hist request;	/* request start to end of response, us */
 	struct qsl_hist connect;	/* connection start to handshake done, us */
+	struct qsl_peer_close closes[QSL_PEER_CLOSES_MAX];
+	uint32_t n_closes;
+	uint64_t closes_other;	/* codes that found no place in closes[] */
 };
 
 void qsl_stats_init(struct qsl_stats *s);
 void qsl_stats_merge(struct qsl_stats *dst, const struct qsl_stats *src);
+/* Counts one CONNECTION_CLOSE from the peer by its code (owner thread). */
+void qsl_stats_peer_close(struct qsl_stats *s, bool app, uint64_t code,
+			  uint64_t n);
+/* A name for a well-known close code ("H3_EXCESSIVE_LOAD"), or NULL. */
+const char *qsl_close_name(bool app, uint64_t code);
 /* A relaxed snapshot of another thread's counters (progress line). */
 void qsl_counters_load(struct qsl_counters *dst, const struct qsl_counters *src);
 

@@ -103,6 +103,9 @@ void
 qsl_stats_init(struct qsl_stats *s)
 {
 	memset(&s->c, 0, sizeof(s->c));
+	memset(s->closes, 0, sizeof(s->closes));
+	s->n_closes = 0;
+	s->closes_other = 0;
 	qsl_hist_init(&s->ttfb);
 	qsl_hist_init(&s->request);
 	qsl_hist_init(&s->connect);
@@ -121,6 +124,61 @@ qsl_stats_merge(struct qsl_stats *dst, const struct qsl_stats *src)
 	qsl_hist_merge(&dst->ttfb, &src->ttfb);
 	qsl_hist_merge(&dst->request, &src->request);
 	qsl_hist_merge(&dst->connect, &src->connect);
+	for (uint32_t i = 0; i < src->n_closes; i++)
+		qsl_stats_peer_close(dst, src->closes[i].app, src->closes[i].code,
+				     src->closes[i].count);
+	dst->closes_other += src->closes_other;
+}
+
+void
+qsl_stats_peer_close(struct qsl_stats *s, bool app, uint64_t code, uint64_t n)
+{
+	for (uint32_t i = 0; i < s->n_closes; i++) {
+		if (s->closes[i].app == app && s->closes[i].code == code) {
+			s->closes[i].count += n;
+			return;
+		}
+	}
+	if (s->n_closes == QSL_PEER_CLOSES_MAX) {
+		s->closes_other += n;
+		return;
+	}
+	s->closes[s->n_closes++] = (struct qsl_peer_close){
+		.code = code, .count = n, .app = app};
+}
+
+const char *
+qsl_close_name(bool app, uint64_t code)
+{
+	/* RFC 9114 8.1 */
+	static const char *const h3[] = {
+		"H3_NO_ERROR", "H3_GENERAL_PROTOCOL_ERROR", "H3_INTERNAL_ERROR",
+		"H3_STREAM_CREATION_ERROR", "H3_CLOSED_CRITICAL_STREAM",
+		"H3_FRAME_UNEXPECTED", "H3_FRAME_ERROR", "H3_EXCESSIVE_LOAD",
+		"H3_ID_ERROR", "H3_SETTINGS_ERROR", "H3_MISSING_SETTINGS",
+		"H3_REQUEST_REJECTED", "H3_REQUEST_CANCELLED",
+		"H3_REQUEST_INCOMPLETE", "H3_MESSAGE_ERROR", "H3_CONNECT_ERROR",
+		"H3_VERSION_FALLBACK",
+	};
+	/* RFC 9000 20.1 */
+	static const char *const quic[] = {
+		"NO_ERROR", "INTERNAL_ERROR", "CONNECTION_REFUSED",
+		"FLOW_CONTROL_ERROR", "STREAM_LIMIT_ERROR", "STREAM_STATE_ERROR",
+		"FINAL_SIZE_ERROR", "FRAME_ENCODING_ERROR",
+		"TRANSPORT_PARAMETER_ERROR", "CONNECTION_ID_LIMIT_ERROR",
+		"PROTOCOL_VIOLATION", "INVALID_TOKEN", "APPLICATION_ERROR",
+		"CRYPTO_BUFFER_EXCEEDED", "KEY_UPDATE_ERROR", "AEAD_LIMIT_REACHED",
+		"NO_VIABLE_PATH",
+	};
+
+	if (app)
+		return code >= 0x100 && code < 0x100 + sizeof(h3) / sizeof(h3[0])
+			? h3[code - 0x100] : NULL;
+	if (code < sizeof(quic) / sizeof(quic[0]))
+		return quic[code];
+	if (code >= 0x100 && code <= 0x1ff)
+		return "CRYPTO_ERROR";
+	return NULL;
 }
 
 void

@@ -20,6 +20,7 @@ import re
 import shutil
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -314,6 +315,7 @@ class Rig:
         self._prefixes = []
         self._log = None
         self._tmp = None
+        self._procs = []        # helpers started with popen_in(): stopped at exit
         self.workers = workers
         self._start_on_enter = start
         self._server_opts = dict(workers=workers, config=config,
@@ -340,6 +342,8 @@ class Rig:
         return False
 
     def _cleanup(self, failed):
+        for proc in self._procs:
+            _stop_process(proc)
         if self.proc is not None and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
@@ -583,6 +587,174 @@ class Rig:
         check_eq(res["sent"], len(frames), "raw frames sent")
         return res["replies"]
 
+    # -- helpers for longer scenarios (the attack suite) --
+
+    def popen_in(self, side, argv, **kw):
+        """Starts argv in the client or server namespace (side "client" or
+        "server") without waiting; the rig stops it (SIGTERM, then SIGKILL)
+        on exit if it is still running. stdin is /dev/null unless given."""
+        ns = self.client_ns if side == "client" else self.server_ns
+        kw.setdefault("stdin", subprocess.DEVNULL)
+        proc = subprocess.Popen(["ip", "netns", "exec", ns, *map(str, argv)],
+                                preexec_fn=_die_with_parent, **kw)
+        self._procs.append(proc)
+        return proc
+
+    def capture(self, bpf, side="server", snaplen=128):
+        """A tcpdump on the server's or the client's veth (promiscuous)
+        with the filter bpf, started and listening when this returns; stop()
+        it to get its frames. Stopped by the rig on exit."""
+        return Capture(self, bpf, side, snaplen)
+
+    def memory(self):
+        """quicsteer's memory from /proc/<pid>/status, in KiB: VmRSS (now)
+        and VmHWM (the peak since it started)."""
+        check(self.alive(), "memory(): quicsteer is not running")
+        out = {}
+        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
+            key, _, value = line.partition(":")
+            if key in ("VmRSS", "VmHWM"):
+                out[key] = int(value.split()[0])
+        return out
+
+    def conns(self, top=16):
+        """/quicsteer/conns: {"per_worker": [...], "busiest": {cid hex:
+        {"worker", "peer", "state", "age_ms", "rx_bytes", "tx_bytes", ...}}}"""
+        return self.telemetry(f"/quicsteer/conns,{top}")
+
+
+
+def _stop_process(proc, timeout=5):
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout)
+
+
+# ---- captures -------------------------------------------------------------
+
+CAPTURE_START_TIMEOUT = 10.0
+
+
+class Capture:
+    """tcpdump -w on one of the rig's veth ends (see Rig.capture)."""
+
+    def __init__(self, rig, bpf, side, snaplen):
+        check(shutil.which("tcpdump") is not None,
+              "tcpdump not found: install it (deploy/install-deps.sh)")
+        self.path = rig._tmp / f"capture-{len(rig._procs)}.pcap"
+        self._err = rig._tmp / f"capture-{len(rig._procs)}.err"
+        ifname = rig.server_if if side == "server" else rig.client_if
+        with open(self._err, "wb") as err:
+            # -U: every packet is written at once; -B: 16 MiB of kernel buffer
+            self.proc = rig.popen_in(side, ["tcpdump", "-i", ifname, "-n", "-U",
+                                            "-B", "16384", "-s", str(snaplen),
+                                            "-w", str(self.path), bpf],
+                                     stdout=subprocess.DEVNULL, stderr=err)
+        deadline = time.monotonic() + CAPTURE_START_TIMEOUT
+        while "listening on" not in self._stderr():
+            check(self.proc.poll() is None,
+                  f"tcpdump exited {self.proc.returncode}: {self._stderr()}")
+            check(time.monotonic() < deadline,
+                  f"tcpdump not listening within {CAPTURE_START_TIMEOUT} s: {self._stderr()}")
+            time.sleep(0.05)
+        self.stats = None
+
+    def _stderr(self):
+        return self._err.read_text(errors="replace") if self._err.exists() else ""
+
+    def stop(self, settle=1.0):
+        """Stops tcpdump, settle seconds from now (it may still be reading
+        what its buffer holds); [(timestamp, frame bytes)]. self.stats: the
+        counts tcpdump printed (captured, received by filter, dropped by
+        kernel); complete() says whether it kept every frame."""
+        if self.proc.poll() is None:
+            time.sleep(settle)
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        err = self._stderr()
+        self.stats = {k: int(n) for n, k in re.findall(
+            r"(\d+) packets? (captured|received by filter|dropped by kernel)", err)}
+        return read_pcap(self.path)
+
+    def complete(self):
+        """After stop(): tcpdump wrote every frame its filter took and the
+        kernel dropped none."""
+        st = self.stats or {}
+        return (st.get("dropped by kernel", 1) == 0 and
+                st.get("captured", -1) == st.get("received by filter", -2))
+
+
+def read_pcap(path):
+    """The frames of a classic pcap file: [(timestamp in seconds, bytes)]."""
+    data = Path(path).read_bytes()
+    if len(data) < 24:
+        return []
+    magic = data[:4]
+    if magic in (b"\xd4\xc3\xb2\xa1", b"\x4d\x3c\xb2\xa1"):
+        endian = "<"
+    elif magic in (b"\xa1\xb2\xc3\xd4", b"\xa1\xb2\x3c\x4d"):
+        endian = ">"
+    else:
+        raise TestFailure(f"{path}: not a pcap file (magic {magic.hex()})")
+    nano = magic in (b"\x4d\x3c\xb2\xa1", b"\xa1\xb2\x3c\x4d")
+    frames, off = [], 24
+    while off + 16 <= len(data):
+        sec, frac, incl, _orig = struct.unpack(endian + "IIII", data[off:off + 16])
+        off += 16
+        frames.append((sec + frac / (1e9 if nano else 1e6), data[off:off + incl]))
+        off += incl
+    return frames
+
+
+def mac_bytes(text):
+    return bytes.fromhex(text.replace(":", ""))
+
+
+def _csum(data):
+    if len(data) % 2:
+        data += b"\0"
+    s = sum(struct.unpack(f"!{len(data) // 2}H", data))
+    while s >> 16:
+        s = (s & 0xFFFF) + (s >> 16)
+    return ~s & 0xFFFF
+
+
+def ipv4_udp_frame(dst_mac, src_mac, src, dst, sport, dport, payload):
+    """An Ethernet frame with an IPv4 UDP datagram, checksums right
+    (quicsteer verifies the UDP one). MACs as text, addresses as text."""
+    src_ip, dst_ip = socket.inet_aton(src), socket.inet_aton(dst)
+    udp_len = 8 + len(payload)
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + udp_len, 0, 0x4000, 64, 17, 0,
+                     src_ip, dst_ip)
+    ip = ip[:10] + struct.pack("!H", _csum(ip)) + ip[12:]
+    pseudo = src_ip + dst_ip + struct.pack("!BBH", 0, 17, udp_len)
+    udp = struct.pack("!HHHH", sport, dport, udp_len, 0) + payload
+    c = _csum(pseudo + udp) or 0xFFFF
+    udp = udp[:6] + struct.pack("!H", c) + udp[8:]
+    return mac_bytes(dst_mac) + mac_bytes(src_mac) + b"\x08\x00" + ip + udp
+
+
+def parse_ipv4_udp(frame):
+    """(dst MAC text, src IP, dst IP, sport, dport, UDP payload) of an
+    Ethernet frame with IPv4 UDP, or None. The payload may be cut short by
+    the capture's snap length."""
+    if len(frame) < 34 or frame[12:14] != b"\x08\x00" or frame[23] != 17:
+        return None
+    ihl = (frame[14] & 0x0F) * 4
+    l4 = 14 + ihl
+    if len(frame) < l4 + 8:
+        return None
+    sport, dport = struct.unpack("!HH", frame[l4:l4 + 4])
+    return (":".join(f"{b:02x}" for b in frame[0:6]), socket.inet_ntoa(frame[26:30]),
+            socket.inet_ntoa(frame[30:34]), sport, dport, frame[l4 + 8:])
 
 
 @contextlib.contextmanager
