@@ -344,8 +344,12 @@ h3_end_stream(nghttp3_conn *h3, int64_t stream_id, void *user_data,
 {
 	struct qs_h3_stream *st = stream_user_data;
 
-	(void)h3; (void)stream_id;
 	if (st == NULL || st->responded)
+		return 0;
+	/* a request nghttp3 held back (QPACK-blocked) may end after its stream
+	 * closed (the client stopped it); answering would schedule a stream
+	 * nghttp3 0.8 then frees while still scheduled (use after free) */
+	if (!nghttp3_conn_is_stream_writable(h3, stream_id))
 		return 0;
 	return respond(user_data, st) == 0 ? 0 : NGHTTP3_ERR_CALLBACK_FAILURE;
 }

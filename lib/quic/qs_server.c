@@ -146,7 +146,11 @@ send_retry(struct qs_server *srv, struct rte_mbuf *m, const ngtcp2_pkt_hd *hd,
 	ngtcp2_cid retry_scid;
 
 	retry_scid.datalen = env->codec->cid_len;
-	qs_cid_encode(env->codec, env->worker, retry_scid.data);
+	/* ngtcp2 asserts (aborts) when the Retry's source CID equals the
+	 * client's DCID: draw again, however unlikely */
+	do
+		qs_cid_encode(env->codec, env->worker, retry_scid.data);
+	while (ngtcp2_cid_eq(&retry_scid, &hd->dcid));
 	reply(srv, m, pkt,
 	      qs_stateless_write_retry(pkt, RTE_MIN(sizeof(pkt), (size_t)len), hd,
 				       &path->remote.sa, path->addrlen,
