@@ -4,11 +4,13 @@
 # report or invariant failure; the input that triggered it is kept in
 # ARTIFACT_DIR and printed.
 #   run_fuzz.sh TARGET SEED_DIR ARTIFACT_DIR
-# FUZZ_SECONDS: how long to fuzz (default 60).
+# FUZZ_SECONDS: how long to fuzz (default 60); FUZZ_MAX_LEN: the largest
+# input libFuzzer makes or keeps from the seeds (default 2048).
 set -euo pipefail
 
 target=$1 seeds=$2 artifacts=$3
 seconds=${FUZZ_SECONDS:-60}
+max_len=${FUZZ_MAX_LEN:-2048}
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/fuzz.XXXXXX")
 trap 'rm -rf "$work"' EXIT
@@ -19,7 +21,7 @@ rc=0
 timeout --kill-after=10 $((seconds + 120)) \
 	"$target" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
 	-error_exitcode=1 -timeout_exitcode=1 \
-	-max_len=2048 -print_final_stats=1 -artifact_prefix="$artifacts/" \
+	-max_len="$max_len" -print_final_stats=1 -artifact_prefix="$artifacts/" \
 	"$work/corpus" || rc=$?
 # libFuzzer's default crash status, 77, would read as "skipped" to meson
 [ "$rc" -eq 77 ] && rc=1
