@@ -542,8 +542,7 @@ write_one(struct qsl_conn *c, uint8_t *buf, size_t cap, ngtcp2_path *path,
 	  ngtcp2_pkt_info *pi, uint64_t now)
 {
 	struct qs_quic_err err;
-	ngtcp2_ssize n = qs_quic_write_pkt(c->q.conn, c->q.h3, &c->q.last_error, buf,
-					   cap, path, pi, now, &err);
+	ngtcp2_ssize n = qs_quic_write_pkt(&c->q, buf, cap, path, pi, now, &err);
 
 	if (n >= 0)
 		return n;
@@ -837,7 +836,7 @@ conn_read(struct qsl_conn *c, struct qsl_sock *s)
 			.local = {(struct sockaddr *)&s->local, s->local_len},
 			.remote = {(struct sockaddr *)&from, fromlen},
 		};
-		rv = ngtcp2_conn_read_pkt(c->q.conn, &path, &pi, w->rx, (size_t)n, qsl_now());
+		rv = qs_quic_read_pkt(&c->q, &path, &pi, w->rx, (size_t)n, qsl_now());
 		if (rv != 0) {
 			if (w->opt->verbose)
 				fprintf(stderr, QSL_NAME ": connection %u: read_pkt: %s\n",

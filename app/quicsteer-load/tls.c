@@ -122,7 +122,7 @@ qsl_tls_session_new(const struct qsl_tls *tls, gnutls_session_t *out,
 				    GNUTLS_NO_END_OF_EARLY_DATA) != 0)
 		return -1;
 	if (gnutls_priority_set(s, tls->priority) != 0 ||
-	    ngtcp2_crypto_gnutls_configure_client_session(s) != 0 ||
+	    qs_quic_tls_configure(s, false) != 0 ||
 	    gnutls_credentials_set(s, GNUTLS_CRD_CERTIFICATE, tls->cred) != 0 ||
 	    gnutls_alpn_set_protocols(s, &alpn, 1, GNUTLS_ALPN_MANDATORY) != 0)
 		goto fail;

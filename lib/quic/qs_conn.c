@@ -76,11 +76,6 @@ del_cid(struct qs_conn *c, const ngtcp2_cid *cid)
 
 /* ---- paths: where each peer address was last heard from ---- */
 
-/* Set by the decrypt callback: the datagram being read held at least one
- * packet that ngtcp2 authenticated. Per thread: a lcore reads one datagram
- * at a time, and ngtcp2's decrypt callback carries no user_data. */
-static __thread bool rx_authentic;
-
 static struct qs_peer_path *
 path_find(struct qs_conn *c, const struct sockaddr *remote)
 {
@@ -240,21 +235,6 @@ fail_liberr(struct qs_conn *c, int liberr)
 }
 
 /* ---- ngtcp2 callbacks ---- */
-
-static int
-cb_decrypt(uint8_t *dest, const ngtcp2_crypto_aead *aead,
-	   const ngtcp2_crypto_aead_ctx *aead_ctx, const uint8_t *ciphertext,
-	   size_t ciphertextlen, const uint8_t *nonce, size_t noncelen,
-	   const uint8_t *aad, size_t aadlen)
-{
-	int rv = ngtcp2_crypto_decrypt_cb(dest, aead, aead_ctx, ciphertext,
-					  ciphertextlen, nonce, noncelen, aad,
-					  aadlen);
-
-	if (rv == 0)
-		rx_authentic = true;
-	return rv;
-}
 
 /* The peer's address is proven (a token, or the handshake it completed):
  * it no longer counts towards Retry in auto mode. */
@@ -438,7 +418,6 @@ qs_conn_new(struct qs_conn_set *set, const ngtcp2_pkt_hd *hd,
 	callbacks.get_new_connection_id = cb_get_new_connection_id;
 	callbacks.remove_connection_id = cb_remove_connection_id;
 	callbacks.recv_tx_key = cb_recv_tx_key;
-	callbacks.decrypt = cb_decrypt;
 	callbacks.stream_reset = cb_stream_reset;
 	callbacks.stream_stop_sending = cb_stream_stop_sending;
 
@@ -580,10 +559,10 @@ qs_conn_read(struct qs_conn *c, const struct qs_net_path *path,
 
 	ngtcp2_path_of(&npath, path);
 	npath.user_data = path_find(c, &path->remote.sa);
-	rx_authentic = false;
-	rv = ngtcp2_conn_read_pkt(c->q.conn, &npath, &pi, data, len, env->now);
+	rv = qs_quic_read_pkt(&c->q, &npath, &pi, data, len, env->now);
+	env->stats->quic_drop_pn_guard += c->q.rx_refused;
 	if (rv == 0) {
-		if (rx_authentic)
+		if (c->q.rx_authentic)
 			path_learn(c, path, port_id);
 		else
 			env->stats->quic_drop_unauthenticated++;
@@ -639,7 +618,7 @@ qs_conn_write(struct qs_conn *c)
 			qs_conn_mark_dirty(c);
 			break;
 		}
-		nwrite = qs_quic_write_pkt(c->q.conn, c->q.h3, &c->q.last_error,
+		nwrite = qs_quic_write_pkt(&c->q,
 					   rte_pktmbuf_mtod(m, uint8_t *),
 					   RTE_MIN(max_payload,
 						   (size_t)rte_pktmbuf_tailroom(m)),

@@ -2,6 +2,8 @@
 #include <gnutls/crypto.h>
 #include <netinet/in.h>
 
+#include <ngtcp2/ngtcp2_crypto_gnutls.h>
+
 #include "quic/qs_quic_glue.h"
 
 #define H3_VEC_MAX 16
@@ -38,11 +40,11 @@ fail(ngtcp2_connection_close_error *ccerr, ngtcp2_conn *conn,
 	return -1;
 }
 
-ngtcp2_ssize
-qs_quic_write_pkt(ngtcp2_conn *conn, nghttp3_conn *h3,
-		  ngtcp2_connection_close_error *ccerr, uint8_t *buf, size_t cap,
-		  ngtcp2_path *path, ngtcp2_pkt_info *pi, ngtcp2_tstamp ts,
-		  struct qs_quic_err *err)
+static ngtcp2_ssize
+write_pkt(ngtcp2_conn *conn, nghttp3_conn *h3,
+	  ngtcp2_connection_close_error *ccerr, uint8_t *buf, size_t cap,
+	  ngtcp2_path *path, ngtcp2_pkt_info *pi, ngtcp2_tstamp ts,
+	  struct qs_quic_err *err)
 {
 	for (;;) {
 		nghttp3_vec vec[H3_VEC_MAX];
@@ -90,6 +92,19 @@ qs_quic_write_pkt(ngtcp2_conn *conn, nghttp3_conn *h3,
 		}
 		return nwrite;
 	}
+}
+
+ngtcp2_ssize
+qs_quic_write_pkt(struct qs_quic_conn *q, uint8_t *buf, size_t cap,
+		  ngtcp2_path *path, ngtcp2_pkt_info *pi, ngtcp2_tstamp ts,
+		  struct qs_quic_err *err)
+{
+	ngtcp2_ssize n = write_pkt(q->conn, q->h3, &q->last_error, buf, cap,
+				   path, pi, ts, err);
+
+	if (n > 0)
+		qs_pn_guard_sent(&q->pn);
+	return n;
 }
 
 void
@@ -172,6 +187,154 @@ qs_quic_conn_init(struct qs_quic_conn *q)
 	q->conn_ref.get_conn = get_conn;
 	q->conn_ref.user_data = q;
 	ngtcp2_connection_close_error_default(&q->last_error);
+	qs_pn_guard_init(&q->pn);
+}
+
+/* ---- packet protection through the packet-number guard ---- */
+
+/* The connection whose datagram this thread is reading: ngtcp2's decrypt
+ * callback carries no user_data, and a thread reads one at a time. */
+static __thread struct qs_quic_conn *reading;
+
+int
+qs_quic_read_pkt(struct qs_quic_conn *q, const ngtcp2_path *path,
+		 const ngtcp2_pkt_info *pi, const uint8_t *data, size_t len,
+		 ngtcp2_tstamp ts)
+{
+	int rv;
+
+	q->rx_authentic = false;
+	q->rx_refused = 0;
+	reading = q;
+	rv = ngtcp2_conn_read_pkt(q->conn, path, pi, data, len, ts);
+	reading = NULL;
+	return rv;
+}
+
+static int
+cb_decrypt(uint8_t *dest, const ngtcp2_crypto_aead *aead,
+	   const ngtcp2_crypto_aead_ctx *aead_ctx, const uint8_t *ciphertext,
+	   size_t ciphertextlen, const uint8_t *nonce, size_t noncelen,
+	   const uint8_t *aad, size_t aadlen)
+{
+	struct qs_quic_conn *q = reading;
+	enum qs_pn_space_id space;
+	int64_t pkt_num;
+	int rv;
+
+	if (q == NULL)
+		return NGTCP2_ERR_CALLBACK_FAILURE;	/* a read past the guard */
+	if (!qs_pn_guard_admit(&q->pn, aad, aadlen, nonce, noncelen, &space,
+			       &pkt_num)) {
+		q->rx_refused++;
+		return NGTCP2_ERR_DECRYPT;	/* ngtcp2 drops it unread */
+	}
+	rv = ngtcp2_crypto_decrypt_cb(dest, aead, aead_ctx, ciphertext,
+				      ciphertextlen, nonce, noncelen, aad,
+				      aadlen);
+	if (rv == 0) {
+		qs_pn_guard_received(&q->pn, space, pkt_num);
+		q->rx_authentic = true;
+	}
+	return rv;
+}
+
+static size_t
+rx_ivlen(ngtcp2_conn *conn, ngtcp2_crypto_level level)
+{
+	const ngtcp2_crypto_ctx *ctx = level == NGTCP2_CRYPTO_LEVEL_EARLY ?
+		ngtcp2_conn_get_early_crypto_ctx(conn) :
+		ngtcp2_conn_get_crypto_ctx(conn);
+
+	return ngtcp2_crypto_packet_protection_ivlen(&ctx->aead);
+}
+
+/* The crypto helper's own secret function does this too, without giving
+ * the IV back. */
+static int
+tls_secret(gnutls_session_t session, gnutls_record_encryption_level_t glevel,
+	   const void *rx_secret, const void *tx_secret, size_t secretlen)
+{
+	ngtcp2_crypto_conn_ref *ref = gnutls_session_get_ptr(session);
+	struct qs_quic_conn *q = ref->user_data;
+	ngtcp2_crypto_level level =
+		ngtcp2_crypto_gnutls_from_gnutls_record_encryption_level(glevel);
+	uint8_t iv[QS_PN_GUARD_IV_MAX * 4];
+
+	if (rx_secret != NULL) {
+		if (ngtcp2_crypto_derive_and_install_rx_key(q->conn, NULL, iv,
+							    NULL, level,
+							    rx_secret,
+							    secretlen) != 0)
+			return -1;
+		qs_pn_guard_key(&q->pn, level, iv, rx_ivlen(q->conn, level));
+	}
+	if (tx_secret != NULL &&
+	    ngtcp2_crypto_derive_and_install_tx_key(q->conn, NULL, NULL, NULL,
+						    level, tx_secret,
+						    secretlen) != 0)
+		return -1;
+	return 0;
+}
+
+int
+qs_quic_tls_configure(gnutls_session_t session, bool server)
+{
+	int rv = server ? ngtcp2_crypto_gnutls_configure_server_session(session) :
+			  ngtcp2_crypto_gnutls_configure_client_session(session);
+
+	if (rv != 0)
+		return -1;
+	gnutls_handshake_set_secret_function(session, tls_secret);
+	return 0;
+}
+
+static int
+cb_update_key(ngtcp2_conn *conn, uint8_t *rx_secret, uint8_t *tx_secret,
+	      ngtcp2_crypto_aead_ctx *rx_aead_ctx, uint8_t *rx_iv,
+	      ngtcp2_crypto_aead_ctx *tx_aead_ctx, uint8_t *tx_iv,
+	      const uint8_t *current_rx_secret, const uint8_t *current_tx_secret,
+	      size_t secretlen, void *user_data)
+{
+	struct qs_quic_conn *q = user_data;
+	int rv = ngtcp2_crypto_update_key_cb(conn, rx_secret, tx_secret,
+					     rx_aead_ctx, rx_iv, tx_aead_ctx,
+					     tx_iv, current_rx_secret,
+					     current_tx_secret, secretlen,
+					     user_data);
+
+	if (rv == 0)
+		qs_pn_guard_key(&q->pn, NGTCP2_CRYPTO_LEVEL_APPLICATION, rx_iv,
+				rx_ivlen(conn, NGTCP2_CRYPTO_LEVEL_APPLICATION));
+	return rv;
+}
+
+/* New Initial keys: a client learns the IV again from the next Initial.
+ * A server never negotiates another version (it sets no preferred
+ * versions); were it to, the guard would refuse the Initial space rather
+ * than guess its IV. */
+static int
+cb_recv_retry(ngtcp2_conn *conn, const ngtcp2_pkt_hd *hd, void *user_data)
+{
+	struct qs_quic_conn *q = user_data;
+	int rv = ngtcp2_crypto_recv_retry_cb(conn, hd, user_data);
+
+	if (rv == 0)
+		qs_pn_guard_initial_rekeyed(&q->pn);
+	return rv;
+}
+
+static int
+cb_version_negotiation(ngtcp2_conn *conn, uint32_t version,
+		       const ngtcp2_cid *client_dcid, void *user_data)
+{
+	struct qs_quic_conn *q = user_data;
+	int rv = ngtcp2_crypto_version_negotiation_cb(conn, version,
+						      client_dcid, user_data);
+
+	if (rv == 0)
+		qs_pn_guard_initial_rekeyed(&q->pn);
+	return rv;
 }
 
 int
@@ -343,19 +506,19 @@ qs_quic_callbacks_init(ngtcp2_callbacks *cb, bool server)
 		cb->extend_max_remote_streams_bidi = cb_extend_max_remote_streams_bidi;
 	} else {
 		cb->client_initial = ngtcp2_crypto_client_initial_cb;
-		cb->recv_retry = ngtcp2_crypto_recv_retry_cb;
+		cb->recv_retry = cb_recv_retry;
 		cb->rand = cb_client_rand;
 		cb->get_new_connection_id = cb_client_new_connection_id;
 	}
 	cb->recv_crypto_data = ngtcp2_crypto_recv_crypto_data_cb;
 	cb->encrypt = ngtcp2_crypto_encrypt_cb;
-	cb->decrypt = ngtcp2_crypto_decrypt_cb;
+	cb->decrypt = cb_decrypt;
 	cb->hp_mask = ngtcp2_crypto_hp_mask_cb;
-	cb->update_key = ngtcp2_crypto_update_key_cb;
+	cb->update_key = cb_update_key;
 	cb->delete_crypto_aead_ctx = ngtcp2_crypto_delete_crypto_aead_ctx_cb;
 	cb->delete_crypto_cipher_ctx = ngtcp2_crypto_delete_crypto_cipher_ctx_cb;
 	cb->get_path_challenge_data = ngtcp2_crypto_get_path_challenge_data_cb;
-	cb->version_negotiation = ngtcp2_crypto_version_negotiation_cb;
+	cb->version_negotiation = cb_version_negotiation;
 	cb->recv_stream_data = cb_recv_stream_data;
 	cb->acked_stream_data_offset = cb_acked_stream_data_offset;
 	cb->stream_close = cb_stream_close;

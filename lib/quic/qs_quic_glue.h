@@ -19,6 +19,8 @@
 #include <ngtcp2/ngtcp2.h>
 #include <ngtcp2/ngtcp2_crypto.h>
 
+#include "quic/qs_pn_guard.h"
+
 /* QPACK settings both ends announce */
 #define QS_QPACK_MAX_DTABLE 4096
 #define QS_QPACK_BLOCKED_STREAMS 100
@@ -29,6 +31,10 @@ struct qs_quic_conn {
 	gnutls_session_t tls;
 	ngtcp2_crypto_conn_ref conn_ref;      /* how GnuTLS finds conn */
 	ngtcp2_connection_close_error last_error;
+	struct qs_pn_guard pn;                /* see qs_pn_guard.h */
+	/* what the last qs_quic_read_pkt saw */
+	bool rx_authentic;                    /* a packet authenticated */
+	uint32_t rx_refused;                  /* packets the guard refused */
 };
 
 /* Same family, address and port (IPv4 or IPv6): the same path end. */
@@ -36,6 +42,17 @@ bool qs_quic_addr_eq(const struct sockaddr *a, const struct sockaddr *b);
 
 /* Before a connection: the TLS hook finds q, no close error yet. */
 void qs_quic_conn_init(struct qs_quic_conn *q);
+
+/* ngtcp2's crypto helper set up on a GnuTLS session of either end, with
+ * the receive IVs going to the packet-number guard. 0, or -1. */
+int qs_quic_tls_configure(gnutls_session_t session, bool server);
+
+/* ngtcp2_conn_read_pkt through the packet-number guard; afterwards
+ * q->rx_authentic and q->rx_refused say what the datagram held. Every
+ * read of a connection that has the glue's callbacks goes through here. */
+int qs_quic_read_pkt(struct qs_quic_conn *q, const ngtcp2_path *path,
+		     const ngtcp2_pkt_info *pi, const uint8_t *data, size_t len,
+		     ngtcp2_tstamp ts);
 
 /* The peer reset a stream or asked us to stop sending on it: HTTP/3 stops
  * reading it. Exported so an end can count resets before passing on. */
@@ -64,11 +81,11 @@ struct qs_quic_err {
 	bool h3;
 };
 
-/* Writes one packet of what nghttp3 (may be NULL before HTTP/3 is set up)
+/* Writes one packet of what nghttp3 (q->h3, NULL before HTTP/3 is set up)
  * and ngtcp2 have into buf: its length, 0 when there is nothing to send,
- * or -1 with *ccerr set for the CONNECTION_CLOSE and *err saying why. */
-ngtcp2_ssize qs_quic_write_pkt(ngtcp2_conn *conn, nghttp3_conn *h3,
-			       ngtcp2_connection_close_error *ccerr,
+ * or -1 with q->last_error set for the CONNECTION_CLOSE and *err saying
+ * why. */
+ngtcp2_ssize qs_quic_write_pkt(struct qs_quic_conn *q,
 			       uint8_t *buf, size_t cap, ngtcp2_path *path,
 			       ngtcp2_pkt_info *pi, ngtcp2_tstamp ts,
 			       struct qs_quic_err *err);

@@ -3,10 +3,10 @@
 #include <string.h>
 
 #include <gnutls/crypto.h>
-#include <ngtcp2/ngtcp2_crypto_gnutls.h>
 #include <rte_common.h>
 
 #include "base/qs_log.h"
+#include "quic/qs_quic_glue.h"
 #include "quic/qs_tls.h"
 
 /* TLS 1.3 only; the compat mode's fake change_cipher_spec has no place in
@@ -151,7 +151,7 @@ qs_tls_session_new(gnutls_session_t *session, ngtcp2_crypto_conn_ref *ref,
 		return -1;
 	if (gnutls_priority_set(s, priority) != 0 ||
 	    gnutls_session_ticket_enable_server(s, &ticket_key) != 0 ||
-	    ngtcp2_crypto_gnutls_configure_server_session(s) != 0 ||
+	    qs_quic_tls_configure(s, true) != 0 ||
 	    gnutls_credentials_set(s, GNUTLS_CRD_CERTIFICATE, creds) != 0 ||
 	    gnutls_alpn_set_protocols(s, &alpn, 1,
 				      GNUTLS_ALPN_MANDATORY |

@@ -72,6 +72,7 @@ totals(void)
 		QS_CNT_quic_handshakes_completed, QS_CNT_quic_sessions_resumed,
 		QS_CNT_quic_0rtt_accepted, QS_CNT_quic_retries_sent,
 		QS_CNT_quic_path_migrations, QS_CNT_quic_drop_unauthenticated,
+		QS_CNT_quic_drop_pn_guard,
 		QS_CNT_h3_requests, QS_CNT_h3_responses_2xx,
 		QS_CNT_h3_responses_4xx, QS_CNT_h3_responses_5xx,
 	};

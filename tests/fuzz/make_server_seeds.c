@@ -256,7 +256,7 @@ deliver(struct gen *g)
 		if (client_live(c) && o->dst == c->src) {
 			ngtcp2_pkt_info pi = {.ecn = o->ecn};
 			ngtcp2_path path = client_path(c);
-			int rv = ngtcp2_conn_read_pkt(c->q.conn, &path, &pi,
+			int rv = qs_quic_read_pkt(&c->q, &path, &pi,
 						      o->payload, o->len,
 						      qs_fuzz_now());
 
@@ -290,7 +290,7 @@ client_flush(struct gen *g)
 		ngtcp2_ssize nw;
 
 		ngtcp2_path_storage_zero(&ps);
-		nw = qs_quic_write_pkt(c->q.conn, c->q.h3, &c->q.last_error, bufs[n],
+		nw = qs_quic_write_pkt(&c->q, bufs[n],
 				       sizeof(bufs[n]), &ps.path, &pi,
 				       qs_fuzz_now(), &err);
 		if (nw < 0) {
@@ -547,7 +547,7 @@ client_tls(struct gen *g, bool big_hello, bool resume)
 		return -1;
 	c->q.tls = s;
 	if (gnutls_priority_set(s, c->priority) != 0 ||
-	    ngtcp2_crypto_gnutls_configure_client_session(s) != 0 ||
+	    qs_quic_tls_configure(s, false) != 0 ||
 	    gnutls_credentials_set(s, GNUTLS_CRD_CERTIFICATE, c->cred) != 0 ||
 	    gnutls_alpn_set_protocols(s, &alpn, 1, GNUTLS_ALPN_MANDATORY) != 0)
 		return -1;
@@ -1158,8 +1158,7 @@ sc_reordered(struct gen *g)
 		ngtcp2_ssize nw;
 
 		ngtcp2_path_storage_zero(&ps);
-		nw = qs_quic_write_pkt(c->q.conn, c->q.h3, &c->q.last_error,
-				       flight[n], sizeof(flight[n]), &ps.path, &pi,
+		nw = qs_quic_write_pkt(&c->q, flight[n], sizeof(flight[n]), &ps.path, &pi,
 				       qs_fuzz_now(), &err);
 		if (nw <= 0)
 			break;

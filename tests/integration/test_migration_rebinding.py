@@ -91,7 +91,8 @@ def test():
             resets = total(d, "quic_stateless_resets_sent")
             print(f"{RUNS} runs in {elapsed:.1f} s, {crossing} crossed workers: "
                   f"quic_forwarded_in {fwd}, quic_path_migrations {mig}, "
-                  f"quic_stateless_resets_sent {resets}, steering {m}")
+                  f"quic_stateless_resets_sent {resets}, "
+                  f"quic_drop_pn_guard {total(d, 'quic_drop_pn_guard')}, steering {m}")
             check(crossing >= 1, f"no run's P2 hashed to another worker than its P1: "
                                  f"ports {maps[4].known} {maps[6].known}")
             check(fwd > 0, "quic_forwarded_in did not move")

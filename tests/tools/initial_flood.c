@@ -182,15 +182,14 @@ first_datagram(const struct flood *f, const struct sockaddr_in *src,
 		goto out;
 	}
 	if (gnutls_priority_set(q.tls, f->priority) != 0 ||
-	    ngtcp2_crypto_gnutls_configure_client_session(q.tls) != 0 ||
+	    qs_quic_tls_configure(q.tls, false) != 0 ||
 	    gnutls_credentials_set(q.tls, GNUTLS_CRD_CERTIFICATE, f->cred) != 0 ||
 	    gnutls_alpn_set_protocols(q.tls, &alpn, 1, GNUTLS_ALPN_MANDATORY) != 0)
 		goto out;
 	gnutls_session_set_ptr(q.tls, &q.conn_ref);
 	ngtcp2_conn_set_tls_native_handle(q.conn, q.tls);
 	ngtcp2_path_storage_zero(&ps);
-	n = qs_quic_write_pkt(q.conn, NULL, &q.last_error, out, cap, &ps.path, &pi,
-			      ts, &err);
+	n = qs_quic_write_pkt(&q, out, cap, &ps.path, &pi, ts, &err);
 out:
 	ngtcp2_conn_del(q.conn);
 	if (q.tls != NULL)
