@@ -230,6 +230,10 @@ conn_show(FILE *out, const char *hex)
 			conn_info_print(out, &a->out[0]);
 			fprintf(out, "  server CIDs %u, peer addresses seen %u\n",
 				a->out[0].n_cids, a->out[0].migrations_seen);
+			fprintf(out, "  heap bytes: ngtcp2 %" PRIu64 ", nghttp3 %"
+				PRIu64 ", quicsteer %" PRIu64
+				" (GnuTLS not counted)\n", a->out[0].mem_ngtcp2,
+				a->out[0].mem_nghttp3, a->out[0].mem_quicsteer);
 			found = true;
 		}
 		if (a != NULL)

@@ -29,6 +29,7 @@
 	X(quic_handshakes_completed) X(quic_sessions_resumed) X(quic_0rtt_accepted) \
 	X(quic_path_migrations) X(quic_conn_unvalidated) X(quic_handshake_timeouts) \
 	X(quic_conn_closed_abuse) \
+	X(quic_mem_ngtcp2) X(quic_mem_nghttp3) \
 	X(h3_requests) X(h3_responses_2xx) X(h3_responses_4xx) X(h3_responses_5xx) \
 	X(h3_streams_reset_by_peer)
 

@@ -43,6 +43,9 @@ conn_info(const struct qs_conn *c, uint16_t worker, uint64_t now,
 	out->streams = c->n_streams;
 	out->n_cids = c->n_cids;
 	out->migrations_seen = c->n_paths;
+	out->mem_ngtcp2 = c->q.mem[QS_MEM_NGTCP2];
+	out->mem_nghttp3 = c->q.mem[QS_MEM_NGHTTP3];
+	out->mem_quicsteer = sizeof(*c) + (c->close_pkt != NULL ? c->close_len : 0);
 	out->worker = worker;
 }
 

@@ -29,6 +29,9 @@ struct qs_ctl_conn_info {
 	uint32_t streams;
 	uint32_t n_cids;
 	uint32_t migrations_seen;     /* peer addresses in its path table */
+	uint64_t mem_ngtcp2;          /* heap bytes: ngtcp2's, nghttp3's, and */
+	uint64_t mem_nghttp3;
+	uint64_t mem_quicsteer;       /* ours (GnuTLS's are not counted) */
 	uint16_t worker;
 };
 

@@ -2,6 +2,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <malloc.h>
+
+#include <rte_malloc.h>
 #include <rte_telemetry.h>
 
 #include "dataplane/qs_ctl.h"
@@ -95,6 +98,9 @@ add_conn(struct rte_tel_data *d, const struct qs_ctl_conn_info *ci)
 	rte_tel_data_add_dict_u64(c, "rx_bytes", ci->rx_bytes);
 	rte_tel_data_add_dict_u64(c, "tx_bytes", ci->tx_bytes);
 	rte_tel_data_add_dict_u64(c, "streams", ci->streams);
+	rte_tel_data_add_dict_u64(c, "mem_ngtcp2", ci->mem_ngtcp2);
+	rte_tel_data_add_dict_u64(c, "mem_nghttp3", ci->mem_nghttp3);
+	rte_tel_data_add_dict_u64(c, "mem_quicsteer", ci->mem_quicsteer);
 	rte_tel_data_add_dict_container(d, ci->cid[0] ? ci->cid : "?", c, 0);
 }
 
@@ -137,6 +143,38 @@ tel_conns_locked(const char *cmd __rte_unused, const char *params,
 	return 0;
 }
 
+/* The process heap (libc: ngtcp2, nghttp3, GnuTLS) and DPDK's, with what
+ * the connections' libraries say they hold: GnuTLS and the rest of libc's
+ * users are the difference. */
+static int
+tel_memory(const char *cmd __rte_unused, const char *params __rte_unused,
+	   struct rte_tel_data *d)
+{
+	struct mallinfo2 mi = mallinfo2();
+	struct rte_malloc_socket_stats rs;
+	struct qs_stats sum, one;
+	uint64_t rte_alloc = 0;
+
+	memset(&sum, 0, sizeof(sum));
+	rte_spinlock_lock(&tel_dp->stats_lock);
+	for (uint16_t i = 0; i < tel_dp->n_lcores; i++) {
+		qs_dataplane_stats(tel_dp, i, false, &one);
+		qs_stats_add(&sum, &one);
+	}
+	rte_spinlock_unlock(&tel_dp->stats_lock);
+	for (int s = 0; s < RTE_MAX_NUMA_NODES; s++)
+		if (rte_malloc_get_socket_stats(s, &rs) == 0)
+			rte_alloc += rs.heap_allocsz_bytes;
+	rte_tel_data_start_dict(d);
+	rte_tel_data_add_dict_u64(d, "libc_heap_in_use", mi.uordblks + mi.hblkhd);
+	rte_tel_data_add_dict_u64(d, "libc_heap_free", mi.fordblks);
+	rte_tel_data_add_dict_u64(d, "rte_malloc_in_use", rte_alloc);
+	rte_tel_data_add_dict_u64(d, "ngtcp2", sum.quic_mem_ngtcp2);
+	rte_tel_data_add_dict_u64(d, "nghttp3", sum.quic_mem_nghttp3);
+	rte_tel_data_add_dict_u64(d, "conns", sum.quic_conn_active);
+	return 0;
+}
+
 /* The lock keeps qs_dataplane_fini from freeing workers mid-read. */
 #define TEL_LOCKED(fn) \
 	static int fn(const char *cmd, const char *params, \
@@ -164,7 +202,9 @@ qs_telemetry_register(struct qs_dataplane *dp)
 	    rte_telemetry_register_cmd("/quicsteer/steering", tel_steering,
 			"Packets forwarded: row = from lcore, column = to worker") != 0 ||
 	    rte_telemetry_register_cmd("/quicsteer/conns", tel_conns,
-			"Connections per worker and the busiest; param: how many") != 0)
+			"Connections per worker and the busiest; param: how many") != 0 ||
+	    rte_telemetry_register_cmd("/quicsteer/memory", tel_memory,
+			"Heap bytes: libc's, DPDK's, and ngtcp2's and nghttp3's share") != 0)
 		return -1;
 	return 0;
 }

@@ -407,6 +407,8 @@ qs_conn_new(struct qs_conn_set *set, const ngtcp2_pkt_hd *hd,
 	qs_timer_init(&c->timer);
 	c->created_ns = env->now;
 	qs_quic_conn_init(&c->q);
+	c->q.mem_total[QS_MEM_NGTCP2] = &env->stats->quic_mem_ngtcp2;
+	c->q.mem_total[QS_MEM_NGHTTP3] = &env->stats->quic_mem_nghttp3;
 	c->cur = path_learn(c, path, port_id);
 
 	scid.datalen = codec->cid_len;
@@ -455,7 +457,7 @@ qs_conn_new(struct qs_conn_set *set, const ngtcp2_pkt_hd *hd,
 	ngtcp2_path_of(&npath, path);
 	if (ngtcp2_conn_server_new(&c->q.conn, &hd->scid, &scid, &npath,
 				   hd->version, &callbacks, &settings, &params,
-				   NULL, c) != 0)
+				   &c->q.ngtcp2_mem, c) != 0)
 		goto fail;
 	if (qs_tls_session_new(&c->q.tls, &c->q.conn_ref, set->anti_replay) != 0)
 		goto fail;

@@ -1,3 +1,5 @@
+#include <malloc.h>
+#include <stdlib.h>
 #include <string.h>
 #include <gnutls/crypto.h>
 #include <netinet/in.h>
@@ -181,9 +183,87 @@ get_conn(ngtcp2_crypto_conn_ref *ref)
 	return ((struct qs_quic_conn *)ref->user_data)->conn;
 }
 
+/* ---- the libraries' heap use, per connection ---- */
+
+static void
+mem_add(struct qs_quic_conn *q, enum qs_quic_mem_owner owner, void *p, int sign)
+{
+	uint64_t n = p != NULL ? malloc_usable_size(p) : 0;
+
+	q->mem[owner] += (uint64_t)sign * n;
+	if (q->mem_total[owner] != NULL)
+		*q->mem_total[owner] += (uint64_t)sign * n;
+}
+
+static void *
+mem_malloc(struct qs_quic_conn *q, enum qs_quic_mem_owner owner, size_t size)
+{
+	void *p = malloc(size);
+
+	mem_add(q, owner, p, 1);
+	return p;
+}
+
+static void
+mem_free(struct qs_quic_conn *q, enum qs_quic_mem_owner owner, void *p)
+{
+	mem_add(q, owner, p, -1);
+	free(p);
+}
+
+static void *
+mem_calloc(struct qs_quic_conn *q, enum qs_quic_mem_owner owner, size_t n,
+	   size_t size)
+{
+	void *p = calloc(n, size);
+
+	mem_add(q, owner, p, 1);
+	return p;
+}
+
+static void *
+mem_realloc(struct qs_quic_conn *q, enum qs_quic_mem_owner owner, void *p,
+	    size_t size)
+{
+	uint64_t before = p != NULL ? malloc_usable_size(p) : 0;
+	void *np = realloc(p, size);
+
+	if (np == NULL && size != 0)
+		return NULL;	/* p is still held */
+	q->mem[owner] -= before;
+	if (q->mem_total[owner] != NULL)
+		*q->mem_total[owner] -= before;
+	mem_add(q, owner, np, 1);
+	return np;
+}
+
+#define MEM_HOOKS(lib, owner) \
+	static void *counted_##lib##_malloc(size_t size, void *ud) \
+	{ return mem_malloc(ud, owner, size); } \
+	static void counted_##lib##_free(void *p, void *ud) \
+	{ mem_free(ud, owner, p); } \
+	static void *counted_##lib##_calloc(size_t n, size_t size, void *ud) \
+	{ return mem_calloc(ud, owner, n, size); } \
+	static void *counted_##lib##_realloc(void *p, size_t size, void *ud) \
+	{ return mem_realloc(ud, owner, p, size); }
+
+MEM_HOOKS(ngtcp2, QS_MEM_NGTCP2)
+MEM_HOOKS(nghttp3, QS_MEM_NGHTTP3)
+
 void
 qs_quic_conn_init(struct qs_quic_conn *q)
 {
+	q->ngtcp2_mem = (ngtcp2_mem){q, counted_ngtcp2_malloc,
+				     counted_ngtcp2_free, counted_ngtcp2_calloc,
+				     counted_ngtcp2_realloc};
+	q->nghttp3_mem = (nghttp3_mem){q, counted_nghttp3_malloc,
+				       counted_nghttp3_free,
+				       counted_nghttp3_calloc,
+				       counted_nghttp3_realloc};
+	for (int i = 0; i < QS_MEM_OWNERS; i++) {
+		q->mem[i] = 0;
+		q->mem_total[i] = NULL;
+	}
 	q->conn_ref.get_conn = get_conn;
 	q->conn_ref.user_data = q;
 	ngtcp2_connection_close_error_default(&q->last_error);
@@ -354,9 +434,9 @@ qs_quic_h3_start(struct qs_quic_conn *q, bool server,
 	if (max_field_section_size != 0)
 		settings.max_field_section_size = max_field_section_size;
 	rv = server ? nghttp3_conn_server_new(&q->h3, cb, &settings,
-					      nghttp3_mem_default(), q)
+					      &q->nghttp3_mem, q)
 		    : nghttp3_conn_client_new(&q->h3, cb, &settings,
-					      nghttp3_mem_default(), q);
+					      &q->nghttp3_mem, q);
 	if (rv != 0) {
 		q->h3 = NULL;
 		return -1;

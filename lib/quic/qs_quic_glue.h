@@ -25,6 +25,10 @@
 #define QS_QPACK_MAX_DTABLE 4096
 #define QS_QPACK_BLOCKED_STREAMS 100
 
+/* What one connection's libraries hold on the heap, counted through their
+ * allocator hooks (malloc_usable_size: what the allocator really gave). */
+enum qs_quic_mem_owner { QS_MEM_NGTCP2, QS_MEM_NGHTTP3, QS_MEM_OWNERS };
+
 struct qs_quic_conn {
 	ngtcp2_conn *conn;
 	nghttp3_conn *h3;                     /* NULL until HTTP/3 starts */
@@ -35,12 +39,19 @@ struct qs_quic_conn {
 	/* what the last qs_quic_read_pkt saw */
 	bool rx_authentic;                    /* a packet authenticated */
 	uint32_t rx_refused;                  /* packets the guard refused */
+	ngtcp2_mem ngtcp2_mem;                /* hooks naming this connection */
+	nghttp3_mem nghttp3_mem;
+	uint64_t mem[QS_MEM_OWNERS];          /* bytes held, by library */
+	uint64_t *mem_total[QS_MEM_OWNERS];   /* the thread's sums, or NULL */
 };
 
 /* Same family, address and port (IPv4 or IPv6): the same path end. */
 bool qs_quic_addr_eq(const struct sockaddr *a, const struct sockaddr *b);
 
-/* Before a connection: the TLS hook finds q, no close error yet. */
+/* Before a connection: the TLS hook finds q, no close error yet; what
+ * ngtcp2 and nghttp3 allocate for it is counted in q->mem (and in
+ * *q->mem_total[owner] where an end sets those). Pass &q->ngtcp2_mem
+ * to ngtcp2_conn_*_new; qs_quic_h3_start passes nghttp3's. */
 void qs_quic_conn_init(struct qs_quic_conn *q);
 
 /* ngtcp2's crypto helper set up on a GnuTLS session of either end, with

@@ -455,6 +455,7 @@ class Bench:
         time.sleep(1.0)
         before = vm_rss_kib(pid)
         heap_before = self.heap_alloc() if kind == "qs" else 0
+        mem_before = self.rig.telemetry("/quicsteer/memory") if kind == "qs" else None
         args = [*self.ca(kind), "-c", n, "-n", n, "-m", 1, "-t", self.a.client_threads,
                 "--max-pending", 64, "--timeout", 100, "--hold", 60, self.url(kind, 64)]
         argv = self.rig.client_argv([*args, "--json"])
@@ -481,10 +482,17 @@ class Bench:
                                   f"{self.a.idle_timeout} s: {errf.read_text()[-1000:]}")
             time.sleep(2.0)          # idle: ACKs and timers settle
             after = vm_rss_kib(pid)
-            server_conns = heap = None
+            server_conns = heap = libs = None
             if kind == "qs":
                 server_conns = self.rig.qs_stats().get("quic_conn_active")
                 heap = self.heap_alloc() - heap_before
+                mem = self.rig.telemetry("/quicsteer/memory")
+                libs = {k: mem[k] - mem_before[k] for k in
+                        ("ngtcp2", "nghttp3", "libc_heap_in_use")}
+                # what libc's heap holds beyond the two libraries: GnuTLS
+                # above all
+                libs["GnuTLS and other libc"] = (libs.pop("libc_heap_in_use") -
+                                                 libs["ngtcp2"] - libs["nghttp3"])
         finally:
             if p.poll() is None:
                 p.send_signal(signal.SIGINT)
@@ -500,6 +508,8 @@ class Bench:
         per_conn = (after - before) * 1024 / held if held else None
         return dict(before=before, after=after, held=held, per_conn=per_conn,
                     heap_per_conn=heap / held if heap is not None and held else None,
+                    libs_per_conn={k: v / held for k, v in libs.items()}
+                    if libs is not None and held else {},
                     ramp_s=ramp, server_conns=server_conns,
                     failed=rep.get("connections", {}).get("failed"),
                     errors=rep.get("errors"))
@@ -841,7 +851,10 @@ def report(a, b, t, gt, qs, bench7):
                     f"{g.get('before', 0) // 1024}->{g.get('after', 0) // 1024} MiB; "
                     f"quicsteer quic_conn_active {q.get('server_conns')}, of its "
                     f"{fmt(kib(q))} KiB/conn "
-                    f"{fmt((q.get('heap_per_conn') or 0) / 1024)} KiB from rte_malloc; "
+                    f"{fmt((q.get('heap_per_conn') or 0) / 1024)} KiB from rte_malloc, "
+                    + ", ".join(f"{fmt(v / 1024)} KiB {k}" for k, v in
+                                (q.get("libs_per_conn") or {}).items())
+                    + " (heap bytes allocated; RSS counts only pages touched); "
                     f"{q.get('error', '')}{g.get('error', '')}"))
         ramp = lambda r: r["held"] / r["ramp_s"] if r.get("held") else None  # noqa
         t.add("4", "  ramp-up of those, connections/s (--max-pending 64)", ramp(q), ramp(g),
