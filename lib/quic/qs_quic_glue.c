@@ -430,6 +430,12 @@ qs_quic_h3_start(struct qs_quic_conn *q, bool server,
 		return -1;
 	nghttp3_settings_default(&settings);
 	settings.qpack_max_dtable_capacity = QS_QPACK_MAX_DTABLE;
+	/* a server's responses are a few short fields (:status, server,
+	 * content-type, content-length): the static table and literals say
+	 * them in a few bytes, where the dynamic table cost about 4,000
+	 * instructions a response (encoding, then the peer's acknowledgements) */
+	if (server)
+		settings.qpack_encoder_max_dtable_capacity = 0;
 	settings.qpack_blocked_streams = QS_QPACK_BLOCKED_STREAMS;
 	if (max_field_section_size != 0)
 		settings.max_field_section_size = max_field_section_size;
