@@ -276,6 +276,34 @@ cb_handshake_completed(ngtcp2_conn *conn, void *user_data)
 	return 0;
 }
 
+/* Once the handshake is done and the session ticket handed to ngtcp2 (which
+ * copies it), a server's TLS session has nothing left to do in QUIC: keys
+ * and key updates live in ngtcp2, and a client sends no TLS message after
+ * its Finished (RFC 9001 4.1.3, 6). Freed, it no longer costs an idle
+ * connection its 10-15 KiB. */
+static void
+tls_release(struct qs_conn *c)
+{
+	ngtcp2_conn_set_tls_native_handle(c->q.conn, NULL);
+	gnutls_deinit(c->q.tls);
+	c->q.tls = NULL;
+}
+
+/* CRYPTO data after the TLS session is gone: a post-handshake message no
+ * QUIC client sends, answered as TLS would (unexpected_message). */
+static int
+cb_recv_crypto_data(ngtcp2_conn *conn, ngtcp2_crypto_level level,
+		    uint64_t offset, const uint8_t *data, size_t datalen,
+		    void *user_data)
+{
+	if (ngtcp2_conn_get_tls_native_handle(conn) == NULL) {
+		ngtcp2_conn_set_tls_alert(conn, GNUTLS_A_UNEXPECTED_MESSAGE);
+		return NGTCP2_ERR_CRYPTO;
+	}
+	return ngtcp2_crypto_recv_crypto_data_cb(conn, level, offset, data,
+						 datalen, user_data);
+}
+
 /* Rapid reset (the HTTP/2 attack of CVE-2023-44487, in HTTP/3): every
  * stream the peer opens and resets costs the server a request's work, and
  * the credit comes straight back. Past stream_resets_max in a second, the
@@ -420,6 +448,7 @@ qs_conn_new(struct qs_conn_set *set, const ngtcp2_pkt_hd *hd,
 	callbacks.get_new_connection_id = cb_get_new_connection_id;
 	callbacks.remove_connection_id = cb_remove_connection_id;
 	callbacks.recv_tx_key = cb_recv_tx_key;
+	callbacks.recv_crypto_data = cb_recv_crypto_data;
 	callbacks.stream_reset = cb_stream_reset;
 	callbacks.stream_stop_sending = cb_stream_stop_sending;
 
@@ -563,6 +592,8 @@ qs_conn_read(struct qs_conn *c, const struct qs_net_path *path,
 	npath.user_data = path_find(c, &path->remote.sa);
 	rv = qs_quic_read_pkt(&c->q, &npath, &pi, data, len, env->now);
 	env->stats->quic_drop_pn_guard += c->q.rx_refused;
+	if (rv == 0 && c->handshake_done && c->q.tls != NULL)
+		tls_release(c);
 	if (rv == 0) {
 		if (c->q.rx_authentic)
 			path_learn(c, path, port_id);
