@@ -17,9 +17,13 @@
 #define QS_TX_BURST 32
 /* packets a lcore holds per port when the NIC queue is full: connections
  * stop writing (back-pressure) before anything is dropped */
-#define QS_TX_QUEUE 512
+#define QS_TX_QUEUE 512                 /* a power of 2 */
 
+/* A ring: a partial send leaves the rest where it is (no memmove of up to
+ * QS_TX_QUEUE pointers each time the NIC queue is full, as in a bulk
+ * download). */
 struct qs_tx_queue {
+	uint16_t head;                  /* the oldest packet */
 	uint16_t n;
 	struct rte_mbuf *pkts[QS_TX_QUEUE];
 };
@@ -76,7 +80,7 @@ qs_tx_enqueue(struct qs_tx *tx, struct rte_mbuf *m)
 			return;
 		}
 	}
-	txq->pkts[txq->n++] = m;
+	txq->pkts[(txq->head + txq->n++) & (QS_TX_QUEUE - 1)] = m;
 	if (txq->n >= QS_TX_BURST)
 		qs_tx_flush(tx, pi);
 }
