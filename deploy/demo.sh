@@ -17,11 +17,27 @@ bash deploy/install-deps.sh
 [ -d build ] || meson setup build
 ninja -C build
 
+# hugepages when the kernel gives them (as a deployment runs), else --no-huge
+MEMORY=(--no-huge) HUGE_DIR=/nonexistent HUGE_BEFORE=
+if out=$(bash deploy/hugepages.sh reserve 1024); then
+	HUGE_DIR=${out%% before=*} HUGE_DIR=${HUGE_DIR#dir=}
+	HUGE_BEFORE=${out##*before=}
+	MEMORY=(--huge-dir "$HUGE_DIR")
+	echo "demo: on hugepages ($HUGE_DIR); dpdk-dumpcap --file-prefix qs-demo works"
+else
+	echo "demo: running --no-huge (no hugepages: see above)"
+fi
+
 cleanup() {
 	ip netns del "$SRV_NS" 2>/dev/null || true
 	ip netns del "$CLI_NS" 2>/dev/null || true
 }
-trap cleanup EXIT
+release() {
+	cleanup
+	rm -f "$HUGE_DIR"/qs-demomap_* 2>/dev/null || true
+	[ -z "$HUGE_BEFORE" ] || bash deploy/hugepages.sh release "$HUGE_BEFORE"
+}
+trap release EXIT
 cleanup
 ip netns add "$SRV_NS"
 ip netns add "$CLI_NS"
@@ -63,7 +79,7 @@ At the prompt: help, show lcores, show steering, show stats, quit.
 MSG
 
 ip netns exec "$SRV_NS" ./build/app/quicsteer/quicsteer \
-	--no-huge --no-pci -m 1024 --file-prefix qs-demo \
+	"${MEMORY[@]}" --no-pci -m 1024 --file-prefix qs-demo \
 	--lcores '0@0,1@1,2@0,3@1,4@0' \
 	--vdev "net_af_packet0,iface=$SRV_IF,qpairs=4" -- \
 	--config config/quicsteer.ini --addr "$ADDR4" --addr "$ADDR6" --port "$PORT" \

@@ -10,7 +10,7 @@ PACKAGES=(
   libgnutls28-dev libssl-dev gnutls-bin
   ngtcp2-client ngtcp2-server
   iproute2 iputils-ping ethtool python3 jq procps libpcap-dev
-  nftables conntrack tcpdump
+  nftables conntrack tcpdump tshark
 )
 
 if [ "$(id -u)" -ne 0 ]; then

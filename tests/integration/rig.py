@@ -50,6 +50,10 @@ class TestFailure(Exception):
     """An assertion about quicsteer's behaviour did not hold."""
 
 
+class Skipped(Exception):
+    """The machine cannot run this test (e.g. no hugepages): exit 77."""
+
+
 class Interrupted(BaseException):
     """SIGTERM/SIGHUP (e.g. meson's timeout): unwind so cleanup runs."""
 
@@ -101,6 +105,9 @@ def main(test):
         signal.signal(sig, interrupted)
     try:
         test()
+    except Skipped as e:
+        print(f"SKIP: {e}")
+        sys.exit(SKIP)
     except TestFailure as e:
         print(f"FAIL: {e}", file=sys.stderr)
         sys.exit(1)
@@ -173,6 +180,40 @@ def remove_runtime_dir(prefix):
     shutil.rmtree(DPDK_RUN_DIR / prefix, ignore_errors=True)
 
 
+# ---- hugepages (deploy/hugepages.sh does the work, for the demo too) -------
+
+HUGEPAGES_SH = REPO / "deploy" / "hugepages.sh"
+SERVER_MEMORY_MIB = 512                 # quicsteer's -m in the rig
+
+
+def hugepages_wanted():
+    """The rig's memory mode from the environment: QS_RIG_HUGEPAGES=1 runs
+    quicsteer on hugepages (the meson tests *_hugepages set it)."""
+    return os.environ.get("QS_RIG_HUGEPAGES", "") == "1"
+
+
+def hugepages_reserve(mib):
+    """Reserves hugepages for mib MiB and mounts hugetlbfs; returns (dir,
+    pages before) or raises Skipped with the kernel's reason."""
+    proc = run([str(HUGEPAGES_SH), "reserve", str(mib)], check_rc=False)
+    m = re.fullmatch(r"dir=(\S+) before=(\d+)", proc.stdout.strip())
+    if proc.returncode != 0 or m is None:
+        raise Skipped(f"no hugepages on this machine: "
+                      f"{proc.stderr.strip() or proc.stdout.strip()}")
+    return m.group(1), int(m.group(2))
+
+
+def hugepages_release(pages_before):
+    run([str(HUGEPAGES_SH), "release", str(pages_before)], check_rc=False)
+
+
+def remove_hugepage_files(huge_dir, prefix):
+    """What EAL leaves in hugetlbfs for a --file-prefix (<prefix>map_N)."""
+    for f in Path(huge_dir).glob(f"{prefix}map_*"):
+        with contextlib.suppress(OSError):
+            f.unlink()
+
+
 def run_quicsteer(eal, app, prefix, timeout=30):
     """Runs quicsteer to its exit (no namespace): for option and config
     checks. Returns the CompletedProcess; always removes its runtime dir."""
@@ -235,6 +276,17 @@ def reap_stale():
             m = PREFIX_RE.match(d.name)
             if m and _stale(m.group(1)):
                 shutil.rmtree(d, ignore_errors=True)
+    for d in _hugetlbfs_dirs():
+        for f in d.glob("qs-*map_*"):
+            m = PREFIX_RE.match(f.name.rsplit("map_", 1)[0])
+            if m and _stale(m.group(1)):
+                with contextlib.suppress(OSError):
+                    f.unlink()
+
+
+def _hugetlbfs_dirs():
+    with open("/proc/mounts") as f:
+        return [Path(line.split()[1]) for line in f if line.split()[2:3] == ["hugetlbfs"]]
 
 
 def _die_with_parent():
@@ -293,11 +345,14 @@ class Rig:
     wait_ready  False when quicsteer is expected to exit by itself
     interactive True: stdin is a pipe (for -i); see send_stdin()
     start     False: only the network; the test calls start() itself
+    hugepages True: quicsteer on hugepages (reserved for the test, skipped
+              with the reason when the kernel has none to give); False:
+              --no-huge; None: as QS_RIG_HUGEPAGES says
     """
 
     def __init__(self, name, workers=4, config=None, app_args=(),
                  port=QUIC_PORT, wait_ready=True, interactive=False, start=True,
-                 io_lcores=0):
+                 io_lcores=0, hugepages=None):
         check(re.fullmatch(r"[a-z0-9]{1,8}", name) is not None,
               f"rig name {name!r}: 1-8 lowercase letters or digits")
         pid = os.getpid()
@@ -317,6 +372,9 @@ class Rig:
         self._tmp = None
         self._procs = []        # helpers started with popen_in(): stopped at exit
         self.workers = workers
+        self.hugepages = hugepages_wanted() if hugepages is None else hugepages
+        self.huge_dir = None
+        self._huge_before = None
         self._start_on_enter = start
         self._server_opts = dict(workers=workers, config=config,
                                  app_args=tuple(app_args),
@@ -329,6 +387,8 @@ class Rig:
         self._tmp = Path(tempfile.mkdtemp(prefix=f"qs-{self.name}-"))
         try:
             reap_stale()
+            if self.hugepages:
+                self.huge_dir, self._huge_before = hugepages_reserve(SERVER_MEMORY_MIB)
             self._make_namespaces()
             if self._start_on_enter:
                 self.start(**self._server_opts)
@@ -359,6 +419,10 @@ class Rig:
             run(["ip", "netns", "del", ns], check_rc=False, timeout=10)
         for prefix in self._prefixes:
             remove_runtime_dir(prefix)
+            if self.huge_dir is not None:
+                remove_hugepage_files(self.huge_dir, prefix)
+        if self._huge_before is not None:
+            hugepages_release(self._huge_before)
         shutil.rmtree(self._tmp, ignore_errors=True)
 
     def _make_namespaces(self):
@@ -395,8 +459,9 @@ class Rig:
         if config is not None:
             app += ["--config", self.write_file(f"quicsteer-{self._starts}.ini", config)]
         app += list(app_args)
+        memory = (["--huge-dir", self.huge_dir] if self.hugepages else ["--no-huge"])
         argv = ["ip", "netns", "exec", self.server_ns, quicsteer_binary(),
-                "--no-huge", "--no-pci", "-m", "512",
+                *memory, "--no-pci", "-m", str(SERVER_MEMORY_MIB),
                 "--file-prefix", self.prefix,
                 "--lcores", lcores_option(workers + io_lcores),
                 f"--vdev=net_af_packet0,iface={self.server_if},"
