@@ -63,7 +63,7 @@ rx_poll(struct qs_lcore *lc, uint16_t pi)
 			     (uint16_t)lc->burst);
 	if (n == 0)
 		return 0;
-	qs_rx_burst(lc, pkts, n);
+	qs_rx_burst(lc, pi, pkts, n);
 	return n;
 }
 
@@ -90,15 +90,27 @@ cksum_watch(struct qs_lcore *lc, bool bad)
 	lc->cksum_checked = lc->cksum_bad = 0;
 }
 
-/* The owner's last check before the QUIC server: a datagram whose UDP
- * checksum fails is dropped, since the AEAD does not cover addresses and a
- * corrupted source port would still decrypt and send ngtcp2 validating a
- * bogus path. Done here rather than in the steer stage, so that each
- * datagram is checked once, by the lcore that reads it whole anyway. */
+/* The owner's last checks before the QUIC server, done here rather than
+ * in the steer stage, so that each datagram is checked once, by the lcore
+ * that reads it whole anyway. An IPv4 header checksum the RX fast path
+ * left unverified (no PMD verdict) and that fails makes the datagram
+ * malformed, as the classifier would have said (drop_malformed). A
+ * datagram whose UDP checksum fails is dropped, since the AEAD does not
+ * cover addresses and a corrupted source port would still decrypt and send
+ * ngtcp2 validating a bogus path. */
 static inline void
 server_input(struct qs_lcore *lc, struct rte_mbuf *m)
 {
-	bool ok = qs_net_udp_cksum_ok(m);
+	bool ok;
+
+	if (unlikely(!qs_net_ipv4_hdr_ok(m))) {
+		lc->stats.drop_malformed++;
+		RTE_LOG(DEBUG, QS_LCORE, "worker %u: bad IPv4 header checksum\n",
+			lc->worker);
+		rte_pktmbuf_free(m);
+		return;
+	}
+	ok = qs_net_udp_cksum_ok(m);
 
 	cksum_watch(lc, !ok);
 	if (unlikely(!ok)) {

@@ -12,28 +12,9 @@
 
 #include "net/qs_classify.h"
 
-#define IPV4_MF_OR_OFFSET 0x3fff
 #define ICMP6_ECHO_REQUEST 128
 #define ICMP6_ND_SOLICIT 135
 #define ND_HDR_LEN 24   /* type, code, cksum, reserved/flags, target */
-
-static bool
-v4_is_ours(const struct qs_listen *l, uint32_t addr)
-{
-	for (unsigned int i = 0; i < l->n_v4; i++)
-		if (l->v4[i] == addr)
-			return true;
-	return false;
-}
-
-static bool
-v6_is_ours(const struct qs_listen *l, const uint8_t *addr)
-{
-	for (unsigned int i = 0; i < l->n_v6; i++)
-		if (memcmp(l->v6[i], addr, 16) == 0)
-			return true;
-	return false;
-}
 
 /* ff02::1:ffXX:XXXX of one of our addresses (RFC 4291 2.7.1) */
 static bool
@@ -60,8 +41,8 @@ classify_udp(const uint8_t *frame, const struct qs_listen *l,
 
 	if (meta->l4_end - meta->l4_off < (int)sizeof(*udp))
 		return QS_PKT_MALFORMED;
-	ulen = rte_be_to_cpu_16(udp->dgram_len);
-	if (ulen < sizeof(*udp) || ulen > meta->l4_end - meta->l4_off)
+	ulen = qs_net_udp_len(udp, (uint32_t)(meta->l4_end - meta->l4_off));
+	if (ulen == 0)
 		return QS_PKT_MALFORMED;
 	if (udp->dst_port != l->port_be)
 		return QS_PKT_NOT_OURS;
@@ -84,11 +65,11 @@ classify_ipv4(const uint8_t *frame, uint32_t len, const struct qs_listen *l,
 	if ((ip->version_ihl >> 4) != 4 || ihl < sizeof(*ip) ||
 	    total < ihl || meta->l3_off + total > len)
 		return QS_PKT_MALFORMED;
-	if (rte_be_to_cpu_16(ip->fragment_offset) & IPV4_MF_OR_OFFSET)
+	if (qs_net_ipv4_is_fragment(ip))
 		return QS_PKT_MALFORMED;
 	if (rte_raw_cksum(ip, ihl) != 0xffff)
 		return QS_PKT_MALFORMED;
-	if (!v4_is_ours(l, ip->dst_addr))
+	if (!qs_net_v4_is_ours(l, ip->dst_addr))
 		return QS_PKT_NOT_OURS;
 
 	meta->ipv6 = false;
@@ -126,15 +107,15 @@ classify_icmp6(const uint8_t *frame, const struct rte_ipv6_hdr *ip,
 	if (icmp[0] == ICMP6_ECHO_REQUEST) {
 		if (icmp_len < 8 || icmp[1] != 0)
 			return QS_PKT_MALFORMED;
-		return v6_is_ours(l, ip->dst_addr) ? QS_PKT_ICMP6_ECHO
-						   : QS_PKT_NOT_OURS;
+		return qs_net_v6_is_ours(l, ip->dst_addr) ? QS_PKT_ICMP6_ECHO
+							  : QS_PKT_NOT_OURS;
 	}
 	if (icmp[0] == ICMP6_ND_SOLICIT) {
 		/* RFC 4861 7.1.1: hop limit 255, code 0, at least 24 bytes */
 		if (icmp_len < ND_HDR_LEN || icmp[1] != 0 ||
 		    ip->hop_limits != QS_ND_HOP_LIMIT)
 			return QS_PKT_MALFORMED;
-		if (!v6_is_ours(l, icmp + 8))
+		if (!qs_net_v6_is_ours(l, icmp + 8))
 			return QS_PKT_NOT_OURS;
 		/* duplicate address detection probes come from :: */
 		static const uint8_t unspecified[16];
@@ -159,7 +140,7 @@ classify_ipv6(const uint8_t *frame, uint32_t len, const struct qs_listen *l,
 	if ((rte_be_to_cpu_32(ip->vtc_flow) >> 28) != 6 ||
 	    meta->l3_off + sizeof(*ip) + payload > len)
 		return QS_PKT_MALFORMED;
-	if (!v6_is_ours(l, ip->dst_addr) &&
+	if (!qs_net_v6_is_ours(l, ip->dst_addr) &&
 	    !v6_is_our_solicited_node(l, ip->dst_addr))
 		return QS_PKT_NOT_OURS;
 
@@ -169,7 +150,7 @@ classify_ipv6(const uint8_t *frame, uint32_t len, const struct qs_listen *l,
 
 	switch (ip->proto) {
 	case IPPROTO_UDP:
-		if (!v6_is_ours(l, ip->dst_addr))
+		if (!qs_net_v6_is_ours(l, ip->dst_addr))
 			return QS_PKT_NOT_OURS;
 		return classify_udp(frame, l, meta);
 	case IPPROTO_ICMPV6:
@@ -195,7 +176,7 @@ classify_arp(const uint8_t *frame, uint32_t len, const struct qs_listen *l,
 	    arp->arp_hlen != RTE_ETHER_ADDR_LEN || arp->arp_plen != 4)
 		return QS_PKT_MALFORMED;
 	if (arp->arp_opcode != rte_cpu_to_be_16(RTE_ARP_OP_REQUEST) ||
-	    !v4_is_ours(l, arp->arp_data.arp_tip))
+	    !qs_net_v4_is_ours(l, arp->arp_data.arp_tip))
 		return QS_PKT_NOT_OURS;
 	meta->l4_off = meta->l4_end = (uint16_t)(meta->l3_off + sizeof(*arp));
 	return QS_PKT_ARP_REQUEST;
@@ -270,11 +251,24 @@ qs_net_classify(const uint8_t *frame, uint32_t len, const struct qs_listen *l,
 void
 qs_net_meta_to_mbuf(struct rte_mbuf *m, const struct qs_pkt_meta *meta)
 {
-	m->packet_type = (meta->ipv6 ? RTE_PTYPE_L3_IPV6 : RTE_PTYPE_L3_IPV4) |
-			 RTE_PTYPE_L4_UDP;
-	/* one segment (checked on RX): trimming is setting the lengths */
-	m->data_len = meta->l4_end;
-	m->pkt_len = meta->l4_end;
+	qs_net_mark_quic(m, meta->ipv6, meta->l4_end);
+	if (!meta->ipv6)
+		m->ol_flags = (m->ol_flags & ~RTE_MBUF_F_RX_IP_CKSUM_MASK) |
+			      RTE_MBUF_F_RX_IP_CKSUM_GOOD;
+}
+
+bool
+qs_net_ipv4_hdr_ok(const struct rte_mbuf *m)
+{
+	const struct rte_ipv4_hdr *ip;
+
+	if (RTE_ETH_IS_IPV6_HDR(m->packet_type) ||
+	    (m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK) ==
+	    RTE_MBUF_F_RX_IP_CKSUM_GOOD)
+		return true;
+	ip = rte_pktmbuf_mtod_offset(m, const struct rte_ipv4_hdr *,
+				     RTE_ETHER_HDR_LEN);
+	return rte_raw_cksum(ip, qs_net_l3_len(m)) == 0xffff;
 }
 
 /* The one's complement sum of the UDP pseudo-header and the datagram, over

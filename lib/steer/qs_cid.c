@@ -17,12 +17,9 @@ nibble_encode(const struct qs_cid_codec *c, uint16_t worker, uint8_t *cid)
 static int
 nibble_decode(const struct qs_cid_codec *c, const uint8_t *cid, size_t len)
 {
-	unsigned owner;
-
 	if (len != c->cid_len)
 		return QS_CID_NONE;
-	owner = cid[0] >> 4;
-	return owner < c->n_workers ? (int)owner : QS_CID_NONE;
+	return qs_cid_nibble_owner(c, cid);
 }
 
 int
@@ -38,6 +35,7 @@ qs_cid_codec_init(struct qs_cid_codec *c, const char *format,
 			return -1;
 		}
 		c->name = "nibble";
+		c->format = QS_CID_FORMAT_NIBBLE;
 		c->cid_len = NIBBLE_CID_LEN;
 		c->n_workers = n_workers;
 		c->encode = nibble_encode;

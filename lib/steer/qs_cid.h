@@ -9,8 +9,16 @@
 
 #define QS_CID_NONE (-1)
 
+/* The format behind a codec, for the RX stage, which picks an inline
+ * decoder by it once per burst instead of calling decode per packet. A
+ * format without an inline decoder is decoded through the interface. */
+enum qs_cid_format {
+	QS_CID_FORMAT_NIBBLE,
+};
+
 struct qs_cid_codec {
 	const char *name;
+	enum qs_cid_format format;
 	uint8_t cid_len;        /* length of every CID this codec mints */
 	uint16_t n_workers;
 	/* Writes cid_len bytes naming worker; the rest is random. */
@@ -33,6 +41,16 @@ static inline int
 qs_cid_decode(const struct qs_cid_codec *c, const uint8_t *cid, size_t len)
 {
 	return c->decode(c, cid, len);
+}
+
+/* The nibble format's decode of a CID of c->cid_len bytes: the owner in
+ * the high nibble of byte 0 (the codec's decode, and the RX fast path). */
+static inline int
+qs_cid_nibble_owner(const struct qs_cid_codec *c, const uint8_t *cid)
+{
+	unsigned int owner = cid[0] >> 4;
+
+	return owner < c->n_workers ? (int)owner : QS_CID_NONE;
 }
 
 #endif

@@ -1,7 +1,5 @@
 #include "steer/qs_quic_hdr.h"
 
-#define HDR_FORM_LONG 0x80
-
 int
 qs_quic_parse(const uint8_t *p, size_t len, size_t short_dcid_len,
 	      struct qs_quic_hdr *hdr)
@@ -11,8 +9,8 @@ qs_quic_parse(const uint8_t *p, size_t len, size_t short_dcid_len,
 	if (len == 0)
 		return QS_QUIC_ERR_EMPTY;
 
-	if (!(p[0] & HDR_FORM_LONG)) {
-		if (len < 1 + short_dcid_len)
+	if (!(p[0] & QS_QUIC_HDR_FORM_LONG)) {
+		if (!qs_quic_is_short(p, len, short_dcid_len))
 			return QS_QUIC_ERR_TRUNCATED;
 		hdr->type = QS_QUIC_SHORT;
 		hdr->version = 0;

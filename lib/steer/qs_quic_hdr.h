@@ -11,6 +11,7 @@
 #define QS_QUIC_V1 0x00000001u
 #define QS_QUIC_MAX_CID_LEN_V1 20   /* RFC 9000 17.2 */
 #define QS_QUIC_MAX_CID_LEN_ANY 255 /* RFC 8999 5.1: unknown versions */
+#define QS_QUIC_HDR_FORM_LONG 0x80    /* RFC 8999 5.1: the header form bit */
 
 enum qs_quic_long_type {
 	QS_QUIC_INITIAL = 0,
@@ -37,6 +38,15 @@ struct qs_quic_hdr {
 	uint8_t dcid_len;
 	uint8_t scid_len;
 };
+
+/* Whether the UDP payload p of len bytes starts with a short header that
+ * holds a DCID of dcid_len bytes (the rule qs_quic_parse applies, and the
+ * RX fast path with it; the DCID is at p + 1). */
+static inline bool
+qs_quic_is_short(const uint8_t *p, size_t len, size_t dcid_len)
+{
+	return len >= 1 + dcid_len && !(p[0] & QS_QUIC_HDR_FORM_LONG);
+}
 
 /* Parses the header of the first QUIC packet in a UDP payload. Short headers
  * carry no DCID length: the caller names the length of the CIDs it issues. */

@@ -28,13 +28,13 @@ qs_steer_decide(const struct qs_cid_codec *codec, bool enabled, uint16_t self,
 }
 
 void
-qs_steer_flush(struct qs_steer_stage *st, struct rte_ring *const *inbox,
-	       uint16_t n_workers, struct qs_stats *stats)
+qs_steer_flush_except(struct qs_steer_stage *st, struct rte_ring *const *inbox,
+		      uint16_t n_workers, uint16_t keep, struct qs_stats *stats)
 {
 	for (uint16_t w = 0; w < n_workers; w++) {
 		unsigned int n = st->count[w], sent;
 
-		if (n == 0)
+		if (n == 0 || w == keep)
 			continue;
 		sent = rte_ring_enqueue_burst(inbox[w], (void **)st->pkts[w], n,
 					      NULL);

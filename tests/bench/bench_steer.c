@@ -1,9 +1,11 @@
 /* Cost of the worker's receive stage, on one lcore, without a NIC: the
- * worker loop's own qs_rx_burst (lib/dataplane/qs_rx.h: classify, record
- * offsets, decide the owner, stage, flush into real inbox rings, hand the
- * local rest on) on a lcore set up as the dataplane sets up a worker, over
- * a few thousand mbufs holding
- * short-header QUIC datagrams that name random owners among 4 workers.
+ * worker loop's own qs_rx_burst (lib/dataplane/qs_rx.h: its fast path
+ * classifies, marks, reads the owner from the DCID and stages; then the
+ * flush into real inbox rings and the local rest handed on) on a lcore set
+ * up as the dataplane sets up a worker, over a few thousand mbufs holding
+ * short-header QUIC datagrams that name random owners among 4 workers
+ * (mbufs as a PMD without packet type or checksum flags leaves them; from
+ * the second pass on they carry the packet type the stage wrote).
  * The other workers' drain of their inboxes runs here too (so the rings
  * never fill) and is timed apart. A baseline loop in the same run only
  * touches each packet's first cache line, as any receive loop must.
@@ -107,7 +109,7 @@ static void
 steer_pass(void)
 {
 	for (int b = 0; b < N_PACKETS; b += BURST) {
-		qs_rx_burst(lc, &pkts[b], BURST);
+		qs_rx_burst(lc, 0, &pkts[b], BURST);
 		drain_inboxes();
 	}
 }

@@ -6,12 +6,16 @@
  * steering on and off; qs_quic_parse directly on the raw input; and the
  * in-place answer the worker would build (ARP, ICMP, ICMPv6, ND, UDP reply)
  * on an mbuf whose buffer is a heap block of exactly its size, and the UDP
- * checksum check the owner makes. Beyond the sanitizers' checks it asserts
- * the invariants below (REQUIRE): among them, only frames to our MAC (or ARP
+ * checksum check the owner makes; and the RX fast path (qs_steer_fast, the
+ * nibble decoder inline, the mark it leaves, the IPv4 header check the
+ * owner makes for it). Beyond the sanitizers' checks it asserts the
+ * invariants below (REQUIRE): among them, only frames to our MAC (or ARP
  * by broadcast, ND to our solicited-node group) are ours, every answer has
  * a clean IP header (no options, DSCP and ECN 0, flow label 0) with right
- * lengths and checksums, and the checksum check agrees with DPDK's. Any
- * failure aborts, which libFuzzer reports as a crash. */
+ * lengths and checksums, the checksum check agrees with DPDK's, and the
+ * fast path agrees with the classifier and the decision on every frame it
+ * takes (and takes every frame it is for). Any failure aborts, which
+ * libFuzzer reports as a crash. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -357,6 +361,87 @@ check_quic(const uint8_t *frame, size_t len, const struct qs_pkt_meta *meta)
 	check_udp(frame, len, meta, (uint16_t)(payload_len + TAILROOM / 2));
 }
 
+/* The RX fast path on frame: where it takes the frame, the classifier (c,
+ * ref) and the decision must agree with it (the classifier may find the
+ * IPv4 header checksum wrong, which the fast path leaves to the owner's
+ * check), and its mark must be the classifier's; and it must take every
+ * frame it is for. */
+static void
+check_fast(const uint8_t *frame, size_t len, enum qs_pkt_class c,
+	   const struct qs_pkt_meta *ref)
+{
+	struct qs_pkt_meta meta;
+	const uint8_t *dcid = NULL, *payload;
+	struct test_mbuf tf, ts;
+	struct rte_mbuf *mf, *ms;
+	size_t plen;
+	bool fast = qs_steer_fast(frame, (uint32_t)len, &listen_set, &caps.mac,
+				  codec.cid_len, &meta, &dcid);
+
+	if (!fast) {
+		/* a short header over IPv4 without options or over IPv6 */
+		if (c == QS_PKT_QUIC) {
+			payload = frame + ref->l4_off + 8;
+			plen = (size_t)(ref->l4_end - ref->l4_off - 8);
+			REQUIRE(!qs_quic_is_short(payload, plen, codec.cid_len) ||
+				(!ref->ipv6 && ref->l4_off != RTE_ETHER_HDR_LEN + 20));
+		}
+		return;
+	}
+	REQUIRE(c == QS_PKT_QUIC || c == QS_PKT_MALFORMED);
+	REQUIRE(meta.l3_off == RTE_ETHER_HDR_LEN && meta.l4_off <= meta.l4_end &&
+		meta.l4_end <= len);
+	if (c == QS_PKT_MALFORMED) {
+		REQUIRE(!meta.ipv6);
+		REQUIRE(rte_raw_cksum(frame + RTE_ETHER_HDR_LEN,
+				      sizeof(struct rte_ipv4_hdr)) != 0xffff);
+	} else {
+		REQUIRE(meta.l3_off == ref->l3_off && meta.l4_off == ref->l4_off &&
+			meta.l4_end == ref->l4_end && meta.ipv6 == ref->ipv6);
+	}
+	payload = frame + meta.l4_off + 8;
+	plen = (size_t)(meta.l4_end - meta.l4_off - 8);
+	REQUIRE(dcid == payload + 1 && dcid + codec.cid_len <= frame + len);
+	for (int enabled = 0; enabled <= 1; enabled++) {
+		for (uint16_t self = 0; self <= N_WORKERS; self++) {
+			uint16_t me = self < N_WORKERS ? self : UINT16_MAX;
+			uint16_t self_row = qs_steer_self_row(me), owner = UINT16_MAX;
+			struct qs_quic_hdr h;
+			enum qs_steer_verdict v = qs_steer_decide(&codec, enabled, me,
+								  payload, plen, &h,
+								  &owner);
+			uint16_t want = v == QS_STEER_FORWARD ? owner : self_row;
+
+			REQUIRE(v == QS_STEER_LOCAL || v == QS_STEER_FORWARD);
+			REQUIRE(h.type == QS_QUIC_SHORT && h.dcid == dcid);
+			if (enabled) {
+				REQUIRE(qs_steer_row(qs_steer_owner_nibble(&codec, dcid),
+						     self_row) == want);
+				REQUIRE(qs_steer_row(qs_steer_owner_codec(&codec, dcid),
+						     self_row) == want);
+			} else {
+				REQUIRE(qs_steer_row(qs_steer_owner_off(&codec, dcid),
+						     self_row) == want);
+			}
+		}
+	}
+	if (!fits_mbuf(len))
+		return;
+	/* the mark is the classifier's; the owner finds what it found */
+	mf = mbuf_of(&tf, frame, len);
+	qs_net_mark_quic(mf, meta.ipv6, meta.l4_end);
+	REQUIRE(qs_net_ipv4_hdr_ok(mf) == (c == QS_PKT_QUIC));
+	if (c == QS_PKT_QUIC) {
+		ms = mbuf_of(&ts, frame, len);
+		qs_net_meta_to_mbuf(ms, ref);
+		REQUIRE(mf->packet_type == ms->packet_type &&
+			mf->data_len == ms->data_len && mf->pkt_len == ms->pkt_len);
+		REQUIRE(qs_net_ipv4_hdr_ok(ms));
+		free(ts.block);
+	}
+	free(tf.block);
+}
+
 static void
 check_classified(const uint8_t *frame, size_t len)
 {
@@ -367,6 +452,7 @@ check_classified(const uint8_t *frame, size_t len)
 	uint16_t ether_type;
 
 	REQUIRE(c >= QS_PKT_MALFORMED && c <= QS_PKT_QUIC);
+	check_fast(frame, len, c, &meta);
 	if (len < RTE_ETHER_HDR_LEN)
 		REQUIRE(c == QS_PKT_MALFORMED);
 	if (c == QS_PKT_MALFORMED || c == QS_PKT_NOT_OURS || !fits_mbuf(len))

@@ -2,7 +2,9 @@
  * is malformed, and the offsets it reports; frames for other MACs), then the
  * in-place answers on real mbufs with every checksum verified and clean IP
  * headers (no options, DSCP and ECN 0), the UDP checksum check of a received
- * datagram, and the path of a datagram and a datagram built back along it. */
+ * datagram, the IPv4 header check the owner makes for the RX fast path and
+ * the marks it reads (packet type, trimmed length), and the path of a
+ * datagram and a datagram built back along it. */
 #include <string.h>
 
 #include <rte_arp.h>
@@ -1174,6 +1176,166 @@ test_udp_cksum_ipv4_options(void)
 	CHECK(!cksum_ok(len, RTE_MBUF_F_RX_L4_CKSUM_UNKNOWN));
 }
 
+/* ---- what the RX fast path leaves to the owner (issue 10) ---- */
+
+/* The classifier's fast path takes what it is for, with the classifier's
+ * offsets (test_steer.c checks it against every variation). */
+static void
+test_classify_fast(void)
+{
+	struct qs_pkt_meta fast, ref;
+	size_t len;
+
+	for (int v6 = 0; v6 <= 1; v6++) {
+		TEST_CONTEXT("classify fast, %s", v6 ? "ipv6" : "ipv4");
+		memset(&fast, 0xee, sizeof(fast)); /* written, not kept */
+		len = v6 ? quic6_frame() : quic4_frame();
+		CHECK(qs_net_classify_fast(frame, (uint32_t)len, &listen_set,
+					   &qs_frames_our_mac, &fast));
+		CHECK_EQ(classify(len, &ref), QS_PKT_QUIC);
+		CHECK_EQ(fast.l4_off, ref.l4_off);
+		CHECK_EQ(fast.l4_end, ref.l4_end);
+		CHECK_EQ(fast.ipv6, ref.ipv6);
+	}
+	TEST_CONTEXT("classify fast, ipv4 options");
+	len = qs_frame_ipv4_add_options(frame, quic4_frame(), opts_nop,
+					sizeof(opts_nop));
+	CHECK(!qs_net_classify_fast(frame, (uint32_t)len, &listen_set,
+				    &qs_frames_our_mac, &fast));
+	TEST_CONTEXT("classify fast, icmp");
+	len = qs_frame_icmp4_echo(frame, qs_frames_peer_v4, qs_frames_our_v4,
+				  ICMP_DATA_LEN);
+	CHECK(!qs_net_classify_fast(frame, (uint32_t)len, &listen_set,
+				    &qs_frames_our_mac, &fast));
+	TEST_CONTEXT_CLEAR();
+}
+
+/* An mbuf of frame[0..len) as the RX fast path leaves it: marked, with
+ * the PMD's ol_flags. */
+static struct rte_mbuf *
+fast_marked(size_t len, bool ipv6, uint64_t ol_flags)
+{
+	struct rte_mbuf *m = qs_frames_mbuf(pool, frame, len);
+
+	CHECK(m != NULL);
+	if (m == NULL)
+		return NULL;
+	m->ol_flags = ol_flags;
+	qs_net_mark_quic(m, ipv6, (uint16_t)len);
+	return m;
+}
+
+static bool
+hdr_ok(size_t len, bool ipv6, uint64_t ol_flags)
+{
+	struct rte_mbuf *m = fast_marked(len, ipv6, ol_flags);
+	bool ok;
+
+	if (m == NULL)
+		return false;
+	ok = qs_net_ipv4_hdr_ok(m);
+	rte_pktmbuf_free(m);
+	return ok;
+}
+
+static void
+test_ipv4_hdr_ok(void)
+{
+	const uint64_t unknown = RTE_MBUF_F_RX_IP_CKSUM_UNKNOWN;
+	struct qs_pkt_meta meta;
+	struct rte_mbuf *m;
+	size_t len;
+
+	TEST_CONTEXT("ipv4 header check");
+	len = quic4_frame();
+	CHECK(hdr_ok(len, false, unknown));
+	ip4(frame)->hdr_checksum ^= rte_cpu_to_be_16(0x100);
+	CHECK(!hdr_ok(len, false, unknown));
+	/* the PMD's verdict is taken; "none" is no verdict */
+	CHECK(hdr_ok(len, false, RTE_MBUF_F_RX_IP_CKSUM_GOOD));
+	CHECK(!hdr_ok(len, false, RTE_MBUF_F_RX_IP_CKSUM_NONE));
+	CHECK(!hdr_ok(len, false, RTE_MBUF_F_RX_IP_CKSUM_BAD));
+	/* a header field the checksum covers */
+	len = quic4_frame();
+	ip4(frame)->time_to_live--;
+	CHECK(!hdr_ok(len, false, unknown));
+	/* options are in the header: the sum covers them */
+	len = qs_frame_ipv4_add_options(frame, quic4_frame(), opts_record_route,
+					sizeof(opts_record_route));
+	CHECK(hdr_ok(len, false, unknown));
+	frame[QS_FRAME_L4_OFF_V4 + 8] ^= 1;
+	CHECK(!hdr_ok(len, false, unknown));
+	/* IPv6 has no header checksum */
+	len = quic6_frame();
+	CHECK(hdr_ok(len, true, unknown));
+	CHECK(hdr_ok(len, true, RTE_MBUF_F_RX_IP_CKSUM_BAD));
+
+	/* the classifier verified it, and says so; other flags stay */
+	len = quic4_frame();
+	m = classified_mbuf(len, QS_PKT_QUIC, &meta);
+	if (m != NULL) {
+		m->ol_flags = RTE_MBUF_F_RX_RSS_HASH | RTE_MBUF_F_RX_L4_CKSUM_GOOD;
+		qs_net_meta_to_mbuf(m, &meta);
+		CHECK_EQ(m->ol_flags, RTE_MBUF_F_RX_RSS_HASH |
+			 RTE_MBUF_F_RX_L4_CKSUM_GOOD | RTE_MBUF_F_RX_IP_CKSUM_GOOD);
+		CHECK(qs_net_ipv4_hdr_ok(m));
+		rte_pktmbuf_free(m);
+	}
+	len = quic6_frame();
+	m = classified_mbuf(len, QS_PKT_QUIC, &meta);
+	if (m != NULL) {
+		m->ol_flags = RTE_MBUF_F_RX_RSS_HASH;
+		qs_net_meta_to_mbuf(m, &meta);
+		CHECK_EQ(m->ol_flags, RTE_MBUF_F_RX_RSS_HASH);
+		rte_pktmbuf_free(m);
+	}
+	TEST_CONTEXT_CLEAR();
+}
+
+/* The PMD's packet type stays where it says the same as the headers. */
+static void
+check_mark(bool ipv6, uint32_t pmd, uint32_t want)
+{
+	size_t len = ipv6 ? quic6_frame() : quic4_frame();
+	struct rte_mbuf *m = qs_frames_mbuf(pool, frame, qs_frame_pad(frame, len,
+								      len + 6));
+
+	TEST_CONTEXT("mark %s, PMD packet type 0x%x", ipv6 ? "ipv6" : "ipv4", pmd);
+	CHECK(m != NULL);
+	if (m == NULL)
+		return;
+	m->packet_type = pmd;
+	qs_net_mark_quic(m, ipv6, (uint16_t)len);
+	CHECK_EQ(m->packet_type, want);
+	CHECK_EQ(rte_pktmbuf_data_len(m), len);
+	CHECK_EQ(rte_pktmbuf_pkt_len(m), len);
+	CHECK_EQ(qs_net_l3_len(m), ipv6 ? 40 : 20);
+	rte_pktmbuf_free(m);
+	TEST_CONTEXT_CLEAR();
+}
+
+static void
+test_mark_quic(void)
+{
+	const uint32_t v4 = RTE_PTYPE_L3_IPV4 | RTE_PTYPE_L4_UDP;
+	const uint32_t v6 = RTE_PTYPE_L3_IPV6 | RTE_PTYPE_L4_UDP;
+	const uint32_t l2 = RTE_PTYPE_L2_ETHER;
+
+	check_mark(false, 0, v4);
+	check_mark(false, l2 | RTE_PTYPE_L3_IPV4 | RTE_PTYPE_L4_UDP,
+		   l2 | RTE_PTYPE_L3_IPV4 | RTE_PTYPE_L4_UDP);
+	check_mark(false, l2 | RTE_PTYPE_L3_IPV4_EXT_UNKNOWN | RTE_PTYPE_L4_UDP,
+		   l2 | RTE_PTYPE_L3_IPV4_EXT_UNKNOWN | RTE_PTYPE_L4_UDP);
+	check_mark(false, RTE_PTYPE_L3_IPV6 | RTE_PTYPE_L4_UDP, v4);
+	check_mark(false, RTE_PTYPE_L3_IPV4 | RTE_PTYPE_L4_TCP, v4);
+	check_mark(false, RTE_PTYPE_L3_IPV4, v4);
+	check_mark(true, 0, v6);
+	check_mark(true, l2 | RTE_PTYPE_L3_IPV6_EXT_UNKNOWN | RTE_PTYPE_L4_UDP,
+		   l2 | RTE_PTYPE_L3_IPV6_EXT_UNKNOWN | RTE_PTYPE_L4_UDP);
+	check_mark(true, RTE_PTYPE_L3_IPV4 | RTE_PTYPE_L4_UDP, v6);
+	check_mark(true, RTE_PTYPE_L3_IPV6 | RTE_PTYPE_L4_FRAG, v6);
+}
+
 /* The 4-tuple, ECN and MAC of a received datagram, then a datagram built
  * from scratch back along that path: the peer would classify it as a UDP
  * datagram to its own address and port, checksums valid. */
@@ -1378,6 +1540,9 @@ main(void)
 	test_udp_cksum(false);
 	test_udp_cksum(true);
 	test_udp_cksum_ipv4_options();
+	test_classify_fast();
+	test_ipv4_hdr_ok();
+	test_mark_quic();
 	CHECK_EQ(rte_mempool_avail_count(pool), POOL_SIZE); /* nothing leaked */
 
 	rte_mempool_free(pool);
