@@ -145,6 +145,12 @@ port_init(struct qs_port *p, uint16_t port_id, uint16_t n_queues,
 		conf.rxmode.offloads |= RTE_ETH_RX_OFFLOAD_UDP_CKSUM;
 		p->hw_rx_udp_cksum = true;
 	}
+	/* the IPv4 header's too: the RX fast path takes the PMD's verdict,
+	 * where the owner would otherwise sum the header */
+	if (info.rx_offload_capa & RTE_ETH_RX_OFFLOAD_IPV4_CKSUM) {
+		conf.rxmode.offloads |= RTE_ETH_RX_OFFLOAD_IPV4_CKSUM;
+		p->hw_rx_ip_cksum = true;
+	}
 	if (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE)
 		conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE;
 
@@ -183,9 +189,10 @@ port_init(struct qs_port *p, uint16_t port_id, uint16_t n_queues,
 	port_filter(p, l);
 	RTE_LOG(INFO, QS_PORT,
 		"port %u (%s): " RTE_ETHER_ADDR_PRT_FMT ", %u queue pairs, rss %s, "
-		"tx cksum ip %s udp %s, rx cksum udp %s\n", port_id, p->driver,
-		RTE_ETHER_ADDR_BYTES(&p->caps.mac), n_queues, p->rss ? "on" : "off",
-		p->caps.hw_ip_cksum ? "hw" : "sw", p->caps.hw_udp_cksum ? "hw" : "sw",
+		"tx cksum ip %s udp %s, rx cksum ip %s udp %s\n", port_id,
+		p->driver, RTE_ETHER_ADDR_BYTES(&p->caps.mac), n_queues,
+		p->rss ? "on" : "off", p->caps.hw_ip_cksum ? "hw" : "sw",
+		p->caps.hw_udp_cksum ? "hw" : "sw", p->hw_rx_ip_cksum ? "hw" : "sw",
 		p->hw_rx_udp_cksum ? "hw" : "sw");
 	log_link(port_id);
 	return 0;

@@ -22,6 +22,7 @@ struct qs_port {
 	struct qs_tx_caps caps;
 	bool rss;
 	bool hw_rx_udp_cksum;           /* the PMD flags UDP checksums on RX */
+	bool hw_rx_ip_cksum;            /* and IPv4 header checksums */
 	uint16_t mtu;
 	char driver[32];
 };
