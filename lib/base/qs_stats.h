@@ -15,7 +15,7 @@
 	X(rx_packets) X(tx_packets) X(rx_bytes) X(tx_bytes) \
 	X(drop_malformed) X(drop_not_ours) X(drop_tx_full) X(drop_tx_nombuf) \
 	X(drop_tx_no_path) \
-	X(drop_bad_checksum) \
+	X(drop_bad_checksum) X(drop_oversize) \
 	X(arp_replies) X(icmp_echo_replies) X(nd_adverts) \
 	X(quic_rx) X(quic_local) X(quic_forwarded_out) X(quic_forwarded_in) \
 	X(quic_forward_dropped) \

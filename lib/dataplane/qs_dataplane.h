@@ -73,6 +73,7 @@ struct qs_lcore {
 	uint16_t cksum_checked;
 	uint16_t cksum_bad;
 	bool cksum_warned;
+	bool oversize_warned;            /* drop_oversize explained once */
 	struct qs_server srv;
 	struct qs_h3_lcore h3;
 	struct qs_ratelimit reset_limit;

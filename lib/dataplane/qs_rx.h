@@ -49,6 +49,47 @@ qs_rx_reply(struct qs_lcore *lc, struct rte_mbuf *m, int rc, uint64_t *counter)
 	}
 }
 
+/* A frame larger than one receive buffer: cut short by the PMD (af_packet)
+ * or split over several mbufs (virtio). Almost always a peer's UDP GSO
+ * super-frame, kept whole across a veth: not one QUIC packet of that peer
+ * gets through, so the operator hears why, once per worker. */
+static __rte_noinline __rte_cold void
+qs_rx_oversize(struct qs_lcore *lc, struct rte_mbuf *m, uint32_t ip_len)
+{
+	lc->stats.drop_oversize++;
+	if (!lc->oversize_warned) {
+		lc->oversize_warned = true;
+		RTE_LOG(WARNING, QS_LCORE,
+			"worker %u: port %u received a frame larger than its "
+			"receive buffers (%u bytes arrived%s%u), dropped "
+			"(drop_oversize). A peer sends UDP GSO super-frames (or "
+			"jumbo frames) that nothing segmented: on a veth or "
+			"container link switch segmentation off on the peer: "
+			"ethtool -K <peer> gso off tx-udp-segmentation off\n",
+			lc->worker, m->port, rte_pktmbuf_pkt_len(m),
+			ip_len ? ", the IP header says " : "", ip_len);
+	}
+	rte_pktmbuf_free(m);
+}
+
+/* The IP length an intact but truncated frame's header states (0: not
+ * IPv4 or IPv6). */
+static inline uint32_t
+qs_rx_ip_len(const struct rte_mbuf *m)
+{
+	const uint8_t *f = rte_pktmbuf_mtod(m, const uint8_t *);
+	uint16_t type = ((const struct rte_ether_hdr *)f)->ether_type;
+
+	if (type == RTE_BE16(RTE_ETHER_TYPE_IPV4))
+		return rte_be_to_cpu_16(((const struct rte_ipv4_hdr *)
+					 (f + RTE_ETHER_HDR_LEN))->total_length);
+	if (type == RTE_BE16(RTE_ETHER_TYPE_IPV6))
+		return sizeof(struct rte_ipv6_hdr) +
+		       rte_be_to_cpu_16(((const struct rte_ipv6_hdr *)
+					 (f + RTE_ETHER_HDR_LEN))->payload_len);
+	return 0;
+}
+
 /* The slow path of one frame, received on the port of caps, that the fast
  * path did not take: the reference classifier and owner decision. A QUIC
  * datagram is staged in its owner's row (self_row when it stays here);
@@ -64,8 +105,7 @@ qs_rx_slow(struct qs_lcore *lc, const struct qs_tx_caps *caps,
 	uint8_t *payload;
 
 	if (unlikely(m->nb_segs != 1)) {
-		lc->stats.drop_malformed++;
-		rte_pktmbuf_free(m);
+		qs_rx_oversize(lc, m, 0);
 		return;
 	}
 	c = qs_net_classify(rte_pktmbuf_mtod(m, const uint8_t *),
@@ -92,6 +132,9 @@ qs_rx_slow(struct qs_lcore *lc, const struct qs_tx_caps *caps,
 	case QS_PKT_MALFORMED:
 		lc->stats.drop_malformed++;
 		rte_pktmbuf_free(m);
+		return;
+	case QS_PKT_TRUNCATED:
+		qs_rx_oversize(lc, m, qs_rx_ip_len(m));
 		return;
 	case QS_PKT_NOT_OURS:
 	default:

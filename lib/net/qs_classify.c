@@ -63,7 +63,7 @@ classify_ipv4(const uint8_t *frame, uint32_t len, const struct qs_listen *l,
 	ihl = (uint32_t)(ip->version_ihl & 0x0f) * 4;
 	total = rte_be_to_cpu_16(ip->total_length);
 	if ((ip->version_ihl >> 4) != 4 || ihl < sizeof(*ip) ||
-	    total < ihl || meta->l3_off + total > len)
+	    total < ihl || meta->l3_off + ihl > len)
 		return QS_PKT_MALFORMED;
 	if (qs_net_ipv4_is_fragment(ip))
 		return QS_PKT_MALFORMED;
@@ -71,6 +71,8 @@ classify_ipv4(const uint8_t *frame, uint32_t len, const struct qs_listen *l,
 		return QS_PKT_MALFORMED;
 	if (!qs_net_v4_is_ours(l, ip->dst_addr))
 		return QS_PKT_NOT_OURS;
+	if (meta->l3_off + total > len)
+		return QS_PKT_TRUNCATED;
 
 	meta->ipv6 = false;
 	meta->l4_off = (uint16_t)(meta->l3_off + ihl);
@@ -137,12 +139,13 @@ classify_ipv6(const uint8_t *frame, uint32_t len, const struct qs_listen *l,
 		return QS_PKT_MALFORMED;
 	ip = (const struct rte_ipv6_hdr *)(frame + meta->l3_off);
 	payload = rte_be_to_cpu_16(ip->payload_len);
-	if ((rte_be_to_cpu_32(ip->vtc_flow) >> 28) != 6 ||
-	    meta->l3_off + sizeof(*ip) + payload > len)
+	if ((rte_be_to_cpu_32(ip->vtc_flow) >> 28) != 6)
 		return QS_PKT_MALFORMED;
 	if (!qs_net_v6_is_ours(l, ip->dst_addr) &&
 	    !v6_is_our_solicited_node(l, ip->dst_addr))
 		return QS_PKT_NOT_OURS;
+	if (meta->l3_off + sizeof(*ip) + payload > len)
+		return QS_PKT_TRUNCATED;
 
 	meta->ipv6 = true;
 	meta->l4_off = (uint16_t)(meta->l3_off + sizeof(*ip));
@@ -215,7 +218,8 @@ classify_group(const uint8_t *frame, uint32_t len, const struct qs_listen *l,
 	    !mac_is_our_solicited_node(l, &eth->dst_addr))
 		return QS_PKT_NOT_OURS;
 	c = classify_ipv6(frame, len, l, meta);
-	if (c == QS_PKT_MALFORMED || c == QS_PKT_NOT_OURS)
+	if (c == QS_PKT_MALFORMED || c == QS_PKT_NOT_OURS ||
+	    c == QS_PKT_TRUNCATED)
 		return c;
 	/* the destination is the very group the MAC names */
 	ip = (const struct rte_ipv6_hdr *)(frame + meta->l3_off);
@@ -359,6 +363,7 @@ qs_net_class_name(enum qs_pkt_class c)
 	switch (c) {
 	case QS_PKT_MALFORMED: return "malformed";
 	case QS_PKT_NOT_OURS: return "not-ours";
+	case QS_PKT_TRUNCATED: return "truncated";
 	case QS_PKT_ARP_REQUEST: return "arp-request";
 	case QS_PKT_ICMP4_ECHO: return "icmp-echo";
 	case QS_PKT_ICMP6_ECHO: return "icmp6-echo";

@@ -23,6 +23,10 @@
 enum qs_pkt_class {
 	QS_PKT_MALFORMED = 0,
 	QS_PKT_NOT_OURS,
+	/* an intact IP header to our address whose length runs past the frame:
+	 * cut short by the port's receive buffer (a UDP GSO super-frame a peer
+	 * kept whole, a jumbo frame), or on the way */
+	QS_PKT_TRUNCATED,
 	QS_PKT_ARP_REQUEST,
 	QS_PKT_ICMP4_ECHO,
 	QS_PKT_ICMP6_ECHO,
@@ -30,8 +34,8 @@ enum qs_pkt_class {
 	QS_PKT_QUIC,
 };
 
-/* Offsets found by the classifier; valid for every class but MALFORMED and
- * NOT_OURS. l4_end is where the IP payload ends (Ethernet padding beyond). */
+/* Offsets found by the classifier; valid for every class but MALFORMED,
+ * NOT_OURS and TRUNCATED. l4_end is where the IP payload ends (Ethernet padding beyond). */
 struct qs_pkt_meta {
 	uint16_t l3_off;
 	uint16_t l4_off;

@@ -300,11 +300,22 @@ test_classify_ipv4_malformed(void)
 	}
 	TEST_CONTEXT_CLEAR();
 
-	/* total_length claims more than the frame holds */
+	/* total_length claims more than the frame holds: cut short by the
+	 * receive buffer (a GSO super-frame of two 1,273-byte datagrams, as a
+	 * veth passes it, in a 2,048-byte buffer) ... */
 	len = quic4_frame();
 	ip4(frame)->total_length = rte_cpu_to_be_16((uint16_t)(len - QS_FRAME_L3_OFF + 1));
 	qs_frame_ipv4_fix_cksum(frame);
+	CHECK_EQ(classify(len, &meta), QS_PKT_TRUNCATED);
+	ip4(frame)->total_length = rte_cpu_to_be_16(2 * 1273 - RTE_ETHER_HDR_LEN);
+	qs_frame_ipv4_fix_cksum(frame);
+	CHECK_EQ(classify(len, &meta), QS_PKT_TRUNCATED);
+	/* ... only when the header is intact and ours */
+	ip4(frame)->hdr_checksum ^= 1;
 	CHECK_EQ(classify(len, &meta), QS_PKT_MALFORMED);
+	ip4(frame)->dst_addr = qs_frames_other_v4;
+	qs_frame_ipv4_fix_cksum(frame);
+	CHECK_EQ(classify(len, &meta), QS_PKT_NOT_OURS);
 	/* ... or less than the UDP datagram inside it */
 	len = quic4_frame();
 	ip4(frame)->total_length = rte_cpu_to_be_16((uint16_t)(len - QS_FRAME_L3_OFF - 1));
@@ -446,7 +457,7 @@ test_classify_ipv6(void)
 		CHECK_EQ(classify(cut, &meta), QS_PKT_MALFORMED);
 	}
 	TEST_CONTEXT_CLEAR();
-	CHECK_EQ(classify(len - 1, &meta), QS_PKT_MALFORMED);
+	CHECK_EQ(classify(len - 1, &meta), QS_PKT_TRUNCATED);
 
 	len = quic6_frame();
 	ip6(frame)->vtc_flow = rte_cpu_to_be_32(4u << 28);
