@@ -7,13 +7,25 @@
 
 #define USER_AGENT QSL_NAME "/0.1"
 
+/* The request slot a stream's user data names, while the slot still holds
+ * that stream: a slot is reused as soon as its response has ended, and
+ * the stream's later callbacks (its close waits for the peer's ACK of our
+ * FIN) must not touch the next request. NULL otherwise. */
+static struct qsl_stream *
+stream_request(void *stream_user_data, int64_t stream_id)
+{
+	struct qsl_stream *st = stream_user_data;
+
+	return st != NULL && st->id == stream_id ? st : NULL;
+}
+
 static int
 h3_begin_headers(nghttp3_conn *h3, int64_t stream_id, void *user_data,
 		 void *stream_user_data)
 {
-	struct qsl_stream *st = stream_user_data;
+	struct qsl_stream *st = stream_request(stream_user_data, stream_id);
 
-	(void)h3; (void)stream_id; (void)user_data;
+	(void)h3; (void)user_data;
 	if (st != NULL && st->t_first == 0)
 		st->t_first = qsl_now();
 	return 0;
@@ -24,10 +36,10 @@ h3_recv_header(nghttp3_conn *h3, int64_t stream_id, int32_t token,
 	       nghttp3_rcbuf *name, nghttp3_rcbuf *value, uint8_t flags,
 	       void *user_data, void *stream_user_data)
 {
-	struct qsl_stream *st = stream_user_data;
+	struct qsl_stream *st = stream_request(stream_user_data, stream_id);
 	nghttp3_vec v;
 
-	(void)h3; (void)stream_id; (void)name; (void)flags; (void)user_data;
+	(void)h3; (void)name; (void)flags; (void)user_data;
 	if (st == NULL || token != NGHTTP3_QPACK_TOKEN__STATUS)
 		return 0;
 	/* an interim 1xx response is followed by the real one */
@@ -45,7 +57,7 @@ h3_recv_data(nghttp3_conn *h3, int64_t stream_id, const uint8_t *data,
 	     size_t datalen, void *user_data, void *stream_user_data)
 {
 	struct qsl_conn *c = user_data;
-	struct qsl_stream *st = stream_user_data;
+	struct qsl_stream *st = stream_request(stream_user_data, stream_id);
 
 	(void)h3;
 	qs_quic_consume(c->q.conn, stream_id, datalen);
@@ -61,18 +73,6 @@ h3_recv_data(nghttp3_conn *h3, int64_t stream_id, const uint8_t *data,
 	return 0;
 }
 
-static int
-h3_end_stream(nghttp3_conn *h3, int64_t stream_id, void *user_data,
-	      void *stream_user_data)
-{
-	struct qsl_stream *st = stream_user_data;
-
-	(void)h3; (void)stream_id; (void)user_data;
-	if (st != NULL)
-		st->ended = true;
-	return 0;
-}
-
 static void
 stream_release(struct qsl_conn *c, struct qsl_stream *st)
 {
@@ -80,7 +80,10 @@ stream_release(struct qsl_conn *c, struct qsl_stream *st)
 	c->inflight--;
 }
 
-/* The request on st is over: count it. */
+/* The request on st is over: count it, and free its slot for the next
+ * one. app_error_code is H3_NO_ERROR when the response ended (FIN, and a
+ * body nghttp3 found as long as its content-length), else why the stream
+ * ended before it did. */
 static void
 request_done(struct qsl_conn *c, struct qsl_stream *st, uint64_t app_error_code)
 {
@@ -103,8 +106,9 @@ request_done(struct qsl_conn *c, struct qsl_stream *st, uint64_t app_error_code)
 				       st->status, opt->uris[st->uri].path);
 		else
 			qsl_note_error(c, QSL_ERR_OTHER,
-				       "stream closed with error 0x%llx before the "
+				       "stream %s with error 0x%llx before the "
 				       "response to %s ended",
+				       st->reset ? "reset by the peer" : "closed",
 				       (unsigned long long)app_error_code,
 				       opt->uris[st->uri].path);
 	}
@@ -116,17 +120,50 @@ request_done(struct qsl_conn *c, struct qsl_stream *st, uint64_t app_error_code)
 	stream_release(c, st);
 }
 
+/* The response ended: the request is done now, whenever the peer
+ * acknowledges our side of the stream (a server may delay that ACK by
+ * 25 ms; waiting for it measures the ACK delay, not the server). */
+static int
+h3_end_stream(nghttp3_conn *h3, int64_t stream_id, void *user_data,
+	      void *stream_user_data)
+{
+	struct qsl_stream *st = stream_request(stream_user_data, stream_id);
+
+	(void)h3;
+	if (st != NULL) {
+		st->ended = true;
+		request_done(user_data, st, NGHTTP3_H3_NO_ERROR);
+	}
+	return 0;
+}
+
+/* The stream closed before its response ended: we aborted it (a
+ * malformed response, see qs_quic_recv_stream_data). */
 static int
 h3_stream_close(nghttp3_conn *h3, int64_t stream_id, uint64_t app_error_code,
 		void *user_data, void *stream_user_data)
 {
-	struct qsl_conn *c = user_data;
-	struct qsl_stream *st = stream_user_data;
+	struct qsl_stream *st = stream_request(stream_user_data, stream_id);
 
 	(void)h3;
-	if (st != NULL && st->id == stream_id)
-		request_done(c, st, app_error_code);
+	if (st != NULL)
+		request_done(user_data, st, app_error_code);
 	return 0;
+}
+
+int
+qsl_h3_cb_stream_reset(ngtcp2_conn *conn, int64_t stream_id, uint64_t final_size,
+		       uint64_t app_error_code, void *user_data,
+		       void *stream_user_data)
+{
+	struct qsl_stream *st = stream_request(stream_user_data, stream_id);
+
+	if (st != NULL) {
+		st->reset = true;
+		request_done(user_data, st, app_error_code);
+	}
+	return qs_quic_cb_stream_reset(conn, stream_id, final_size, app_error_code,
+				       user_data, stream_user_data);
 }
 
 /* GOAWAY: the server takes no new requests on this connection */
@@ -272,7 +309,7 @@ qsl_h3_submit(struct qsl_conn *c)
 
 		if (st == NULL)
 			break;
-		rv = ngtcp2_conn_open_bidi_stream(c->q.conn, &sid, NULL);
+		rv = ngtcp2_conn_open_bidi_stream(c->q.conn, &sid, st);
 		if (rv == NGTCP2_ERR_STREAM_ID_BLOCKED)
 			break;	/* extend_max_streams comes with MAX_STREAMS */
 		if (rv != 0)

@@ -82,6 +82,10 @@ usage(FILE *f)
 "      --get              print the body of one response to stdout and exit\n"
 "                         non-zero unless the status is 2xx (also the mode\n"
 "                         of -n 1 -c 1 with one URI and no --json)\n"
+"      --no-gso           send one datagram per message: no UDP GSO\n"
+"      --no-gro           receive one datagram per buffer: no UDP GRO\n"
+"                         (both are used when the kernel accepts them;\n"
+"                         -v says which are on)\n"
 "      --json             the report as one JSON object\n"
 "  -H, --header NAME:VALUE\n"
 "                         add a request header field (repeatable, up to 8);\n"
@@ -294,6 +298,8 @@ enum {
 	OPT_JSON,
 	OPT_HEADER,
 	OPT_RAPID_RESET,
+	OPT_NO_GSO,
+	OPT_NO_GRO,
 };
 
 static const struct option long_opts[] = {
@@ -317,6 +323,8 @@ static const struct option long_opts[] = {
 	{"max-time", required_argument, NULL, OPT_MAX_TIME},
 	{"get", no_argument, NULL, OPT_GET},
 	{"json", no_argument, NULL, OPT_JSON},
+	{"no-gso", no_argument, NULL, OPT_NO_GSO},
+	{"no-gro", no_argument, NULL, OPT_NO_GRO},
 	{"header", required_argument, NULL, 'H'},
 	{"quiet", no_argument, NULL, 'q'},
 	{"verbose", no_argument, NULL, 'v'},
@@ -338,6 +346,7 @@ parse_options(struct qsl_options *opt, int argc, char **argv)
 	memset(opt, 0, sizeof(*opt));
 	opt->conns = opt->streams = opt->threads = 1;
 	opt->requests = 1;
+	opt->gso = opt->gro = true;
 	while ((ch = getopt_long(argc, argv, "c:n:D:m:t:H:kqvh", long_opts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
@@ -458,6 +467,12 @@ parse_options(struct qsl_options *opt, int argc, char **argv)
 		case OPT_JSON:
 			opt->json = true;
 			break;
+		case OPT_NO_GSO:
+			opt->gso = false;
+			break;
+		case OPT_NO_GRO:
+			opt->gro = false;
+			break;
 		case 'q':
 			opt->quiet = true;
 			break;
@@ -575,6 +590,8 @@ struct run {
 	struct qsl_worker *workers;
 	uint32_t n_workers;
 	uint64_t t_start, t_end;
+	struct rusage ru_start;	/* the process's CPU time at t_start */
+	double cpu_user_s, cpu_sys_s;	/* ... used from t_start to t_end */
 	struct qsl_stats total;
 };
 
@@ -748,6 +765,55 @@ first_error(const struct run *r, enum qsl_err kind)
 	return NULL;
 }
 
+static double
+timeval_s(const struct timeval *tv)
+{
+	return (double)tv->tv_sec + (double)tv->tv_usec / 1e6;
+}
+
+/* The client's own CPU time over the run: it measures the server only
+ * while it stays well below one CPU per thread. */
+static void
+run_cpu_time(struct run *r)
+{
+	struct rusage ru;
+
+	if (getrusage(RUSAGE_SELF, &ru) != 0)
+		return;
+	r->cpu_user_s = timeval_s(&ru.ru_utime) - timeval_s(&r->ru_start.ru_utime);
+	r->cpu_sys_s = timeval_s(&ru.ru_stime) - timeval_s(&r->ru_start.ru_stime);
+}
+
+static double
+cpu_percent(double cpu_s, double secs)
+{
+	return secs > 0 ? 100 * cpu_s / secs : 0;
+}
+
+static double
+thread_cpu_percent(const struct run *r, uint32_t t, double secs)
+{
+	return cpu_percent(seconds(r->workers[t].cpu_ns), secs);
+}
+
+/* GSO in use to the end: on at start and no thread's send refused */
+static bool
+gso_kept(const struct run *r)
+{
+	if (!r->opt.gso || (r->primed && !r->priming.gso))
+		return false;
+	for (uint32_t t = 0; t < r->n_workers; t++)
+		if (!r->workers[t].gso)
+			return false;
+	return true;
+}
+
+static const char *
+gso_state(const struct run *r)
+{
+	return gso_kept(r) ? "on" : r->opt.gso ? "off after a refused send" : "off";
+}
+
 static void
 report_text(const struct run *r, double secs)
 {
@@ -796,6 +862,21 @@ report_text(const struct run *r, double secs)
 	printf("traffic: %llu body bytes, %llu datagrams sent, %llu received\n",
 	       (unsigned long long)c->body_bytes, (unsigned long long)c->udp_tx,
 	       (unsigned long long)c->udp_rx);
+	printf("UDP calls: %llu sendmmsg (GSO %s, %llu with several datagrams), "
+	       "%llu recvmmsg (GRO %s, %llu buffers with several)\n",
+	       (unsigned long long)c->udp_tx_calls, gso_state(r),
+	       (unsigned long long)c->gso_sends, (unsigned long long)c->udp_rx_calls,
+	       opt->gro ? "on" : "off", (unsigned long long)c->gro_receives);
+	printf("client CPU: %.2f s user+sys over %.2f s, %.0f %% of one CPU "
+	       "(user %.2f s, sys %.2f s)", r->cpu_user_s + r->cpu_sys_s, secs,
+	       cpu_percent(r->cpu_user_s + r->cpu_sys_s, secs), r->cpu_user_s,
+	       r->cpu_sys_s);
+	if (r->n_workers > 1) {
+		printf("; threads:");
+		for (uint32_t t = 0; t < r->n_workers; t++)
+			printf("%s %.0f %%", t ? "," : "", thread_cpu_percent(r, t, secs));
+	}
+	printf("\n");
 	if (opt->move != QSL_MOVE_NONE)
 		printf("migrations (%s every %llu, %.0f %% of the connections): "
 		       "%llu done, %llu not started, "
@@ -889,9 +970,21 @@ report_json(const struct run *r, double secs)
 	       U(c->resumed), U(c->early_attempted), U(c->early_accepted),
 	       U(c->held));
 	printf("\"bytes\":{\"body\":%llu,\"udp_sent\":%llu,\"udp_received\":%llu},"
-	       "\"datagrams\":{\"sent\":%llu,\"received\":%llu,\"send_blocked\":%llu},",
+	       "\"datagrams\":{\"sent\":%llu,\"received\":%llu,\"send_blocked\":%llu,"
+	       "\"send_calls\":%llu,\"receive_calls\":%llu},",
 	       U(c->body_bytes), U(c->udp_tx_bytes), U(c->udp_rx_bytes), U(c->udp_tx),
-	       U(c->udp_rx), U(c->send_blocked));
+	       U(c->udp_rx), U(c->send_blocked), U(c->udp_tx_calls), U(c->udp_rx_calls));
+	printf("\"udp_offload\":{\"gso\":%s,\"gro\":%s,\"gso_sends\":%llu,"
+	       "\"gro_receives\":%llu},",
+	       gso_kept(r) ? "true" : "false", opt->gro ? "true" : "false",
+	       U(c->gso_sends), U(c->gro_receives));
+	printf("\"client_cpu\":{\"user_s\":%.3f,\"sys_s\":%.3f,\"percent\":%.1f,"
+	       "\"threads_percent\":[",
+	       r->cpu_user_s, r->cpu_sys_s,
+	       cpu_percent(r->cpu_user_s + r->cpu_sys_s, secs));
+	for (uint32_t t = 0; t < r->n_workers; t++)
+		printf("%s%.1f", t ? "," : "", thread_cpu_percent(r, t, secs));
+	printf("]},");
 	printf("\"rapid_reset\":{\"rate\":%.1f,\"streams\":%llu},",
 	       opt->rapid_reset_rate, U(c->rr_streams));
 	printf("\"peer_closes\":{\"count\":%llu,\"other\":%llu,\"codes\":[",
@@ -1006,12 +1099,14 @@ main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	raise_nofile(&r->opt);
+	qsl_udp_offload_probe(&r->opt);
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
 	r->t_start = qsl_now();
+	getrusage(RUSAGE_SELF, &r->ru_start);
 	r->opt.run_start_ns = r->t_start;
 	requests = r->opt.requests;
 	if (r->opt.resume) {
@@ -1043,6 +1138,7 @@ main(int argc, char **argv)
 			run_workers(r);
 	}
 	r->t_end = qsl_now();
+	run_cpu_time(r);
 	secs = seconds(r->t_end - r->t_start);
 
 	qsl_stats_init(&r->total);

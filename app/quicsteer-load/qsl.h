@@ -63,6 +63,10 @@ struct qsl_options {
 	bool quiet;
 	bool verbose;
 	bool single;		/* print one body to stdout, curl-like */
+	/* UDP segmentation offload on send and receive: asked for (no
+	 * --no-gso / --no-gro) and accepted by the kernel at start */
+	bool gso;
+	bool gro;
 	uint64_t timeout_ns;	/* --timeout: idle, handshake and no-progress */
 	uint64_t max_time_ns;	/* --max-time: the whole run (0: no limit) */
 	uint64_t run_start_ns;
@@ -101,6 +105,8 @@ int qsl_tls_session_new(const struct qsl_tls *tls, gnutls_session_t *out,
 
 struct qsl_worker;
 struct qsl_conn;
+struct qsl_txq;		/* datagrams on their way to the kernel (client.c) */
+struct qsl_rx;		/* one recvmmsg batch (client.c) */
 
 /* One UDP socket of a connection: the current one, or the one it
  * migrated away from (kept until the next move). */
@@ -112,12 +118,14 @@ struct qsl_sock {
 	bool want_out;		/* EPOLLOUT registered */
 };
 
+/* A request slot, the ngtcp2 and nghttp3 user data of its stream: free
+ * again as soon as the response has ended, before the stream closes */
 struct qsl_stream {
 	int64_t id;		/* -1: free */
 	uint32_t uri;
 	uint16_t status;
 	bool ended;		/* the response arrived in full */
-	bool reset;		/* the peer reset or stopped it */
+	bool reset;		/* the peer reset it first */
 	uint64_t t_start, t_first;
 	uint64_t body;
 };
@@ -128,7 +136,6 @@ enum qsl_slot_state {
 	QSL_SLOT_DONE,		/* nothing more to do */
 };
 
-#define QSL_TX_MAX 1500
 #define QSL_RR_BATCH 64		/* --rapid-reset: most streams opened at once */
 
 /* A connection slot: -c of them, each owning its share of the requests
@@ -179,10 +186,9 @@ struct qsl_conn {
 	int64_t rr_pending[QSL_RR_BATCH];
 	uint32_t rr_n_pending;
 
-	/* one datagram the kernel would not take yet */
-	uint8_t blocked[QSL_TX_MAX];
-	size_t blocked_len;
-	int blocked_sock;
+	/* datagrams the kernel would not take yet (EPOLLOUT resumes), or
+	 * NULL */
+	struct qsl_txq *blocked;
 };
 
 /* error kinds, in report order */
@@ -227,8 +233,10 @@ struct qsl_worker {
 	struct qsl_stats stats;
 	char errmsg[QSL_ERR_MAX][256];	/* the first error of each kind */
 	int finished;		/* atomic: set when the loop returned */
-	uint8_t rx[65536];
-	uint8_t tx[QSL_TX_MAX];
+	uint64_t cpu_ns;	/* the thread's CPU time (user+sys) at the end */
+	bool gso;		/* opt->gso until the kernel refuses a GSO send */
+	struct qsl_rx *rx;
+	struct qsl_txq *tx;	/* the write pass being built */
 };
 
 /* set by SIGINT/SIGTERM; workers stop starting requests and wind down */
@@ -242,11 +250,19 @@ int qsl_worker_init(struct qsl_worker *w, uint32_t id,
 		    uint32_t n_conns);
 void qsl_note_error(struct qsl_conn *c, enum qsl_err kind, const char *fmt,
 		    ...) __attribute__((format(printf, 3, 4)));
+/* Which UDP offloads the kernel accepts for the remote's family: clears
+ * opt->gso / opt->gro when it refuses them (said with -v). */
+void qsl_udp_offload_probe(struct qsl_options *opt);
 
 /* h3.c */
 int qsl_h3_setup(struct qsl_conn *c);
 void qsl_h3_free(struct qsl_conn *c);
 int qsl_h3_submit(struct qsl_conn *c);
+/* ngtcp2's stream_reset: a request the peer reset is over (failed) at
+ * once; then the shared callback. */
+int qsl_h3_cb_stream_reset(ngtcp2_conn *conn, int64_t stream_id,
+			   uint64_t final_size, uint64_t app_error_code,
+			   void *user_data, void *stream_user_data);
 /* --rapid-reset: opens the streams the rate allows now, each with a
  * request, and resets them (after their HEADERS were written, with
  * write() — conn_write); sets c->rr_next_at. 0, or -1. */

@@ -56,6 +56,9 @@ struct qsl_counters {
 	uint64_t held;		/* connections kept open idle (--hold) */
 	uint64_t rr_streams;	/* --rapid-reset: streams opened and reset */
 	uint64_t peer_closed;	/* connections the peer closed (CONNECTION_CLOSE) */
+	uint64_t udp_tx_calls, udp_rx_calls;	/* sendmmsg, recvmmsg */
+	uint64_t gso_sends;	/* messages that carried several datagrams (GSO) */
+	uint64_t gro_receives;	/* buffers that held several datagrams (GRO) */
 };
 
 /* How the peer closed connections: CONNECTION_CLOSE codes and counts. */

@@ -66,7 +66,9 @@ JSON_FIELDS = {
     "connections": ["started", "succeeded", "failed", "aborted", "handshakes"],
     "resumed": None, "early_data_attempted": None, "early_data_accepted": None,
     "bytes": ["body", "udp_sent", "udp_received"],
-    "datagrams": ["sent", "received", "send_blocked"],
+    "datagrams": ["sent", "received", "send_blocked", "send_calls", "receive_calls"],
+    "udp_offload": ["gso", "gro", "gso_sends", "gro_receives"],
+    "client_cpu": ["user_s", "sys_s", "percent", "threads_percent"],
     "migrations": ["done", "not_started", "path_validation_failed",
                    "connections_moved", "connections_survived"],
     "errors": ["handshake_failed", "stateless_reset", "timeout", "http_status", "other"],
@@ -196,6 +198,10 @@ def check_report_fields(report):
         for k in HIST_FIELDS:
             check(isinstance(report["latency_us"][name].get(k), (int, float)),
                   f"JSON report latency_us.{name}.{k} missing or not a number")
+    cpu = report["client_cpu"]
+    shares = [cpu["user_s"], cpu["sys_s"], cpu["percent"], *cpu["threads_percent"]]
+    check(all(isinstance(v, (int, float)) and v >= 0 for v in shares),
+          f"JSON report client_cpu: not all numbers >= 0: {cpu}")
 
 
 def check_server_exit(rig, what="quicsteer"):
@@ -216,7 +222,8 @@ def summary(report):
             f"{report['elapsed_s']:.2f} s ({report['requests_per_s']:.0f} req/s); "
             f"{conn['succeeded']}/{conn['started']} connections ok; request p50 "
             f"{lat['p50']} us, p99 {lat['p99']} us; migrations "
-            f"{report['migrations']['done']}; errors {report['errors']}")
+            f"{report['migrations']['done']}; errors {report['errors']}; client CPU "
+            f"{report['client_cpu']['percent']:.0f} %")
 
 
 def check_all_completed(r, requests, what):
