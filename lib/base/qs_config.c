@@ -22,6 +22,7 @@ static const char *const steer_words[] = {"cid", "off", NULL};
 static const char *const layout_words[] = {"rtc", "pipeline", NULL};
 static const char *const retry_words[] = {"off", "on", "auto", NULL};
 static const char *const cc_words[] = {"cubic", "reno", "bbr", "bbr2", NULL};
+static const char *const onoff_words[] = {"off", "on", NULL};
 
 struct key_def {
 	const char *section;
@@ -52,6 +53,12 @@ static const struct key_def keys[] = {
 	{"dataplane", "tx_desc", K_UINT, F(tx_desc), 64, 16384, false, NULL, 0},
 	{"dataplane", "mbufs", K_UINT, F(mbufs), 0, 16777216, false, NULL, 0},
 	{"dataplane", "idle_sleep_us", K_UINT, F(idle_sleep_us), 0, 100000, false, NULL, 0},
+	{"quic_lb", "config_id", K_UINT, F(quic_lb.config_id), 0, 6, false, NULL, 0},
+	{"quic_lb", "server_id_len", K_UINT, F(quic_lb.server_id_len), 1, 15, false, NULL, 0},
+	{"quic_lb", "nonce_len", K_UINT, F(quic_lb.nonce_len), 4, 18, false, NULL, 0},
+	{"quic_lb", "node_id", K_U64, F(quic_lb.node_id), 0, UINT64_MAX, false, NULL, 0},
+	{"quic_lb", "key", K_HEX, F(quic_lb.key), 0, QS_QUIC_LB_KEY_BYTES, false, NULL, F(quic_lb.key_set)},
+	{"quic_lb", "self_describing_length", K_CHOICE, F(quic_lb.self_describing_length), 0, 0, false, onoff_words, 0},
 	{"quic", "reset_secret", K_HEX, F(reset_secret), 0, QS_RESET_SECRET_LEN, false, NULL, F(reset_secret_set)},
 	{"quic", "reset_rate", K_UINT, F(reset_rate), 0, 10000000, false, NULL, 0},
 	{"quic", "reset_burst", K_UINT, F(reset_burst), 1, 10000000, false, NULL, 0},
@@ -95,6 +102,9 @@ qs_config_defaults(struct qs_config *cfg)
 	cfg->layout = QS_LAYOUT_RTC;
 	cfg->io_lcores = 1;
 	strcpy(cfg->cid_format, "nibble");
+	cfg->quic_lb.server_id_len = 2;
+	cfg->quic_lb.nonce_len = 8;
+	cfg->quic_lb.self_describing_length = 1;
 	cfg->burst = 32;
 	cfg->inbox_size = 1024;
 	cfg->inbox_drain = 64;
@@ -290,6 +300,12 @@ qs_config_set(struct qs_config *cfg, const char *section, const char *key,
 	case K_ADDR:
 		return add_addr(cfg, value, err, errlen);
 	case K_HEX:
+		/* empty: not set (a random secret, a plaintext CID) */
+		if (value[0] == '\0') {
+			memset(base + d->offset, 0, d->max);
+			*(bool *)(base + d->set_flag) = false;
+			return 0;
+		}
 		if (parse_hex(value, (uint8_t *)base + d->offset, d->max, err,
 			      errlen) < 0)
 			return -1;
@@ -481,6 +497,12 @@ qs_config_dump(const struct qs_config *cfg, FILE *out)
 		cfg->burst, cfg->inbox_size, cfg->inbox_drain);
 	fprintf(out, "rx_desc = %u\ntx_desc = %u\nmbufs = %u\nidle_sleep_us = %u\n",
 		cfg->rx_desc, cfg->tx_desc, cfg->mbufs, cfg->idle_sleep_us);
+	fprintf(out, "\n[quic_lb]\nconfig_id = %u\nserver_id_len = %u\nnonce_len = %u\n"
+		"node_id = %" PRIu64 "\nkey = %s\nself_describing_length = %s\n",
+		cfg->quic_lb.config_id, cfg->quic_lb.server_id_len,
+		cfg->quic_lb.nonce_len, cfg->quic_lb.node_id,
+		cfg->quic_lb.key_set ? "(set)" : "(none: plaintext)",
+		onoff_words[cfg->quic_lb.self_describing_length]);
 	fprintf(out, "\n[quic]\nreset_secret = %s\nreset_rate = %u\nreset_burst = %u\n",
 		cfg->reset_secret_set ? "(set)" : "(random)", cfg->reset_rate,
 		cfg->reset_burst);

@@ -30,6 +30,19 @@ enum qs_layout { QS_LAYOUT_RTC, QS_LAYOUT_PIPELINE };
 enum qs_retry_mode { QS_RETRY_OFF, QS_RETRY_ON, QS_RETRY_AUTO };
 enum qs_cc_algo { QS_CC_CUBIC, QS_CC_RENO, QS_CC_BBR, QS_CC_BBR2 };
 
+/* [quic_lb]: CIDs of draft-ietf-quic-load-balancers-21 (cid_format =
+ * quic-lb); the server ID is node_id then the worker index (one byte) */
+#define QS_QUIC_LB_KEY_BYTES 16
+struct qs_quic_lb_settings {
+	uint32_t config_id;             /* 0..6 */
+	uint32_t server_id_len;         /* bytes: node id, then 1 of worker */
+	uint32_t nonce_len;
+	uint64_t node_id;               /* this node, unique in the fleet */
+	uint8_t key[QS_QUIC_LB_KEY_BYTES];
+	bool key_set;                   /* else plaintext */
+	uint32_t self_describing_length; /* 0 off, 1 on */
+};
+
 struct qs_config {
 	char file[PATH_MAX];            /* "" when no --config */
 
@@ -42,6 +55,7 @@ struct qs_config {
 	enum qs_layout layout;
 	uint32_t io_lcores;             /* pipeline: lcores that only do I/O */
 	char cid_format[16];
+	struct qs_quic_lb_settings quic_lb;
 	uint32_t burst;
 	uint32_t inbox_size;
 	uint32_t inbox_drain;

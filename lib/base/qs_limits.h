@@ -3,7 +3,8 @@
 #ifndef QS_LIMITS_H
 #define QS_LIMITS_H
 
-#define QS_MAX_WORKERS 16      /* lcores that own connections */
+#define QS_MAX_WORKERS 128     /* lcores that own connections (DPDK 22.11 has at most
+                                * RTE_MAX_LCORE = 128 lcores) */
 #define QS_MAX_IO_LCORES 8     /* pipeline layout: lcores that only do I/O */
 #define QS_MAX_LCORES (QS_MAX_WORKERS + QS_MAX_IO_LCORES)
 #define QS_MAX_PORTS 8         /* ethdev ports one dataplane drives */

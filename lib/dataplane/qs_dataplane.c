@@ -56,6 +56,11 @@ plan_lcores(struct qs_dataplane *dp, const struct qs_config *cfg,
 			"lcores besides the main one (have %u)\n", *n_io, *n_io, n);
 		return -1;
 	}
+	if (n - *n_io > QS_MAX_WORKERS) {
+		RTE_LOG(ERR, QS_DP, "%u worker lcores: at most %d\n", n - *n_io,
+			QS_MAX_WORKERS);
+		return -1;
+	}
 	dp->n_workers = (uint16_t)(n - *n_io);
 	dp->n_lcores = n;
 	return 0;
@@ -147,8 +152,11 @@ qs_dataplane_init(struct qs_dataplane *dp, const struct qs_config *cfg)
 	rte_spinlock_init(&dp->stats_lock);
 	if (plan_lcores(dp, cfg, &n_io) != 0)
 		return -1;
-	if (qs_cid_codec_init(&dp->codec, cfg->cid_format, dp->n_workers, err,
-			      sizeof(err)) != 0) {
+	if ((strcmp(cfg->cid_format, "quic-lb") == 0 ?
+	     qs_cid_codec_init_quic_lb(&dp->codec, &cfg->quic_lb, dp->n_workers,
+				       err, sizeof(err)) :
+	     qs_cid_codec_init(&dp->codec, cfg->cid_format, dp->n_workers, err,
+			       sizeof(err))) != 0) {
 		RTE_LOG(ERR, QS_DP, "%s\n", err);
 		return -1;
 	}
@@ -295,6 +303,7 @@ qs_dataplane_fini(struct qs_dataplane *dp)
 	dp->pool = NULL;
 	qs_tls_fini();
 	qs_content_free();
+	qs_cid_codec_fini(&dp->codec);
 }
 
 unsigned int

@@ -242,6 +242,9 @@ qs_rx_burst(struct qs_lcore *lc, uint16_t pi, struct rte_mbuf **pkts,
 		qs_rx_burst_by(lc, pi, pkts, n, qs_steer_owner_off);
 	else if (lc->dp->codec.format == QS_CID_FORMAT_NIBBLE)
 		qs_rx_burst_by(lc, pi, pkts, n, qs_steer_owner_nibble);
+	else if (lc->dp->codec.format == QS_CID_FORMAT_QUIC_LB &&
+		 lc->dp->codec.lb_plaintext)
+		qs_rx_burst_by(lc, pi, pkts, n, qs_steer_owner_quic_lb_plain);
 	else
 		qs_rx_burst_by(lc, pi, pkts, n, qs_steer_owner_codec);
 }

@@ -38,12 +38,41 @@ tel_stats_locked(const char *cmd __rte_unused, const char *params __rte_unused,
 	return 0;
 }
 
+/* DPDK's telemetry socket answers at most 16 KiB and cuts the rest: the
+ * per-lcore answers come in pages that fit, from the lcore index given as
+ * parameter (default 0), with "next_lcore" naming where the next page
+ * starts while lcores remain. */
+#define TEL_PAGE_BUDGET (12 * 1024)
+
+static uint16_t
+tel_first_lcore(const char *params)
+{
+	unsigned long first = params != NULL && params[0] != '\0' ?
+			      strtoul(params, NULL, 10) : 0;
+
+	return first < tel_dp->n_lcores ? (uint16_t)first : tel_dp->n_lcores;
+}
+
+/* JSON bytes one lcore's counters take at most */
+static size_t
+tel_lcore_size(void)
+{
+	size_t n = 64;
+
+	for (int i = 0; i < QS_CNT_MAX; i++)
+		n += strlen(qs_counter_names[i]) + 24;
+	return n;
+}
+
 static int
-tel_lcores_locked(const char *cmd __rte_unused, const char *params __rte_unused,
+tel_lcores_locked(const char *cmd __rte_unused, const char *params,
 	   struct rte_tel_data *d)
 {
+	uint16_t i = tel_first_lcore(params);
+	size_t used = 0, one = tel_lcore_size();
+
 	rte_tel_data_start_dict(d);
-	for (uint16_t i = 0; i < tel_dp->n_lcores; i++) {
+	for (; i < tel_dp->n_lcores && used + one <= TEL_PAGE_BUDGET; i++) {
 		struct rte_tel_data *c = rte_tel_data_alloc();
 		struct qs_stats s;
 
@@ -55,16 +84,22 @@ tel_lcores_locked(const char *cmd __rte_unused, const char *params __rte_unused,
 					  (int)tel_dp->lcores[i]->lcore_id);
 		add_counters(c, &s);
 		rte_tel_data_add_dict_container(d, tel_dp->lcores[i]->name, c, 0);
+		used += one;
 	}
+	if (i < tel_dp->n_lcores)
+		rte_tel_data_add_dict_int(d, "next_lcore", i);
 	return 0;
 }
 
 static int
-tel_steering_locked(const char *cmd __rte_unused, const char *params __rte_unused,
+tel_steering_locked(const char *cmd __rte_unused, const char *params,
 	     struct rte_tel_data *d)
 {
+	uint16_t from = tel_first_lcore(params);
+	size_t used = 0, one = 32 + (size_t)tel_dp->n_workers * 22;
+
 	rte_tel_data_start_dict(d);
-	for (uint16_t from = 0; from < tel_dp->n_lcores; from++) {
+	for (; from < tel_dp->n_lcores && used + one <= TEL_PAGE_BUDGET; from++) {
 		struct rte_tel_data *row = rte_tel_data_alloc();
 		struct qs_stats s;
 
@@ -75,7 +110,10 @@ tel_steering_locked(const char *cmd __rte_unused, const char *params __rte_unuse
 		for (uint16_t to = 0; to < tel_dp->n_workers; to++)
 			rte_tel_data_add_array_u64(row, s.forwarded[to]);
 		rte_tel_data_add_dict_container(d, tel_dp->lcores[from]->name, row, 0);
+		used += one;
 	}
+	if (from < tel_dp->n_lcores)
+		rte_tel_data_add_dict_int(d, "next_lcore", from);
 	return 0;
 }
 
@@ -198,9 +236,11 @@ qs_telemetry_register(struct qs_dataplane *dp)
 	if (rte_telemetry_register_cmd("/quicsteer/stats", tel_stats,
 			"Counters summed over all dataplane lcores") != 0 ||
 	    rte_telemetry_register_cmd("/quicsteer/lcores", tel_lcores,
-			"Counters per lcore, keyed by worker index (I/O lcores: io<n>)") != 0 ||
+			"Counters per lcore, keyed by worker index (I/O lcores: io<n>); "
+			"param: first lcore index; next_lcore: where the next page starts") != 0 ||
 	    rte_telemetry_register_cmd("/quicsteer/steering", tel_steering,
-			"Packets forwarded: row = from lcore, column = to worker") != 0 ||
+			"Packets forwarded: row = from lcore, column = to worker; "
+			"param: first lcore index; next_lcore: where the next page starts") != 0 ||
 	    rte_telemetry_register_cmd("/quicsteer/conns", tel_conns,
 			"Connections per worker and the busiest; param: how many") != 0 ||
 	    rte_telemetry_register_cmd("/quicsteer/memory", tel_memory,

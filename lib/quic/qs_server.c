@@ -284,6 +284,14 @@ qs_server_input(struct qs_server *srv, struct rte_mbuf *m)
 	}
 	switch (hdr.type) {
 	case QS_QUIC_SHORT:
+		/* a CID another node minted: only that node may reset it (the
+		 * reset oracle of RFC 9000 21.11 between nodes) */
+		if (qs_cid_decode(env->codec, hdr.dcid, hdr.dcid_len) ==
+		    QS_CID_OTHER_NODE) {
+			discard(srv, m, &env->stats->quic_drop_other_node,
+				"a CID of another node");
+			return;
+		}
 		stateless_reset(srv, m, &hdr, len);
 		return;
 	case QS_QUIC_INITIAL:

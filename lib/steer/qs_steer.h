@@ -72,6 +72,13 @@ qs_steer_owner_nibble(const struct qs_cid_codec *c, const uint8_t *dcid)
 	return qs_cid_nibble_owner(c, dcid);
 }
 
+/* the quic-lb format without a key, inline */
+static __rte_always_inline int
+qs_steer_owner_quic_lb_plain(const struct qs_cid_codec *c, const uint8_t *dcid)
+{
+	return qs_cid_quic_lb_plain_owner(c, dcid);
+}
+
 /* any format, through the codec's interface */
 static __rte_always_inline int
 qs_steer_owner_codec(const struct qs_cid_codec *c, const uint8_t *dcid)

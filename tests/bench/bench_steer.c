@@ -12,11 +12,14 @@
  *
  *   bench_steer [passes]      (default 2000 passes over 4096 packets)
  *
- * The two loops alternate pass by pass, each pass timed on its own; the
- * median pass (and the fastest) of each is reported, so that a pass where
- * another process took the CPU does not skew the figures on a shared
- * machine. Prints cycles per packet and packets per second for both loops
- * and their ratio. A benchmark, not a test: it never fails on a number. */
+ * Each CID format in turn (nibble; quic-lb plaintext, single-pass and
+ * four-pass AES), each with packets of its own CIDs: the two loops
+ * alternate pass by pass, each pass timed on its own; the median pass (and
+ * the fastest) of each is reported, so that a pass where another process
+ * took the CPU does not skew the figures on a shared machine. Prints
+ * cycles per packet and packets per second for both loops, their ratio,
+ * and each format against nibble. A benchmark, not a test: it never fails
+ * on a number. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,6 +51,30 @@
 #define WARMUP_PASSES 20
 
 static struct rte_mbuf *pkts[N_PACKETS];
+
+/* the CID formats measured: quic-lb's three modes, all node 1 */
+static const struct format {
+	const char *name;
+	bool lb;
+	struct qs_quic_lb_settings lb_settings;
+} formats[] = {
+	{"nibble", false, {0}},
+	{"quic-lb plaintext", true, {.config_id = 1, .server_id_len = 2,
+				      .nonce_len = 8, .node_id = 1,
+				      .self_describing_length = 1}},
+	{"quic-lb single-pass", true, {.config_id = 1, .server_id_len = 2,
+					.nonce_len = 14, .node_id = 1,
+					.key = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10,
+						11, 12, 13, 14, 15, 16},
+					.key_set = true,
+					.self_describing_length = 1}},
+	{"quic-lb four-pass", true, {.config_id = 1, .server_id_len = 2,
+				      .nonce_len = 8, .node_id = 1,
+				      .key = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11,
+					      12, 13, 14, 15, 16},
+				      .key_set = true,
+				      .self_describing_length = 1}},
+};
 static struct qs_config cfg;
 static struct qs_dataplane dp;
 static struct qs_lcore *lc;
@@ -64,13 +91,13 @@ die(const char *what)
 static void
 make_packets(struct rte_mempool *pool)
 {
-	uint8_t payload[DATAGRAM_LEN], frame[QS_FRAME_MAX], cid[8];
+	uint8_t payload[DATAGRAM_LEN], frame[QS_FRAME_MAX], cid[20];
 
 	for (int i = 0; i < N_PACKETS; i++) {
 		size_t len;
 
 		qs_cid_encode(&dp.codec, (uint16_t)(rte_rand() % N_WORKERS), cid);
-		qs_quic_short(payload, cid, sizeof(cid), sizeof(payload));
+		qs_quic_short(payload, cid, dp.codec.cid_len, sizeof(payload));
 		len = qs_frame_quic_to_us(frame, i % 2, payload, sizeof(payload));
 		pkts[i] = qs_frames_mbuf(pool, frame, len);
 		if (pkts[i] == NULL)
@@ -119,8 +146,6 @@ steer_pass(void)
 static void
 make_worker(void)
 {
-	char err[256];
-
 	qs_config_defaults(&cfg);
 	qs_frames_listen(&cfg.listen);
 	dp.cfg = &cfg;
@@ -129,10 +154,6 @@ make_worker(void)
 	dp.n_ports = 1;
 	/* the port's MAC: the frames are addressed to it */
 	dp.ports[0].caps.mac = qs_frames_our_mac;
-	if (qs_cid_codec_init(&dp.codec, "nibble", N_WORKERS, err, sizeof(err)) != 0) {
-		fprintf(stderr, "bench_steer: %s\n", err);
-		exit(1);
-	}
 	for (uint16_t w = 0; w < N_WORKERS; w++) {
 		dp.inbox[w] = qs_steer_inbox_create(w, INBOX_SIZE, SOCKET_ID_ANY);
 		if (dp.inbox[w] == NULL)
@@ -224,6 +245,7 @@ main(int argc, char **argv)
 	uint64_t *base, *steer, *steer_only, *drain;
 	double base_med, steer_med, only_med, drain_med;
 	struct rte_mempool *pool;
+	double ratio[RTE_DIM(formats)];
 	char err[256];
 
 	if (passes == 0) {
@@ -237,14 +259,13 @@ main(int argc, char **argv)
 	if (pool == NULL)
 		die("mbuf pool");
 	make_worker();
-	make_packets(pool);
 
 	printf("bench_steer: %d packets (%d-byte short-header QUIC datagrams, "
 	       "IPv4 and IPv6), %d workers, self %d, bursts of %d\n",
 	       N_PACKETS, DATAGRAM_LEN, N_WORKERS, SELF, BURST);
-	printf("%u passes of each loop (%" PRIu64 " packets), alternating, TSC "
-	       "%.0f MHz, lcore %u\n", passes, packets, rte_get_tsc_hz() / 1e6,
-	       rte_lcore_id());
+	printf("%u passes of each loop (%" PRIu64 " packets) per CID format, "
+	       "alternating, TSC %.0f MHz, lcore %u\n", passes, packets,
+	       rte_get_tsc_hz() / 1e6, rte_lcore_id());
 
 	base = calloc(passes, sizeof(*base));
 	steer = calloc(passes, sizeof(*steer));
@@ -252,44 +273,63 @@ main(int argc, char **argv)
 	drain = calloc(passes, sizeof(*drain));
 	if (base == NULL || steer == NULL || steer_only == NULL || drain == NULL)
 		return 1;
-	for (unsigned int i = 0; i < WARMUP_PASSES; i++) {
-		baseline_pass();
-		steer_pass();
-	}
-	memset(&lc->stats, 0, sizeof(lc->stats));
-	local_count = 0;
-	for (unsigned int i = 0; i < passes; i++) {
-		base[i] = timed(baseline_pass);
-		drain_cycles = 0;
-		steer[i] = timed(steer_pass);
-		drain[i] = drain_cycles;
-		steer_only[i] = steer[i] - drain_cycles;
-	}
+	for (size_t f = 0; f < RTE_DIM(formats); f++) {
+		const struct format *fm = &formats[f];
 
-	base_med = median_per_packet(base, passes);
-	steer_med = median_per_packet(steer, passes);
-	only_med = median_per_packet(steer_only, passes);
-	drain_med = median_per_packet(drain, passes);
-	report("baseline (touch first cache line)", base_med,
-	       (double)base[0] / N_PACKETS);
-	report("steer (classify+decide+stage+flush)", only_med,
-	       (double)steer_only[0] / N_PACKETS);
-	report("other workers' inbox drain", drain_med,
-	       (double)drain[0] / N_PACKETS);
-	report("steer and drain", steer_med, (double)steer[0] / N_PACKETS);
-	printf("ratio steer/baseline (medians): %.2f (with the drain: %.2f)\n",
-	       only_med / base_med, steer_med / base_med);
-	printf("forwarded %" PRIu64 ", local %" PRIu64 ", forward drops %" PRIu64
-	       " (expect about 3/4 forwarded, no drops)\n",
-	       lc->stats.quic_forwarded_out, local_count,
-	       lc->stats.quic_forward_dropped);
+		qs_cid_codec_fini(&dp.codec);
+		if ((fm->lb ? qs_cid_codec_init_quic_lb(&dp.codec, &fm->lb_settings,
+							 N_WORKERS, err, sizeof(err))
+			    : qs_cid_codec_init(&dp.codec, "nibble", N_WORKERS,
+						err, sizeof(err))) != 0) {
+			fprintf(stderr, "bench_steer: %s: %s\n", fm->name, err);
+			return 1;
+		}
+		make_packets(pool);
+		for (unsigned int i = 0; i < WARMUP_PASSES; i++) {
+			baseline_pass();
+			steer_pass();
+		}
+		memset(&lc->stats, 0, sizeof(lc->stats));
+		local_count = 0;
+		for (unsigned int i = 0; i < passes; i++) {
+			base[i] = timed(baseline_pass);
+			drain_cycles = 0;
+			steer[i] = timed(steer_pass);
+			drain[i] = drain_cycles;
+			steer_only[i] = steer[i] - drain_cycles;
+		}
+		base_med = median_per_packet(base, passes);
+		steer_med = median_per_packet(steer, passes);
+		only_med = median_per_packet(steer_only, passes);
+		drain_med = median_per_packet(drain, passes);
+		printf("\n%s (%u-byte CIDs)\n", fm->name, dp.codec.cid_len);
+		report("baseline (touch first cache line)", base_med,
+		       (double)base[0] / N_PACKETS);
+		report("steer (classify+decide+stage+flush)", only_med,
+		       (double)steer_only[0] / N_PACKETS);
+		report("other workers' inbox drain", drain_med,
+		       (double)drain[0] / N_PACKETS);
+		report("steer and drain", steer_med, (double)steer[0] / N_PACKETS);
+		ratio[f] = only_med / base_med;
+		printf("ratio steer/baseline (medians): %.2f (with the drain: %.2f)\n",
+		       ratio[f], steer_med / base_med);
+		printf("forwarded %" PRIu64 ", local %" PRIu64 ", forward drops %"
+		       PRIu64 " (expect about 3/4 forwarded, no drops)\n",
+		       lc->stats.quic_forwarded_out, local_count,
+		       lc->stats.quic_forward_dropped);
+		for (int i = 0; i < N_PACKETS; i++)
+			rte_pktmbuf_free(pkts[i]);
+	}
+	printf("\nsteer/baseline against nibble's:");
+	for (size_t f = 1; f < RTE_DIM(formats); f++)
+		printf(" %s %.2f x%s", formats[f].name, ratio[f] / ratio[0],
+		       f + 1 < RTE_DIM(formats) ? "," : "\n");
 	free(base);
 	free(steer);
 	free(steer_only);
 	free(drain);
+	qs_cid_codec_fini(&dp.codec);
 
-	for (int i = 0; i < N_PACKETS; i++)
-		rte_pktmbuf_free(pkts[i]);
 	for (uint16_t w = 0; w < N_WORKERS; w++)
 		rte_ring_free(dp.inbox[w]);
 	rte_free(lc);

@@ -558,23 +558,37 @@ class Rig:
             reply = json.loads(s.recv(65536))
         return reply[cmd.split(",")[0]]
 
+    def paged(self, cmd):
+        """Every page of a per-lcore telemetry command (/quicsteer/lcores,
+        /quicsteer/steering): DPDK's socket answers at most 16 KiB, so
+        quicsteer answers from the lcore index given and says where the next
+        page starts ("next_lcore")."""
+        out, first = {}, 0
+        for _ in range(256):
+            page = self.telemetry(f"{cmd},{first}")
+            nxt = page.pop("next_lcore", None)
+            out.update(page)
+            if nxt is None:
+                return out
+            check(nxt > first, f"{cmd}: next_lcore {nxt} after {first}")
+            first = nxt
+        raise TestFailure(f"{cmd}: more than 256 pages")
+
     def counters(self):
         """Per-lcore counters: {worker index: {counter: value}}; I/O lcores
         of the pipeline layout under their names ("io0", ...)."""
-        lcores = self.telemetry("/quicsteer/lcores")
-        return {_lcore_key(w): c for w, c in lcores.items()}
+        return {_lcore_key(w): c for w, c in self.paged("/quicsteer/lcores").items()}
 
     def steering(self):
         """Forwarding matrix between workers: steering()[from][to] packets
         (rows of I/O lcores: steering_rows())."""
-        rows = self.telemetry("/quicsteer/steering")
+        rows = self.paged("/quicsteer/steering")
         return [rows[str(w)] for w in range(len(rows)) if str(w) in rows]
 
     def steering_rows(self):
         """Every row of the forwarding matrix, keyed like counters():
         {from worker index or "io0": [packets to worker 0, 1, ...]}."""
-        rows = self.telemetry("/quicsteer/steering")
-        return {_lcore_key(w): r for w, r in rows.items()}
+        return {_lcore_key(w): r for w, r in self.paged("/quicsteer/steering").items()}
 
     def wait_counters(self, done, timeout=5.0):
         """Polls counters() until done(snapshot) holds or timeout; returns the

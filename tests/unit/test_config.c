@@ -154,6 +154,27 @@ test_set_good_values(void)
 	CHECK_EQ(set(&cfg, "dataplane", "cid_format", "quic-lb", err), 0);
 	CHECK(strcmp(cfg.cid_format, "quic-lb") == 0); /* the codec judges it */
 
+	/* [quic_lb]: defaults, then every key */
+	CHECK_EQ(cfg.quic_lb.server_id_len, 2);
+	CHECK_EQ(cfg.quic_lb.nonce_len, 8);
+	CHECK_EQ(cfg.quic_lb.self_describing_length, 1);
+	CHECK_EQ(cfg.quic_lb.key_set, false);
+	CHECK_EQ(set(&cfg, "quic_lb", "config_id", "6", err), 0);
+	CHECK_EQ(cfg.quic_lb.config_id, 6);
+	CHECK_EQ(set(&cfg, "quic_lb", "server_id_len", "3", err), 0);
+	CHECK_EQ(set(&cfg, "quic_lb", "nonce_len", "12", err), 0);
+	CHECK_EQ(set(&cfg, "quic_lb", "node_id", "0x1234", err), 0);
+	CHECK_EQ(cfg.quic_lb.node_id, 0x1234);
+	CHECK_EQ(set(&cfg, "quic_lb", "self_describing_length", "off", err), 0);
+	CHECK_EQ(cfg.quic_lb.self_describing_length, 0);
+	CHECK_EQ(set(&cfg, "quic_lb", "key", "000102030405060708090a0b0c0d0e0f",
+		     err), 0);
+	CHECK_EQ(cfg.quic_lb.key_set, true);
+	CHECK_EQ(cfg.quic_lb.key[15], 0x0f);
+	/* empty: plaintext again */
+	CHECK_EQ(set(&cfg, "quic_lb", "key", "", err), 0);
+	CHECK_EQ(cfg.quic_lb.key_set, false);
+
 	CHECK_EQ(set(&cfg, "quic", "reset_secret", SECRET_HEX, err), 0);
 	CHECK_EQ(cfg.reset_secret_set, true);
 	CHECK_MEM_EQ(cfg.reset_secret, secret, sizeof(secret));
@@ -256,6 +277,12 @@ static const struct bad_value bad_values[] = {
 	 "+0112233445566778899aabbccddeeff00112233445566778899aabbccddeeff",
 	 "hex"},
 	{"dataplane", "cid_format", "a-name-over-16-bytes", "too long"},
+	{"quic_lb", "config_id", "7", "0..6"},
+	{"quic_lb", "server_id_len", "0", "1..15"},
+	{"quic_lb", "server_id_len", "16", "1..15"},
+	{"quic_lb", "nonce_len", "3", "4..18"},
+	{"quic_lb", "key", "0011", "32 hex digits"},
+	{"quic_lb", "self_describing_length", "yes", "off, on"},
 	{"tls", "cert", "", "empty"},
 	{"nosuch", "port", "1", "unknown section"},
 	{"dataplane", "brust", "32", "unknown key"},
