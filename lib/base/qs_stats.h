@@ -22,7 +22,7 @@
 	X(quic_drop_malformed) X(quic_drop_no_conn) X(quic_drop_short) \
 	X(quic_stateless_resets_ratelimited) X(quic_drop_bad_token) \
 	X(quic_drop_no_tls) X(quic_conn_refused) X(quic_drop_unauthenticated) \
-	X(quic_drop_pn_guard) X(quic_drop_other_node) \
+	X(quic_drop_pn_guard) X(quic_drop_other_node) X(quic_ncid_repeats_ignored) \
 	X(quic_initials) X(quic_version_negotiations_sent) X(quic_retries_sent) \
 	X(quic_stateless_resets_sent) \
 	X(quic_conn_accepted) X(quic_conn_active) X(quic_conn_closed) \

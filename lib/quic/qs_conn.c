@@ -592,6 +592,7 @@ qs_conn_read(struct qs_conn *c, const struct qs_net_path *path,
 	npath.user_data = path_find(c, &path->remote.sa);
 	rv = qs_quic_read_pkt(&c->q, &npath, &pi, data, len, env->now);
 	env->stats->quic_drop_pn_guard += c->q.rx_refused;
+	env->stats->quic_ncid_repeats_ignored += c->q.rx_frames_ignored;
 	if (rv == 0 && c->handshake_done && c->q.tls != NULL)
 		tls_release(c);
 	if (rv == 0) {

@@ -268,6 +268,7 @@ qs_quic_conn_init(struct qs_quic_conn *q)
 	q->conn_ref.user_data = q;
 	ngtcp2_connection_close_error_default(&q->last_error);
 	qs_pn_guard_init(&q->pn);
+	memset(&q->frames, 0, sizeof(q->frames));
 }
 
 /* ---- packet protection through the packet-number guard ---- */
@@ -285,6 +286,7 @@ qs_quic_read_pkt(struct qs_quic_conn *q, const ngtcp2_path *path,
 
 	q->rx_authentic = false;
 	q->rx_refused = 0;
+	q->rx_frames_ignored = 0;
 	reading = q;
 	rv = ngtcp2_conn_read_pkt(q->conn, path, pi, data, len, ts);
 	reading = NULL;
@@ -315,6 +317,9 @@ cb_decrypt(uint8_t *dest, const ngtcp2_crypto_aead *aead,
 	if (rv == 0) {
 		qs_pn_guard_received(&q->pn, space, pkt_num);
 		q->rx_authentic = true;
+		if (space == QS_PNS_APP && ciphertextlen >= aead->max_overhead)
+			q->rx_frames_ignored += qs_frame_guard_filter(
+				&q->frames, dest, ciphertextlen - aead->max_overhead);
 	}
 	return rv;
 }

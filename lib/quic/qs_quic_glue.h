@@ -19,6 +19,7 @@
 #include <ngtcp2/ngtcp2.h>
 #include <ngtcp2/ngtcp2_crypto.h>
 
+#include "quic/qs_frame_guard.h"
 #include "quic/qs_pn_guard.h"
 
 /* QPACK settings both ends announce */
@@ -36,9 +37,11 @@ struct qs_quic_conn {
 	ngtcp2_crypto_conn_ref conn_ref;      /* how GnuTLS finds conn */
 	ngtcp2_connection_close_error last_error;
 	struct qs_pn_guard pn;                /* see qs_pn_guard.h */
+	struct qs_frame_guard frames;         /* see qs_frame_guard.h */
 	/* what the last qs_quic_read_pkt saw */
 	bool rx_authentic;                    /* a packet authenticated */
 	uint32_t rx_refused;                  /* packets the guard refused */
+	uint32_t rx_frames_ignored;           /* repeated NEW_CONNECTION_IDs */
 	ngtcp2_mem ngtcp2_mem;                /* hooks naming this connection */
 	nghttp3_mem nghttp3_mem;
 	uint64_t mem[QS_MEM_OWNERS];          /* bytes held, by library */
@@ -58,8 +61,9 @@ void qs_quic_conn_init(struct qs_quic_conn *q);
  * the receive IVs going to the packet-number guard. 0, or -1. */
 int qs_quic_tls_configure(gnutls_session_t session, bool server);
 
-/* ngtcp2_conn_read_pkt through the packet-number guard; afterwards
- * q->rx_authentic and q->rx_refused say what the datagram held. Every
+/* ngtcp2_conn_read_pkt through the packet-number and frame guards;
+ * afterwards q->rx_authentic, q->rx_refused and q->rx_frames_ignored say
+ * what the datagram held. Every
  * read of a connection that has the glue's callbacks goes through here. */
 int qs_quic_read_pkt(struct qs_quic_conn *q, const ngtcp2_path *path,
 		     const ngtcp2_pkt_info *pi, const uint8_t *data, size_t len,
