@@ -22,6 +22,8 @@
 #ifndef QS_RX_H
 #define QS_RX_H
 
+#include <stdio.h>
+
 #include <rte_common.h>
 #include <rte_log.h>
 #include <rte_mbuf.h>
@@ -59,15 +61,20 @@ qs_rx_oversize(struct qs_lcore *lc, struct rte_mbuf *m, uint32_t ip_len)
 	lc->stats.drop_oversize++;
 	if (!lc->oversize_warned) {
 		lc->oversize_warned = true;
+		char said[48] = "";
+
+		if (ip_len != 0)
+			snprintf(said, sizeof(said), ", the IP header says %u",
+				 ip_len);
 		RTE_LOG(WARNING, QS_LCORE,
 			"worker %u: port %u received a frame larger than its "
-			"receive buffers (%u bytes arrived%s%u), dropped "
+			"receive buffers (%u bytes arrived%s%s), dropped "
 			"(drop_oversize). A peer sends UDP GSO super-frames (or "
 			"jumbo frames) that nothing segmented: on a veth or "
 			"container link switch segmentation off on the peer: "
 			"ethtool -K <peer> gso off tx-udp-segmentation off\n",
 			lc->worker, m->port, rte_pktmbuf_pkt_len(m),
-			ip_len ? ", the IP header says " : "", ip_len);
+			m->nb_segs > 1 ? " in several buffers" : "", said);
 	}
 	rte_pktmbuf_free(m);
 }

@@ -11,6 +11,11 @@ it down on exit, also after a failure, an exception or SIGTERM. Nothing
 outside those namespaces is ever a destination: the server answers for
 198.18.0.1 and 2001:db8::1, the client has 198.18.0.2 and 2001:db8::2.
 Every wait is bounded.
+
+With pmd="virtio_user" (or QS_RIG_PMD=virtio_user) quicsteer sees what a VM
+sees, a virtio-net device: net_virtio_user talking vhost-user to a vSwitch,
+Debian's dpdk-testpmd, which forwards between its net_vhost port and a
+net_af_packet port on the server's veth (see VSwitch).
 """
 import contextlib
 import ctypes
@@ -41,9 +46,10 @@ READY_TIMEOUT = 20.0
 STOP_TIMEOUT = 15.0
 SKIP = 77  # meson's exit code for a skipped test
 
-# names the rig gives: qs-<test>-<test pid>-srv|cli and qs-<test>-<test pid>-<n>
+# names the rig gives: qs-<test>-<test pid>-srv|cli, qs-<test>-<test pid>-<n>
+# (quicsteer) and qs-<test>-<test pid>-vs<n> (the vSwitch of pmd virtio_user)
 NETNS_RE = re.compile(r"^qs-([a-z0-9]+)-(\d+)-(srv|cli)$")
-PREFIX_RE = re.compile(r"^qs-[a-z0-9]+-(\d+)-\d+$")
+PREFIX_RE = re.compile(r"^qs-[a-z0-9]+-(\d+)-(?:vs)?\d+$")
 
 
 class TestFailure(Exception):
@@ -180,6 +186,19 @@ def remove_runtime_dir(prefix):
     shutil.rmtree(DPDK_RUN_DIR / prefix, ignore_errors=True)
 
 
+def telemetry(prefix, cmd, timeout=5):
+    """One command to the DPDK telemetry socket of the process started with
+    --file-prefix prefix; the parsed reply."""
+    path = DPDK_RUN_DIR / prefix / "dpdk_telemetry.v2"
+    with socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET) as s:
+        s.settimeout(timeout)
+        s.connect(str(path))
+        json.loads(s.recv(65536))  # greeting: version, pid, max length
+        s.send(cmd.encode())
+        reply = json.loads(s.recv(65536))
+    return reply[cmd.split(",")[0]]
+
+
 # ---- hugepages (deploy/hugepages.sh does the work, for the demo too) -------
 
 HUGEPAGES_SH = REPO / "deploy" / "hugepages.sh"
@@ -212,6 +231,110 @@ def remove_hugepage_files(huge_dir, prefix):
     for f in Path(huge_dir).glob(f"{prefix}map_*"):
         with contextlib.suppress(OSError):
             f.unlink()
+
+
+# ---- the PMD quicsteer runs on ---------------------------------------------
+
+PMDS = ("af_packet", "virtio_user")
+# the virtio_user port's MAC, what quicsteer answers ARP and ND with: QEMU's
+# prefix, as a VM's virtio-net device has (the veth keeps its own: it is the
+# vSwitch's wire)
+VIRTIO_MAC = "52:54:00:71:73:01"
+VSWITCH_READY_TIMEOUT = 20.0
+VSWITCH_STOP_TIMEOUT = 10.0
+VSWITCH_MEMORY_MIB = 128    # testpmd's -m, without hugepages
+VSWITCH_MBUFS = 8192        # testpmd's pool: frames in flight only
+
+
+def pmd_wanted():
+    """The rig's PMD from the environment: QS_RIG_PMD=virtio_user (the meson
+    tests *_virtio_user set it), else af_packet."""
+    pmd = os.environ.get("QS_RIG_PMD", "") or "af_packet"
+    check(pmd in PMDS, f"QS_RIG_PMD={pmd!r}: not one of {', '.join(PMDS)}")
+    return pmd
+
+
+class VSwitch:
+    """The host side of a VM's virtio-net device, on one machine: Debian's
+    dpdk-testpmd in the server namespace forwards (io mode, as is) between
+    a net_af_packet port on the server's veth and a net_vhost port whose
+    vhost-user socket quicsteer's net_virtio_user connects to. Queue i of
+    one port goes to queue i of the other, so the kernel's fanout hash over
+    the af_packet queues still spreads clients over quicsteer's workers.
+
+    testpmd busy-polls with one forwarding lcore that may run on either CPU
+    (its main lcore only waits on stdin), runs without hugepages (it copies
+    between its own mbufs and quicsteer's buffers) and has its own
+    --file-prefix. Its af_packet port is promiscuous (testpmd's default), so
+    frames for quicsteer's MAC pass on a NIC too, not only on a veth.
+    Closing its stdin (or SIGTERM) stops it; it then prints its port
+    counters into its log."""
+
+    def __init__(self, rig, queues, n):
+        self.queues = queues
+        self.prefix = f"qs-{rig.name}-{os.getpid()}-vs{n}"
+        self.socket = rig._tmp / f"vhost-{n}.sock"
+        self.log = rig._tmp / f"vswitch-{n}.log"
+        self.proc = None
+        testpmd = shutil.which("dpdk-testpmd")
+        if testpmd is None:
+            raise Skipped("dpdk-testpmd not found: the virtio_user rig needs it as "
+                          "its vSwitch (Debian package dpdk-dev, deploy/install-deps.sh)")
+        # stdbuf: line-buffered stdout, so "Press enter to exit" (forwarding
+        # has started) reaches the log at once
+        self.argv = ["ip", "netns", "exec", rig.server_ns, "stdbuf", "-oL", testpmd,
+                     "--no-huge", "-m", str(VSWITCH_MEMORY_MIB), "--no-pci",
+                     "--file-prefix", self.prefix,
+                     "--lcores", "0@(0,1),1@(0,1)",
+                     "--log-level=lib.vhost.config:notice",
+                     f"--vdev=net_af_packet0,iface={rig.server_if},qpairs={queues}",
+                     f"--vdev=net_vhost0,iface={self.socket},queues={queues}",
+                     "--", "--forward-mode=io", "--nb-cores=1",
+                     f"--rxq={queues}", f"--txq={queues}",
+                     f"--total-num-mbufs={VSWITCH_MBUFS}",
+                     # the vhost port is down until quicsteer connects
+                     "--disable-link-check"]
+
+    def start(self):
+        with open(self.log, "wb") as log:
+            # stdin stays open: EOF is testpmd's "enter" that stops it
+            self.proc = subprocess.Popen(self.argv, stdout=log, stderr=subprocess.STDOUT,
+                                         stdin=subprocess.PIPE, preexec_fn=_die_with_parent)
+        deadline = time.monotonic() + VSWITCH_READY_TIMEOUT
+        while not (self.socket.exists() and "Press enter to exit" in self.output()):
+            check(self.proc.poll() is None,
+                  f"the vSwitch (dpdk-testpmd) exited {self.proc.returncode} at start:\n"
+                  f"{self.output()[-3000:]}")
+            check(time.monotonic() < deadline,
+                  f"the vSwitch (dpdk-testpmd) not forwarding within "
+                  f"{VSWITCH_READY_TIMEOUT} s:\n{self.output()[-3000:]}")
+            time.sleep(0.05)
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def output(self):
+        return self.log.read_text(errors="replace") if self.log.exists() else ""
+
+    def stats(self):
+        """testpmd's port counters: {"af_packet": /ethdev/stats, "vhost": ...}."""
+        return {"af_packet": telemetry(self.prefix, "/ethdev/stats,0"),
+                "vhost": telemetry(self.prefix, "/ethdev/stats,1")}
+
+    def stop(self):
+        """Stops testpmd (it prints its forward statistics) and removes its
+        runtime dir and socket."""
+        if self.alive():
+            with contextlib.suppress(OSError):
+                self.proc.stdin.close()
+            try:
+                self.proc.wait(VSWITCH_STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        remove_runtime_dir(self.prefix)
+        with contextlib.suppress(OSError):
+            self.socket.unlink()
 
 
 def run_quicsteer(eal, app, prefix, timeout=30):
@@ -348,11 +471,19 @@ class Rig:
     hugepages True: quicsteer on hugepages (reserved for the test, skipped
               with the reason when the kernel has none to give); False:
               --no-huge; None: as QS_RIG_HUGEPAGES says
+    pmd       "af_packet": quicsteer's port is net_af_packet on the server's
+              veth, with a queue pair per worker; "virtio_user": it is
+              net_virtio_user (MAC VIRTIO_MAC, as many queue pairs) over
+              vhost-user to a VSwitch that the rig starts before quicsteer
+              (again when the queue count changes) and stops at the end
+              (skipped where dpdk-testpmd is missing); None: as QS_RIG_PMD
+              says. port_name and port_driver name the port, server_mac is
+              its MAC either way
     """
 
     def __init__(self, name, workers=4, config=None, app_args=(),
                  port=QUIC_PORT, wait_ready=True, interactive=False, start=True,
-                 io_lcores=0, hugepages=None):
+                 io_lcores=0, hugepages=None, pmd=None):
         check(re.fullmatch(r"[a-z0-9]{1,8}", name) is not None,
               f"rig name {name!r}: 1-8 lowercase letters or digits")
         pid = os.getpid()
@@ -373,6 +504,12 @@ class Rig:
         self._procs = []        # helpers started with popen_in(): stopped at exit
         self.workers = workers
         self.hugepages = hugepages_wanted() if hugepages is None else hugepages
+        self.pmd = pmd_wanted() if pmd is None else pmd
+        check(self.pmd in PMDS, f"Rig(pmd={self.pmd!r}): not one of {', '.join(PMDS)}")
+        self.port_driver = f"net_{self.pmd}"
+        self.port_name = f"{self.port_driver}0"
+        self.vswitch = None     # the VSwitch while pmd is virtio_user
+        self._vswitches = 0
         self.huge_dir = None
         self._huge_before = None
         self._start_on_enter = start
@@ -415,6 +552,14 @@ class Rig:
             tail = self.output().splitlines()[-40:]
             print("---- quicsteer output (last lines) ----", file=sys.stderr)
             print("\n".join(tail), file=sys.stderr)
+        if self.vswitch is not None:
+            self.vswitch.stop()
+            if failed:
+                # its port counters, printed as it stopped, and what came before
+                tail = self.vswitch.output().splitlines()[-60:]
+                print(f"---- vSwitch (dpdk-testpmd) output (last lines; "
+                      f"{' '.join(self.vswitch.argv[6:])}) ----", file=sys.stderr)
+                print("\n".join(tail), file=sys.stderr)
         for ns in (self.server_ns, self.client_ns):
             run(["ip", "netns", "del", ns], check_rc=False, timeout=10)
         for prefix in self._prefixes:
@@ -441,7 +586,8 @@ class Rig:
              self.client_if, "nodad"])
         run(["ip", "-n", c, "link", "set", self.client_if, "up"])
         client_offloads_off(c, self.client_if)
-        self.server_mac = _link_mac(s, self.server_if)
+        self.server_mac = (_link_mac(s, self.server_if) if self.pmd == "af_packet"
+                           else VIRTIO_MAC)
         self.client_mac = _link_mac(c, self.client_if)
 
     # -- the server process --
@@ -460,13 +606,21 @@ class Rig:
             app += ["--config", self.write_file(f"quicsteer-{self._starts}.ini", config)]
         app += list(app_args)
         memory = (["--huge-dir", self.huge_dir] if self.hugepages else ["--no-huge"])
+        queues = io_lcores or workers
+        if self.pmd == "af_packet":
+            vdev = f"--vdev=net_af_packet0,iface={self.server_if},qpairs={queues}"
+        else:
+            vdev = self._vswitch_vdev(queues)
+            if self.hugepages:
+                # vhost-user maps at most 8 memory regions: one file per page
+                # would be hundreds ("Too many memory regions"); --no-huge is
+                # one memfd, shared too
+                memory.append("--single-file-segments")
         argv = ["ip", "netns", "exec", self.server_ns, quicsteer_binary(),
                 *memory, "--no-pci", "-m", str(SERVER_MEMORY_MIB),
                 "--file-prefix", self.prefix,
                 "--lcores", lcores_option(workers + io_lcores),
-                f"--vdev=net_af_packet0,iface={self.server_if},"
-                f"qpairs={io_lcores or workers}",
-                "--", *app]
+                vdev, "--", *app]
         self._log = self._tmp / f"quicsteer-{self._starts}.log"
         with open(self._log, "wb") as log:
             # `ip netns exec` execs quicsteer: signals to proc reach it
@@ -476,6 +630,20 @@ class Rig:
                 preexec_fn=_die_with_parent)
         if wait_ready:
             self._wait_ready()
+
+    def _vswitch_vdev(self, queues):
+        """The vSwitch for a quicsteer with queues queue pairs, started now
+        if none runs with that many; quicsteer's --vdev for it."""
+        if self.vswitch is not None and (self.vswitch.queues != queues or
+                                         not self.vswitch.alive()):
+            self.vswitch.stop()
+            self.vswitch = None
+        if self.vswitch is None:
+            self._vswitches += 1
+            self.vswitch = VSwitch(self, queues, self._vswitches)
+            self.vswitch.start()
+        return (f"--vdev=net_virtio_user0,path={self.vswitch.socket},"
+                f"queues={queues},mac={VIRTIO_MAC}")
 
     def _wait_ready(self):
         deadline = time.monotonic() + READY_TIMEOUT
@@ -488,13 +656,27 @@ class Rig:
                 stats = self.telemetry("/quicsteer/stats", timeout=1)
                 # answered: the dataplane is initialised and its port started
                 if stats and stats.get("workers") == self.workers:
-                    return
-                last = f"/quicsteer/stats answered {stats}"
+                    if self.vswitch is None or self._vswitch_linked():
+                        return
+                    last = "the vSwitch's vhost port is down: quicsteer not connected"
+                else:
+                    last = f"/quicsteer/stats answered {stats}"
             except (OSError, ValueError) as e:
                 last = str(e)
             time.sleep(0.1)
         raise TestFailure(f"quicsteer not ready within {READY_TIMEOUT} s ({last}):\n"
                           f"{self.output()}")
+
+    def _vswitch_linked(self):
+        """The vhost-user connection is up: the vSwitch's vhost port has
+        link. (virtio_user says "Failed to start device" and quicsteer runs
+        on when vhost-user refuses its memory, e.g. too many regions.)"""
+        check("Failed to start device" not in self.output(),
+              f"quicsteer's virtio_user port did not start:\n{self.output()[-3000:]}")
+        check(self.vswitch.alive(), f"the vSwitch exited ({self.vswitch.proc.returncode}):\n"
+                                    f"{self.vswitch.output()[-3000:]}")
+        link = telemetry(self.vswitch.prefix, "/ethdev/link_status,1", timeout=1)
+        return link.get("status") == "UP"
 
     def write_file(self, name, text):
         """A file in the rig's private temporary directory; its path."""
@@ -548,15 +730,14 @@ class Rig:
     # -- telemetry --
 
     def telemetry(self, cmd, timeout=5):
-        """Sends one command to the DPDK telemetry socket; the parsed reply."""
-        path = DPDK_RUN_DIR / self.prefix / "dpdk_telemetry.v2"
-        with socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET) as s:
-            s.settimeout(timeout)
-            s.connect(str(path))
-            json.loads(s.recv(65536))  # greeting: version, pid, max length
-            s.send(cmd.encode())
-            reply = json.loads(s.recv(65536))
-        return reply[cmd.split(",")[0]]
+        """Sends one command to quicsteer's DPDK telemetry socket; the parsed
+        reply."""
+        return telemetry(self.prefix, cmd, timeout)
+
+    def port_stats(self):
+        """quicsteer's port counters (/ethdev/stats of port 0: ipackets,
+        opackets, imissed, ierrors, rx_nombuf, ...), whatever the PMD."""
+        return self.telemetry("/ethdev/stats,0")
 
     def paged(self, cmd):
         """Every page of a per-lcore telemetry command (/quicsteer/lcores,

@@ -30,7 +30,7 @@ def start_dumpcap(rig, out):
     with open(err, "wb") as f:
         # stdbuf: its "Capturing on" line is otherwise held in a buffer
         proc = subprocess.Popen(["stdbuf", "-oL", "dpdk-dumpcap", "--file-prefix", rig.prefix,
-                                 "-i", "net_af_packet0", "-w", str(out)],
+                                 "-i", rig.port_name, "-w", str(out)],
                                 stdout=f, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + DUMPCAP_READY
     while time.monotonic() < deadline:
