@@ -16,8 +16,9 @@ machine runs meanwhile). Asserted:
   error, after it reset more than stream_resets_max streams;
 - quic_conn_closed_abuse moved by the number of attacker connections the
   server closed, h3_streams_reset_by_peer by more than stream_resets_max;
-- the normal clients' rate with the attacker (mean of its runs) is within
-  20 % of their rate without it (mean of the runs alone), and none of their
+- the normal clients' rate with the attacker (mean of its runs) is at
+  most 20 % below their rate without it (mean of the runs alone; a higher
+  rate while attacked is the machine's noise, not a failure), and none of their
   requests failed.
 """
 import json
@@ -152,9 +153,11 @@ def test():
                   f"(mean {mean_alone:.0f}), with the attacker "
                   f"{[round(x) for x in attacked]} req/s (mean {mean_attacked:.0f}): "
                   f"{ratio:.1%} of the rate alone")
-            check(abs(ratio - 1) <= TOLERANCE,
+            # the attacker must not slow them: faster while attacked is the
+            # machine's noise (other load comes and goes between runs)
+            check(ratio >= 1 - TOLERANCE,
                   f"the normal clients' rate with the attacker ({mean_attacked:.0f} req/s) "
-                  f"is not within {TOLERANCE:.0%} of their rate alone ({mean_alone:.0f} "
+                  f"is more than {TOLERANCE:.0%} below their rate alone ({mean_alone:.0f} "
                   f"req/s)")
 
             rc, _ = rig.stop()
