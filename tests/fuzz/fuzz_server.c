@@ -80,7 +80,7 @@ totals(void)
 	fprintf(stderr, "fuzz_server: %llu inputs;", inputs);
 	for (size_t i = 0; i < sizeof(shown) / sizeof(shown[0]); i++)
 		fprintf(stderr, " %s=%llu", qs_counter_names[shown[i]],
-			(unsigned long long)qs_stats_get(&F.stats, shown[i]));
+			(unsigned long long)qs_stats_get(&F.s.stats, shown[i]));
 	fputc('\n', stderr);
 }
 

@@ -2,14 +2,14 @@
  *
  *   make_server_seeds OUT_DIR MANIFEST
  *
- * An ngtcp2 + nghttp3 + GnuTLS client (on the shared glue,
- * quic/qs_quic_glue.h, as tests/unit/test_server.c's) runs in this
- * process against the fuzz harness's own server (server_harness.c): every
- * datagram it sends, every clock move and every server pass the exchange
- * needs goes through qs_fuzz_record and into the seed, so the seed is
- * exactly the input that fuzz_server replays. The client draws its own
- * random stream (interpose.h), so recording it does not change what the
- * server draws; the server's answers reach the client only here.
+ * The in-process ngtcp2 + nghttp3 + GnuTLS client of tests/unit/qs_inproc.h
+ * (test_server.c's too) runs against the fuzz harness's server
+ * (server_harness.c): every datagram it sends, every clock move and every
+ * server pass the exchange needs goes through qs_fuzz_record and into the
+ * seed, so the seed is exactly the input that fuzz_server replays. The
+ * client draws its own random stream (interpose.h), so recording it does
+ * not change what the server draws; the server's answers reach the client
+ * only here.
  *
  * Scenarios, each with real packet protection and with null protection
  * (OUT_DIR/<scenario>-real, -null) unless said otherwise:
@@ -44,33 +44,23 @@
  * (qs_fuzz_depth), which run_fuzz_server.sh checks again with fuzz_server
  * itself. Exits non-zero when a scenario does not reach its goal. */
 #include <errno.h>
-#include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>
 #include <nghttp3/nghttp3.h>
 #include <ngtcp2/ngtcp2.h>
-#include <ngtcp2/ngtcp2_crypto.h>
-#include <ngtcp2/ngtcp2_crypto_gnutls.h>
 
 #include "base/qs_stats.h"
-#include "quic/qs_quic_glue.h"
-#include "quic/qs_timers.h"
 #include "interpose.h"
 #include "qs_frames.h"
+#include "qs_inproc.h"
 #include "server_harness.h"
 
 #define SEED_MAX (256 * 1024)
 #define OUT_MAX 1024            /* server frames held for the client */
-#define BATCH_MAX 64            /* client datagrams per flush */
-#define CLIENT_UDP_MAX 1452
-#define CLIENT_SCID_LEN 17
-#define CLIENT_DCID_LEN 18
-#define N_REQS 16
 #define TOKEN_MAX 256
 #define DEPTH_LEN 1024
 #define PUMP_PASSES_MAX 4000
@@ -80,56 +70,16 @@
 /* a header field larger than [http] max_field_section_size (16 KiB) */
 #define QS_FUZZ_BIG_FIELD 17000
 
-#define TLS_PRIORITY \
-	"%DISABLE_TLS13_COMPAT_MODE:NORMAL:-VERS-ALL:+VERS-TLS1.3:" \
-	"-CIPHER-ALL:+AES-128-GCM:+AES-256-GCM:+CHACHA20-POLY1305:+AES-128-CCM:" \
-	"-GROUP-ALL:+GROUP-X25519:+GROUP-SECP256R1:+GROUP-SECP384R1:+GROUP-SECP521R1"
-/* an FFDHE-8192 key share first: a ClientHello over two Initials */
-#define TLS_PRIORITY_BIG_HELLO \
-	"%DISABLE_TLS13_COMPAT_MODE:NORMAL:-VERS-ALL:+VERS-TLS1.3:" \
-	"-CIPHER-ALL:+AES-128-GCM:+AES-256-GCM:+CHACHA20-POLY1305:+AES-128-CCM:" \
-	"-GROUP-ALL:+GROUP-FFDHE8192:+GROUP-X25519"
-
-/* ---- the client ---- */
-
-struct req {
-	int64_t id;
-	unsigned int status;
-	size_t body_len;
-	bool closed;
-};
-
-union sockaddr_any {
-	struct sockaddr sa;
-	struct sockaddr_in in;
-	struct sockaddr_in6 in6;
-};
-
-struct client {
-	struct qs_quic_conn q;     /* first: ngtcp2's and nghttp3's user_data */
-	struct gen *g;
-	gnutls_certificate_credentials_t cred;
-	gnutls_priority_t priority;
-	enum qs_fuzz_src src;      /* where its datagrams come from */
-	union sockaddr_any local, remote;
-	socklen_t addrlen;
-	uint64_t expiry;
-	int err;                   /* what ended it, or 0 */
-	bool closed;               /* it sent CONNECTION_CLOSE */
-	bool early;                /* its first flight carries 0-RTT */
-	bool confirmed;            /* HANDSHAKE_DONE received */
-	uint64_t handshakes;       /* the server's count when it started */
-	unsigned int goaways;
-	struct req reqs[N_REQS];
-	size_t n_reqs;
-};
-
-/* ---- the generator: a seed being recorded and what lives across the
- * connections of one scenario ---- */
+/* ---- the generator: a seed being recorded, its client (one at a time),
+ * and what lives across the connections of one scenario ---- */
 
 struct gen {
 	struct qs_fuzz *f;
-	struct client cl;
+	struct qs_inproc_client cl;
+	enum qs_fuzz_src src;      /* where the client's datagrams come from */
+	bool early;                /* its first flight carries 0-RTT */
+	bool confirmed;            /* HANDSHAKE_DONE received */
+	uint64_t handshakes;       /* the server's count when it started */
 	const char *dir;
 	FILE *manifest;
 	unsigned int failures;
@@ -198,48 +148,14 @@ sink(void *arg, const struct qs_fuzz_out *o)
 	g->out[g->n_out++] = *o;
 }
 
+/* The client's datagrams into the seed and the server. */
 static void
-sockaddr_of(union sockaddr_any *sa, bool ipv6, uint32_t v4, const uint8_t *v6,
-	    uint16_t port)
+send_dgram(struct qs_inproc_client *c, const uint8_t *dgram, size_t len,
+	   uint8_t ecn, bool last)
 {
-	memset(sa, 0, sizeof(*sa));
-	if (ipv6) {
-		sa->in6.sin6_family = AF_INET6;
-		memcpy(&sa->in6.sin6_addr, v6, 16);
-		sa->in6.sin6_port = htons(port);
-	} else {
-		sa->in.sin_family = AF_INET;
-		sa->in.sin_addr.s_addr = v4;
-		sa->in.sin_port = htons(port);
-	}
-}
+	struct gen *g = c->arg;
 
-static void
-client_addrs(struct client *c, enum qs_fuzz_src src)
-{
-	const struct qs_fuzz_addr *a = &qs_fuzz_sources[src];
-
-	c->src = src;
-	sockaddr_of(&c->local, a->ipv6, a->v4, a->v6, a->port);
-	sockaddr_of(&c->remote, a->ipv6, qs_frames_our_v4, qs_frames_our_v6,
-		    QS_FRAMES_OUR_PORT);
-	c->addrlen = a->ipv6 ? sizeof(struct sockaddr_in6)
-			     : sizeof(struct sockaddr_in);
-}
-
-static ngtcp2_path
-client_path(struct client *c)
-{
-	return (ngtcp2_path){
-		.local = {&c->local.sa, c->addrlen},
-		.remote = {&c->remote.sa, c->addrlen},
-	};
-}
-
-static bool
-client_live(const struct client *c)
-{
-	return c->q.conn != NULL && !c->closed && c->err == 0;
+	record(g, QS_FUZZ_FLAGS(g->src, ecn, last, 0), dgram, len);
 }
 
 /* What the server sent, to the client when it is for its address; the
@@ -247,79 +163,17 @@ client_live(const struct client *c)
 static unsigned int
 deliver(struct gen *g)
 {
-	struct client *c = &g->cl;
 	unsigned int n = g->n_out;
 
 	for (unsigned int i = 0; i < n; i++) {
 		const struct qs_fuzz_out *o = &g->out[i];
 
-		if (client_live(c) && o->dst == c->src) {
-			ngtcp2_pkt_info pi = {.ecn = o->ecn};
-			ngtcp2_path path = client_path(c);
-			int rv = qs_quic_read_pkt(&c->q, &path, &pi,
-						      o->payload, o->len,
-						      qs_fuzz_now());
-
-			if (rv != 0)
-				c->err = rv;
-			c->expiry = ngtcp2_conn_get_expiry(c->q.conn);
-		}
+		if (qs_inproc_client_live(&g->cl) && o->dst == g->src)
+			qs_inproc_client_read(&g->cl, o->payload, o->len, o->ecn);
 		rte_pktmbuf_free(o->m);
 	}
 	g->n_out = 0;
 	return n;
-}
-
-/* Everything the client has to send, as one burst: the server runs after
- * the last datagram, as a worker does after a received burst. */
-static unsigned int
-client_flush(struct gen *g)
-{
-	static uint8_t bufs[BATCH_MAX][CLIENT_UDP_MAX];
-	struct client *c = &g->cl;
-	size_t lens[BATCH_MAX];
-	uint8_t ecn[BATCH_MAX];
-	unsigned int n;
-
-	if (!client_live(c))
-		return 0;
-	for (n = 0; n < BATCH_MAX; n++) {
-		ngtcp2_path_storage ps;
-		ngtcp2_pkt_info pi;
-		struct qs_quic_err err;
-		ngtcp2_ssize nw;
-
-		ngtcp2_path_storage_zero(&ps);
-		nw = qs_quic_write_pkt(&c->q, bufs[n],
-				       sizeof(bufs[n]), &ps.path, &pi,
-				       qs_fuzz_now(), &err);
-		if (nw < 0) {
-			c->err = err.code;
-			break;
-		}
-		if (nw == 0)
-			break;
-		lens[n] = (size_t)nw;
-		ecn[n] = pi.ecn;
-	}
-	/* through the NAT: whatever ngtcp2 thinks, it leaves from c->src */
-	for (unsigned int i = 0; i < n; i++)
-		record(g, QS_FUZZ_FLAGS(c->src, ecn[i], i + 1 == n, 0), bufs[i],
-		       lens[i]);
-	if (c->q.conn != NULL)
-		c->expiry = ngtcp2_conn_get_expiry(c->q.conn);
-	return n;
-}
-
-static void
-client_timers(struct gen *g)
-{
-	struct client *c = &g->cl;
-
-	if (!client_live(c) || c->expiry > qs_fuzz_now())
-		return;
-	c->err = ngtcp2_conn_handle_expiry(c->q.conn, qs_fuzz_now());
-	c->expiry = ngtcp2_conn_get_expiry(c->q.conn);
 }
 
 /* Nothing moved: the clock goes to the nearer timer of either end (in the
@@ -327,25 +181,22 @@ client_timers(struct gen *g)
 static void
 idle(struct gen *g)
 {
-	struct client *c = &g->cl;
 	uint64_t now = qs_fuzz_now();
-	uint64_t next = client_live(c) ? c->expiry : UINT64_MAX;
-	struct qs_timer *t = qs_timers_first(&g->f->srv.set.timers);
-	uint64_t wait;
+	uint64_t next = qs_inproc_next_expiry(&g->f->s, &g->cl);
+	uint64_t wait = next > now ? next - now : 0;
 	unsigned int adv = 0;
 
-	if (t != NULL && t->expiry < next)
-		next = t->expiry;
-	wait = next > now ? next - now : 0;
 	while (adv < 7 && (uint64_t)qs_fuzz_advance_ms[adv] * 1000000 < wait)
 		adv++;
-	record(g, QS_FUZZ_FLAGS(c->src, 0, true, adv), NULL, 0);
+	record(g, QS_FUZZ_FLAGS(g->src, 0, true, adv), NULL, 0);
 	deliver(g);
 }
 
 typedef bool (*done_fn)(struct gen *g);
 
-/* Both ends until done(g), bounded in passes and virtual time. */
+/* Both ends until done(g), bounded in passes and virtual time. Everything
+ * the client has to send goes as one burst: the server runs after the
+ * last datagram, as a worker does after a received burst. */
 static bool
 pump(struct gen *g, done_fn done, const char *what)
 {
@@ -355,8 +206,8 @@ pump(struct gen *g, done_fn done, const char *what)
 	     i++) {
 		unsigned int moved;
 
-		client_timers(g);
-		moved = client_flush(g);
+		qs_inproc_client_timers(&g->cl);
+		moved = qs_inproc_client_flush(&g->cl);
 		moved += deliver(g);
 		if (g->cl.err != 0) {
 			fail(g, "%s: the client failed: %s", what,
@@ -372,92 +223,18 @@ pump(struct gen *g, done_fn done, const char *what)
 	return false;
 }
 
-/* ---- client callbacks: what the shared glue leaves to each end ---- */
+/* ---- client callbacks: what a later connection of the scenario needs
+ * (the rest is qs_inproc's) ---- */
 
-static int
-cl_recv_header(nghttp3_conn *h3, int64_t stream_id, int32_t token,
-	       nghttp3_rcbuf *name, nghttp3_rcbuf *value, uint8_t flags,
-	       void *user_data, void *stream_user_data)
-{
-	struct req *r = stream_user_data;
-	nghttp3_vec v = nghttp3_rcbuf_get_buf(value);
-
-	(void)h3; (void)stream_id; (void)name; (void)flags; (void)user_data;
-	if (r != NULL && token == NGHTTP3_QPACK_TOKEN__STATUS) {
-		r->status = 0;
-		for (size_t i = 0; i < v.len; i++)
-			r->status = r->status * 10 + (unsigned int)(v.base[i] - '0');
-	}
-	return 0;
-}
-
-static int
-cl_recv_data(nghttp3_conn *h3, int64_t stream_id, const uint8_t *data,
-	     size_t datalen, void *user_data, void *stream_user_data)
-{
-	struct client *c = user_data;
-	struct req *r = stream_user_data;
-
-	(void)h3; (void)data;
-	qs_quic_consume(c->q.conn, stream_id, datalen);
-	if (r != NULL)
-		r->body_len += datalen;
-	return 0;
-}
-
-static int
-cl_stream_close(nghttp3_conn *h3, int64_t stream_id, uint64_t app_error_code,
-		void *user_data, void *stream_user_data)
-{
-	struct req *r = stream_user_data;
-
-	(void)h3; (void)stream_id; (void)app_error_code; (void)user_data;
-	if (r != NULL)
-		r->closed = true;
-	return 0;
-}
-
-static int
-cl_shutdown(nghttp3_conn *h3, int64_t id, void *user_data)
-{
-	(void)h3; (void)id;
-	((struct client *)user_data)->goaways++;
-	return 0;
-}
-
-static int
-h3_start(struct client *c)
-{
-	nghttp3_callbacks cb;
-
-	qs_quic_h3_callbacks_init(&cb);
-	cb.recv_header = cl_recv_header;
-	cb.recv_data = cl_recv_data;
-	cb.stream_close = cl_stream_close;
-	cb.shutdown = cl_shutdown;
-	return qs_quic_h3_start(&c->q, false, &cb, 0);
-}
-
-static int
-cl_recv_rx_key(ngtcp2_conn *conn, ngtcp2_crypto_level level, void *user_data)
-{
-	(void)conn;
-	if (level != NGTCP2_CRYPTO_LEVEL_APPLICATION)
-		return 0;
-	/* after 0-RTT the session exists already */
-	return h3_start(user_data) == 0 ? 0 : NGTCP2_ERR_CALLBACK_FAILURE;
-}
-
-/* What a later connection of the scenario needs for 0-RTT. */
 static int
 cl_handshake_completed(ngtcp2_conn *conn, void *user_data)
 {
-	struct client *c = user_data;
-	struct gen *g = c->g;
+	struct qs_inproc_client *c = user_data;
+	struct gen *g = c->arg;
 	const ngtcp2_transport_params *p =
 		ngtcp2_conn_get_remote_transport_params(conn);
 
-	if (c->early &&
+	if (g->early &&
 	    !(gnutls_session_get_flags(c->q.tls) & GNUTLS_SFLAGS_EARLY_DATA)) {
 		fail(g, "the server refused 0-RTT");
 		return NGTCP2_ERR_CALLBACK_FAILURE;
@@ -475,15 +252,17 @@ cl_handshake_completed(ngtcp2_conn *conn, void *user_data)
 static int
 cl_handshake_confirmed(ngtcp2_conn *conn, void *user_data)
 {
+	struct gen *g = ((struct qs_inproc_client *)user_data)->arg;
+
 	(void)conn;
-	((struct client *)user_data)->confirmed = true;
+	g->confirmed = true;
 	return 0;
 }
 
 static int
 cl_recv_new_token(ngtcp2_conn *conn, const ngtcp2_vec *token, void *user_data)
 {
-	struct gen *g = ((struct client *)user_data)->g;
+	struct gen *g = ((struct qs_inproc_client *)user_data)->arg;
 
 	(void)conn;
 	if (token->len <= sizeof(g->token)) {
@@ -493,12 +272,20 @@ cl_recv_new_token(ngtcp2_conn *conn, const ngtcp2_vec *token, void *user_data)
 	return 0;
 }
 
+static void
+cl_callbacks(ngtcp2_callbacks *cb)
+{
+	cb->handshake_completed = cl_handshake_completed;
+	cb->handshake_confirmed = cl_handshake_confirmed;
+	cb->recv_new_token = cl_recv_new_token;
+}
+
 static int
 cl_ticket_hook(gnutls_session_t session, unsigned int htype, unsigned int when,
 	       unsigned int incoming, const gnutls_datum_t *msg)
 {
 	ngtcp2_crypto_conn_ref *ref = gnutls_session_get_ptr(session);
-	struct gen *g = ((struct client *)ref->user_data)->g;
+	struct gen *g = ((struct qs_inproc_client *)ref->user_data)->arg;
 	gnutls_datum_t data;
 
 	(void)htype; (void)when; (void)incoming; (void)msg;
@@ -511,125 +298,54 @@ cl_ticket_hook(gnutls_session_t session, unsigned int htype, unsigned int when,
 
 /* ---- client life ---- */
 
-static void
-client_free(struct client *c)
-{
-	if (c->q.h3 != NULL)
-		nghttp3_conn_del(c->q.h3);
-	if (c->q.conn != NULL)
-		ngtcp2_conn_del(c->q.conn);
-	if (c->q.tls != NULL)
-		gnutls_deinit(c->q.tls);
-	if (c->priority != NULL)
-		gnutls_priority_deinit(c->priority);
-	if (c->cred != NULL)
-		gnutls_certificate_free_credentials(c->cred);
-	memset(c, 0, sizeof(*c));
-}
+/* The server's certificate is not verified: the client only has to say
+ * what a client says. */
+static const struct qs_inproc_client_conf client_conf = {
+	.send = send_dgram,
+	.user_agent = "make_server_seeds",
+	.early_data = true,
+	.max_stream_data = 1u << 20,
+	.max_data = 4u << 20,
+	.callbacks = cl_callbacks,
+};
 
-/* The TLS session; with the scenario's ticket and transport parameters
- * when resume (0-RTT). The server's certificate is not verified: the
- * client only has to say what a client says. */
-static int
-client_tls(struct gen *g, bool big_hello, bool resume)
-{
-	gnutls_datum_t alpn = {.data = (unsigned char *)"h3", .size = 2};
-	struct client *c = &g->cl;
-	const char *perr = NULL;
-	gnutls_session_t s;
-
-	if (gnutls_certificate_allocate_credentials(&c->cred) != 0 ||
-	    gnutls_priority_init(&c->priority,
-				 big_hello ? TLS_PRIORITY_BIG_HELLO : TLS_PRIORITY,
-				 &perr) != 0 ||
-	    gnutls_init(&s, GNUTLS_CLIENT | GNUTLS_ENABLE_EARLY_DATA |
-				    GNUTLS_NO_END_OF_EARLY_DATA) != 0)
-		return -1;
-	c->q.tls = s;
-	if (gnutls_priority_set(s, c->priority) != 0 ||
-	    qs_quic_tls_configure(s, false) != 0 ||
-	    gnutls_credentials_set(s, GNUTLS_CRD_CERTIFICATE, c->cred) != 0 ||
-	    gnutls_alpn_set_protocols(s, &alpn, 1, GNUTLS_ALPN_MANDATORY) != 0)
-		return -1;
-	gnutls_handshake_set_hook_function(s, GNUTLS_HANDSHAKE_NEW_SESSION_TICKET,
-					   GNUTLS_HOOK_POST, cl_ticket_hook);
-	gnutls_session_set_ptr(s, &c->q.conn_ref);
-	ngtcp2_conn_set_tls_native_handle(c->q.conn, s);
-	if (!resume)
-		return 0;
-	if (g->ticket.data == NULL || !g->have_params ||
-	    gnutls_session_set_data(s, g->ticket.data, g->ticket.size) != 0)
-		return -1;
-	/* 0-RTT: requests go out with the first flight */
-	ngtcp2_conn_set_early_remote_transport_params(c->q.conn, &g->params);
-	c->early = true;
-	return h3_start(c);
-}
-
+/* A client from src; with the scenario's ticket, token and transport
+ * parameters when resume (0-RTT). */
 static bool
 client_new(struct gen *g, enum qs_fuzz_src src, bool big_hello, bool resume)
 {
-	struct client *c = &g->cl;
-	ngtcp2_transport_params params;
-	ngtcp2_callbacks cb;
-	ngtcp2_settings settings;
-	ngtcp2_cid scid, dcid;
-	ngtcp2_path path;
+	struct qs_inproc_client *c = &g->cl;
+	ngtcp2_vec token = {g->token, g->token_len};
 
-	client_free(c);
-	qs_quic_conn_init(&c->q);
-	c->g = g;
-	c->expiry = UINT64_MAX;
-	c->handshakes = g->f->stats.quic_handshakes_completed;
-	client_addrs(c, src);
-	scid.datalen = CLIENT_SCID_LEN;
-	dcid.datalen = CLIENT_DCID_LEN;
-	gnutls_rnd(GNUTLS_RND_RANDOM, scid.data, scid.datalen);
-	gnutls_rnd(GNUTLS_RND_RANDOM, dcid.data, dcid.datalen);
-
-	qs_quic_callbacks_init(&cb, false);
-	cb.recv_rx_key = cl_recv_rx_key;
-	cb.handshake_completed = cl_handshake_completed;
-	cb.handshake_confirmed = cl_handshake_confirmed;
-	cb.recv_new_token = cl_recv_new_token;
-
-	ngtcp2_settings_default(&settings);
-	settings.initial_ts = qs_fuzz_now();
-	settings.max_tx_udp_payload_size = CLIENT_UDP_MAX;
-	if (resume && g->token_len > 0) {
-		settings.token.base = g->token;
-		settings.token.len = g->token_len;
-	}
-
-	ngtcp2_transport_params_default(&params);
-	params.initial_max_stream_data_bidi_local = 1u << 20;
-	params.initial_max_stream_data_bidi_remote = 1u << 20;
-	params.initial_max_stream_data_uni = 1u << 20;
-	params.initial_max_data = 4u << 20;
-	params.initial_max_streams_bidi = 0;
-	params.initial_max_streams_uni = 100;
-	params.max_idle_timeout = 30 * NGTCP2_SECONDS;
-	params.active_connection_id_limit = 7;
-
-	path = client_path(c);
-	if (ngtcp2_conn_client_new(&c->q.conn, &dcid, &scid, &path,
-				   NGTCP2_PROTO_VER_V1, &cb, &settings, &params,
-				   NULL, c) != 0) {
-		c->q.conn = NULL;
-		fail(g, "ngtcp2_conn_client_new failed");
-		return false;
-	}
-	if (client_tls(g, big_hello, resume) != 0) {
-		fail(g, "the client's TLS session%s could not be set up",
-		     resume ? " (resumed)" : "");
-		return false;
-	}
-	return true;
+	g->src = src;
+	g->early = false;
+	g->confirmed = false;
+	g->handshakes = g->f->s.stats.quic_handshakes_completed;
+	if (qs_inproc_client_new(c, &g->f->s, &client_conf,
+				 &qs_fuzz_sources[src], big_hello,
+				 resume && g->token_len > 0 ? &token : NULL) != 0)
+		goto failed;
+	c->arg = g;
+	gnutls_handshake_set_hook_function(c->q.tls,
+					   GNUTLS_HANDSHAKE_NEW_SESSION_TICKET,
+					   GNUTLS_HOOK_POST, cl_ticket_hook);
+	if (!resume)
+		return true;
+	if (g->ticket.data == NULL || !g->have_params ||
+	    gnutls_session_set_data(c->q.tls, g->ticket.data,
+				    g->ticket.size) != 0)
+		goto failed;
+	/* 0-RTT: requests go out with the first flight */
+	ngtcp2_conn_set_early_remote_transport_params(c->q.conn, &g->params);
+	g->early = true;
+	if (qs_inproc_client_h3_start(c) == 0)
+		return true;
+failed:
+	fail(g, "the client%s could not be set up", resume ? " (resumed)" : "");
+	return false;
 }
 
-#define NV(n, v) \
-	{(uint8_t *)(n), (uint8_t *)(v), sizeof(n) - 1, strlen(v), \
-	 NGHTTP3_NV_FLAG_NO_COPY_NAME | NGHTTP3_NV_FLAG_NO_COPY_VALUE}
+#define NV QS_INPROC_NV
 
 static const char body[] = "abc";
 /* a header field value over [http] max_field_section_size (main fills it) */
@@ -648,69 +364,39 @@ cl_read_body(nghttp3_conn *h3, int64_t stream_id, nghttp3_vec *vec,
 	return 1;
 }
 
-/* Opens a request stream with the header fields nva and, when with_body,
- * the body "abc"; NULL on failure. */
-static struct req *
-request_nv(struct gen *g, const nghttp3_nv *nva, size_t n, bool with_body)
+static struct qs_inproc_req *
+sent(struct gen *g, struct qs_inproc_req *r)
 {
-	static const nghttp3_data_reader reader = {cl_read_body};
-	struct client *c = &g->cl;
-	struct req *r;
-	int64_t sid;
-
-	if (c->n_reqs == N_REQS || c->q.h3 == NULL) {
-		fail(g, "no room or no HTTP/3 for request %zu", c->n_reqs);
-		return NULL;
-	}
-	r = &c->reqs[c->n_reqs];
-	memset(r, 0, sizeof(*r));
-	if (ngtcp2_conn_open_bidi_stream(c->q.conn, &sid, NULL) != 0 ||
-	    nghttp3_conn_submit_request(c->q.h3, sid, nva, n,
-					with_body ? &reader : NULL, r) != 0) {
-		fail(g, "cannot send request %zu", c->n_reqs);
-		return NULL;
-	}
-	r->id = sid;
-	c->n_reqs++;
+	if (r == NULL)
+		fail(g, "cannot send request %zu", g->cl.n_reqs);
 	return r;
 }
 
-static struct req *
+/* Opens a request stream with the header fields nva and, when with_body,
+ * the body "abc"; NULL on failure. */
+static struct qs_inproc_req *
+request_nv(struct gen *g, const nghttp3_nv *nva, size_t n, bool with_body)
+{
+	static const nghttp3_data_reader reader = {cl_read_body};
+
+	return sent(g, qs_inproc_request_nv(&g->cl, nva, n,
+					    with_body ? &reader : NULL));
+}
+
+static struct qs_inproc_req *
 request(struct gen *g, const char *method, const char *path)
 {
-	nghttp3_nv nva[] = {
-		NV(":method", method),
-		NV(":scheme", "https"),
-		NV(":authority", "198.18.0.1"),
-		NV(":path", path),
-		NV("user-agent", "make_server_seeds"),
-	};
-
-	return request_nv(g, nva, sizeof(nva) / sizeof(nva[0]), false);
+	return sent(g, qs_inproc_request(&g->cl, method, path, NULL, NULL));
 }
 
 /* Sends CONNECTION_CLOSE (H3_NO_ERROR); the client says nothing more. */
 static void
 client_close(struct gen *g)
 {
-	struct client *c = &g->cl;
-	uint8_t buf[CLIENT_UDP_MAX];
-	ngtcp2_path_storage ps;
-	ngtcp2_pkt_info pi;
-	ngtcp2_ssize n;
-
-	ngtcp2_connection_close_error_set_application_error(
-		&c->q.last_error, NGHTTP3_H3_NO_ERROR, NULL, 0);
-	ngtcp2_path_storage_zero(&ps);
-	n = ngtcp2_conn_write_connection_close(c->q.conn, &ps.path, &pi, buf,
-					       sizeof(buf), &c->q.last_error,
-					       qs_fuzz_now());
-	if (n <= 0) {
+	if (!qs_inproc_client_close(&g->cl)) {
 		fail(g, "no CONNECTION_CLOSE from the client");
 		return;
 	}
-	record(g, QS_FUZZ_FLAGS(c->src, pi.ecn, true, 0), buf, (size_t)n);
-	c->closed = true;
 	deliver(g);
 }
 
@@ -720,22 +406,19 @@ handshake_done(struct gen *g)
 	/* both ends: the server has the client's Finished */
 	return ngtcp2_conn_get_handshake_completed(g->cl.q.conn) &&
 	       g->cl.q.h3 != NULL &&
-	       g->f->stats.quic_handshakes_completed > g->cl.handshakes;
+	       g->f->s.stats.quic_handshakes_completed > g->handshakes;
 }
 
 static bool
 confirmed(struct gen *g)
 {
-	return g->cl.confirmed;
+	return g->confirmed;
 }
 
 static bool
 requests_done(struct gen *g)
 {
-	for (size_t i = 0; i < g->cl.n_reqs; i++)
-		if (!g->cl.reqs[i].closed)
-			return false;
-	return true;
+	return qs_inproc_requests_done(&g->cl);
 }
 
 static bool
@@ -755,7 +438,7 @@ final_goaway(struct gen *g)
 static bool
 server_idle(struct gen *g)
 {
-	return g->f->srv.set.n_conns == 0;
+	return g->f->s.srv.set.n_conns == 0;
 }
 
 static bool
@@ -776,7 +459,7 @@ get(struct gen *g, const char *path)
 static void
 begin(struct gen *g, const char *name, uint8_t options)
 {
-	client_free(&g->cl);
+	qs_inproc_client_free(&g->cl);
 	gnutls_free(g->ticket.data);
 	g->ticket.data = NULL;
 	g->ticket.size = 0;
@@ -832,13 +515,13 @@ finish(struct gen *g, const struct goal *goals, size_t n_goals)
 	unsigned int failures = g->failures;
 	struct qs_fuzz *f = g->f;
 
-	client_free(&g->cl);
+	qs_inproc_client_free(&g->cl);
 	deliver(g);
 	f->sink = NULL;
 	qs_fuzz_end(f);
 	qs_fuzz_depth(f, live, sizeof(live));
 	for (size_t i = 0; i < n_goals; i++) {
-		uint64_t moved = qs_stats_get(&f->stats, goals[i].id) -
+		uint64_t moved = qs_stats_get(&f->s.stats, goals[i].id) -
 			qs_stats_get(&f->before, goals[i].id);
 
 		if (moved < goals[i].min)
@@ -951,12 +634,9 @@ sc_rebind(struct gen *g, bool null)
 
 	begin(g, named("rebind", null, n, sizeof(n)), opts(null));
 	if (open_conn(g, QS_FUZZ_SRC_CLIENT) && get(g, "/bytes/100")) {
-		ngtcp2_addr addr;
-
 		/* unannounced: the NAT gave the client another port */
-		client_addrs(&g->cl, QS_FUZZ_SRC_REBOUND);
-		ngtcp2_addr_init(&addr, &g->cl.local.sa, g->cl.addrlen);
-		ngtcp2_conn_set_local_addr(g->cl.q.conn, &addr);
+		g->src = QS_FUZZ_SRC_REBOUND;
+		qs_inproc_client_rebind(&g->cl, &qs_fuzz_sources[g->src]);
 		get(g, "/bytes/2000");
 	}
 	finish(g, GOALS(GOAL(quic_path_migrations, 1), GOAL(h3_responses_2xx, 2)));
@@ -973,8 +653,9 @@ sc_migrate(struct gen *g, bool null)
 		ngtcp2_path path;
 		int rv;
 
-		client_addrs(&g->cl, QS_FUZZ_SRC_OTHER);
-		path = client_path(&g->cl);
+		g->src = QS_FUZZ_SRC_OTHER;
+		qs_inproc_client_addrs(&g->cl, &qs_fuzz_sources[g->src]);
+		path = qs_inproc_client_path(&g->cl);
 		rv = ngtcp2_conn_initiate_immediate_migration(g->cl.q.conn, &path,
 							       qs_fuzz_now());
 		if (rv != 0)
@@ -1122,7 +803,7 @@ sc_refused(struct gen *g, bool null)
 	for (int i = 0; ok && i < QS_FUZZ_MAX_CONNS; i++)
 		ok = open_conn(g, (enum qs_fuzz_src)(i % QS_FUZZ_N_SRC));
 	if (ok && client_new(g, QS_FUZZ_SRC_CLIENT, false, false)) {
-		client_flush(g);
+		qs_inproc_client_flush(&g->cl);
 		deliver(g);
 	}
 	finish(g, GOALS(GOAL(quic_handshakes_completed, QS_FUZZ_MAX_CONNS),
@@ -1143,35 +824,22 @@ sc_retry(struct gen *g)
 static void
 sc_reordered(struct gen *g)
 {
-	static uint8_t flight[4][CLIENT_UDP_MAX];
-	struct client *c = &g->cl;
+	static uint8_t flight[4][QS_INPROC_UDP_MAX];
 	size_t len[4];
-	unsigned int n = 0;
+	unsigned int n;
 
 	begin(g, "reordered-real", 0);
 	if (!client_new(g, QS_FUZZ_SRC_CLIENT, true, false))
 		goto out;
-	for (; n < 4; n++) {
-		ngtcp2_path_storage ps;
-		ngtcp2_pkt_info pi;
-		struct qs_quic_err err;
-		ngtcp2_ssize nw;
-
-		ngtcp2_path_storage_zero(&ps);
-		nw = qs_quic_write_pkt(&c->q, flight[n], sizeof(flight[n]), &ps.path, &pi,
-				       qs_fuzz_now(), &err);
-		if (nw <= 0)
-			break;
-		len[n] = (size_t)nw;
-	}
+	n = qs_inproc_client_write(&g->cl, flight, len, NULL, 4, NULL);
 	if (n < 2) {
 		fail(g, "the ClientHello fits one datagram");
 		goto out;
 	}
-	record(g, QS_FUZZ_FLAGS(c->src, 0, false, 0), flight[1], len[1]);
+	record(g, QS_FUZZ_FLAGS(g->src, 0, false, 0), flight[1], len[1]);
 	for (unsigned int i = 0; i < n; i++)
 		if (i != 1)
-			record(g, QS_FUZZ_FLAGS(c->src, 0, i + 1 == n, 0), flight[i],
+			record(g, QS_FUZZ_FLAGS(g->src, 0, i + 1 == n, 0), flight[i],
 			       len[i]);
 	deliver(g);
 	if (pump(g, handshake_done, "handshake after reordered Initials"))
@@ -1244,7 +912,7 @@ main(int argc, char **argv)
 	sc_reordered(g);
 	sc_stateless(g);
 
-	client_free(&g->cl);
+	qs_inproc_client_free(&g->cl);
 	gnutls_free(g->ticket.data);
 	qs_fuzz_teardown(&F);
 	if (fclose(g->manifest) != 0)

@@ -42,17 +42,8 @@
 #include <stdint.h>
 
 #include <rte_mbuf.h>
-#include <rte_mempool.h>
 
-#include "base/qs_config.h"
-#include "base/qs_ratelimit.h"
-#include "base/qs_stats.h"
-#include "http/qs_h3.h"
-#include "net/qs_port.h"
-#include "net/qs_tx.h"
-#include "quic/qs_env.h"
-#include "quic/qs_server.h"
-#include "steer/qs_cid.h"
+#include "qs_inproc.h"
 
 #define QS_FUZZ_HDR_LEN 2
 #define QS_FUZZ_OPT_NULL_PROTECTION 0x01
@@ -89,15 +80,7 @@ enum qs_fuzz_src {
 	QS_FUZZ_N_SRC,
 };
 
-struct qs_fuzz_addr {
-	bool ipv6;
-	uint32_t v4;                     /* network order */
-	const uint8_t *v6;
-	uint16_t port;                   /* host order */
-	const struct rte_ether_addr *mac;
-};
-
-extern const struct qs_fuzz_addr qs_fuzz_sources[QS_FUZZ_N_SRC];
+extern const struct qs_inproc_addr qs_fuzz_sources[QS_FUZZ_N_SRC];
 extern const uint32_t qs_fuzz_advance_ms[8];
 
 /* A frame the server sent, checked: the source it goes back to, its ECN
@@ -114,18 +97,7 @@ struct qs_fuzz_out {
 typedef void (*qs_fuzz_sink_t)(void *arg, const struct qs_fuzz_out *out);
 
 struct qs_fuzz {
-	struct qs_config cfg;
-	struct qs_cid_codec codec;
-	struct rte_mempool *pool;
-	struct qs_port ports[1];
-	uint8_t port_index[RTE_MAX_ETHPORTS];
-	struct qs_stats stats;
-	struct qs_ratelimit reset_limit;
-	struct qs_h3_lcore h3;
-	struct qs_tx tx;
-	struct qs_env env;
-	struct qs_server srv;
-
+	struct qs_inproc s;              /* the server, on the virtual clock */
 	qs_fuzz_sink_t sink;
 	void *sink_arg;
 
