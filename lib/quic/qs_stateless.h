@@ -30,8 +30,11 @@ size_t qs_stateless_reset_len(size_t trigger_len);
 int qs_stateless_write_reset(uint8_t *out, size_t len, const uint8_t *dcid,
 			    size_t dcid_len);
 
-/* The stateless reset token of a CID: the same on every lcore and, with a
- * configured reset_secret, on every node. */
+/* The stateless reset token of a CID: the first 16 bytes of
+ * HMAC-SHA256(reset_secret, QS_RESET_TOKEN_LABEL || CID), the same on every
+ * lcore and, with a configured reset_secret, on every node of the same
+ * version. 0, or -1 for a CID over 20 bytes. */
+#define QS_RESET_TOKEN_LABEL "quicsteer stateless reset"
 int qs_stateless_reset_token(uint8_t *token, const uint8_t *cid, size_t cid_len);
 
 /* Version Negotiation in answer to a long header of a version we do not

@@ -1,5 +1,8 @@
 #include <string.h>
 
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
 #include <rte_arp.h>
 #include <rte_byteorder.h>
 #include <rte_icmp.h>
@@ -362,4 +365,19 @@ qs_frames_mbuf(struct rte_mempool *pool, const uint8_t *frame, size_t len)
 	}
 	memcpy(data, frame, len);
 	return m;
+}
+
+void
+qs_frames_reset_token(const uint8_t *secret, size_t secret_len,
+		      const uint8_t *cid, size_t cid_len, uint8_t *token)
+{
+	static const char label[] = "quicsteer stateless reset";
+	uint8_t msg[sizeof(label) - 1 + 20], digest[EVP_MAX_MD_SIZE];
+	unsigned int n = 0;
+
+	memcpy(msg, label, sizeof(label) - 1);
+	memcpy(msg + sizeof(label) - 1, cid, cid_len);
+	HMAC(EVP_sha256(), secret, (int)secret_len, msg,
+	     sizeof(label) - 1 + cid_len, digest, &n);
+	memcpy(token, digest, 16);
 }

@@ -112,4 +112,10 @@ void qs_frames_nibble_cid(uint8_t owner, uint8_t cid[8]);
 struct rte_mbuf *qs_frames_mbuf(struct rte_mempool *pool, const uint8_t *frame,
 				size_t len);
 
+/* The stateless reset token quicsteer must give a CID, computed
+ * independently (OpenSSL's one-shot HMAC) from the secret: see
+ * qs_stateless_reset_token. */
+void qs_frames_reset_token(const uint8_t *secret, size_t secret_len,
+			   const uint8_t *cid, size_t cid_len, uint8_t *token);
+
 #endif

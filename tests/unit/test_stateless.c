@@ -15,6 +15,7 @@
 #include "base/qs_ratelimit.h"
 #include "quic/qs_stateless.h"
 #include "steer/qs_quic_hdr.h"
+#include "qs_frames.h"
 #include "qs_test.h"
 #include "qs_test_eal.h"
 
@@ -27,11 +28,8 @@ static const uint8_t dcid[8] = {0x21, 0x22, 0x23, 0x24, 0x25, 0x26, 0x27, 0x28};
 static void
 expected_token(const uint8_t *cid, size_t cid_len, uint8_t *token)
 {
-	ngtcp2_cid c;
-
-	ngtcp2_cid_init(&c, cid, cid_len);
-	CHECK_EQ(ngtcp2_crypto_generate_stateless_reset_token(
-			 token, cfg.reset_secret, sizeof(cfg.reset_secret), &c), 0);
+	qs_frames_reset_token(cfg.reset_secret, sizeof(cfg.reset_secret), cid,
+			      cid_len, token);
 }
 
 static void
