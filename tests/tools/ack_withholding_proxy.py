@@ -26,21 +26,12 @@ import argparse
 import collections
 import json
 import select
-import signal
-import socket
 import sys
 import time
 
+from udp_relay import Stop, addr, open_relay
+
 QUIC_LONG_HEADER = 0x80
-
-
-def addr(text):
-    host, _, port = text.rpartition(":")
-    return host.strip("[]"), int(port)
-
-
-class Stop(Exception):
-    pass
 
 
 def send(sock, data, to=None):
@@ -68,17 +59,7 @@ def main():
                          "many bytes are dropped")
     args = ap.parse_args()
 
-    def stop(_sig, _frame):
-        raise Stop()
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    fam = socket.AF_INET6 if ":" in args.listen[0] else socket.AF_INET
-    c = socket.socket(fam, socket.SOCK_DGRAM)
-    c.bind(args.listen)
-    s = socket.socket(fam, socket.SOCK_DGRAM)
-    s.connect(args.server)
-    print("listening", flush=True)
+    c, s = open_relay(args.listen, args.server)
 
     delay = args.delay_ms / 1000
     report = {"client_datagrams": 0, "server_datagrams": 0, "dropped": 0,

@@ -21,15 +21,10 @@ first is sent on alone ("reordered": false).
 import argparse
 import json
 import select
-import signal
-import socket
 import sys
 import time
 
-
-def addr(text):
-    host, _, port = text.rpartition(":")
-    return host.strip("[]"), int(port)
+from udp_relay import Stop, addr, open_relay
 
 
 def describe(d):
@@ -38,10 +33,6 @@ def describe(d):
         n = d[5]
         dcid = d[6:6 + n].hex()
     return {"len": len(d), "first_byte": d[0] if d else None, "dcid": dcid}
-
-
-class Stop(Exception):
-    pass
 
 
 def main():
@@ -54,17 +45,7 @@ def main():
                     help="longest wait for the second datagram")
     args = ap.parse_args()
 
-    def stop(_sig, _frame):
-        raise Stop()
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    fam = socket.AF_INET6 if ":" in args.listen[0] else socket.AF_INET
-    c = socket.socket(fam, socket.SOCK_DGRAM)
-    c.bind(args.listen)
-    s = socket.socket(fam, socket.SOCK_DGRAM)
-    s.connect(args.server)
-    print("listening", flush=True)
+    c, s = open_relay(args.listen, args.server)
 
     report = {"reordered": False, "held": None, "second": None,
               "client_datagrams": 0, "server_datagrams": 0}
