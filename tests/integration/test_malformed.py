@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Malformed input is counted and dropped without a reply, and quicsteer
 keeps serving: raw Ethernet frames with lying IPv4/IPv6/UDP/ARP headers
-(drop_malformed), UDP datagrams to the QUIC port whose QUIC header does
+(drop_malformed), frames whose intact IP header says more than the frame
+holds, as a buffer too small cuts them (drop_oversize), UDP datagrams to the QUIC port whose QUIC header does
 not parse (quic_drop_malformed), and short headers too short to be
 answered with a stateless reset (quic_drop_short)."""
 import functools
@@ -68,18 +69,29 @@ def malformed_frames(rig):
     frag_hdr = struct.pack("!BBHI", PROTO_UDP, 0, 1, 0x1234)  # offset 0, MF set
     return [
         ("IPv4 IHL 4 (< 5)", v4(ipv4(udp(quic), ihl=4))),
-        ("IPv4 total_length beyond the frame", v4(ipv4(udp(quic), total_length=1000))),
         ("IPv4 total_length < IHL", v4(ipv4(udp(quic), total_length=12))),
         ("IPv4 header checksum wrong", v4(ipv4(udp(quic), bad_cksum=True))),
         ("UDP length beyond the IPv4 payload", v4(ipv4(udp(quic, length=200)))),
         ("UDP length < 8", v4(ipv4(udp(quic, length=4)))),
         ("UDP header truncated (IPv4 payload of 4 bytes)", v4(ipv4(b"\x9c\x40\x11\x51"))),
         ("IPv6 header truncated", v6(ipv6(udp(quic))[:30])),
-        ("IPv6 payload_len beyond the frame", v6(ipv6(udp(quic), payload_len=1000))),
         ("IPv6 fragment header", v6(ipv6(frag_hdr + udp(quic), next_header=PROTO_IPV6_FRAG))),
         ("UDP length beyond the IPv6 payload", v6(ipv6(udp(quic, length=300)))),
         ("ARP shorter than its header", ether(rig.server_mac, rig.client_mac, ETH_ARP,
                                               bytes.fromhex("0001080006040001"))),
+    ]
+
+
+def cut_frames(rig):
+    """(what, frame) pairs whose intact IP header to our address says more
+    than the frame holds: a frame cut short by the receive buffer (a UDP
+    GSO super-frame, a jumbo frame), counted as drop_oversize."""
+    quic = short_header(0, 40)
+    v4 = functools.partial(ether, rig.server_mac, rig.client_mac, ETH_IPV4)
+    v6 = functools.partial(ether, rig.server_mac, rig.client_mac, ETH_IPV6)
+    return [
+        ("IPv4 total_length beyond the frame", v4(ipv4(udp(quic), total_length=1000))),
+        ("IPv6 payload_len beyond the frame", v6(ipv6(udp(quic), payload_len=1000))),
     ]
 
 
@@ -131,6 +143,17 @@ def test():
         check_eq(total(d, "drop_malformed"), len(frames),
                  f"drop_malformed after {len(frames)} malformed frames "
                  f"({', '.join(w for w, _ in frames)})")
+
+        cut = cut_frames(rig)
+        before = rig.counters()
+        replies = rig.send_frames([f for _, f in cut], listen=0.5)
+        check(not replies, f"replies to frames cut short: {replies}")
+        d = delta(before, rig.wait_counters(
+            lambda s: total(delta(before, s), "drop_oversize") >= len(cut)))
+        check_eq(total(d, "drop_oversize"), len(cut),
+                 f"drop_oversize after {len(cut)} frames cut short "
+                 f"({', '.join(w for w, _ in cut)})")
+        check_eq(total(d, "drop_malformed"), 0, "drop_malformed after frames cut short")
 
         replies = rig.send_frames([f for _, f in ipv4_fragments(rig)])
         check(not replies, f"replies to IPv4 fragments: {replies}")
