@@ -11,6 +11,7 @@ PACKAGES=(
   ngtcp2-client ngtcp2-server
   iproute2 iputils-ping ethtool python3 jq procps libpcap-dev
   nftables conntrack tcpdump tshark
+  chromium
 )
 
 if [ "$(id -u)" -ne 0 ]; then
