@@ -218,8 +218,10 @@ classify_group(const uint8_t *frame, uint32_t len, const struct qs_listen *l,
 	    !mac_is_our_solicited_node(l, &eth->dst_addr))
 		return QS_PKT_NOT_OURS;
 	c = classify_ipv6(frame, len, l, meta);
-	if (c == QS_PKT_MALFORMED || c == QS_PKT_NOT_OURS ||
-	    c == QS_PKT_TRUNCATED)
+	/* a multicast frame cut short is not a super-frame of ours */
+	if (c == QS_PKT_TRUNCATED)
+		return QS_PKT_MALFORMED;
+	if (c == QS_PKT_MALFORMED || c == QS_PKT_NOT_OURS)
 		return c;
 	/* the destination is the very group the MAC names */
 	ip = (const struct rte_ipv6_hdr *)(frame + meta->l3_off);
