@@ -1,9 +1,14 @@
 #include <string.h>
+#include <unistd.h>
 
 #include <rte_ethdev.h>
 #include <rte_ip.h>
 #include <rte_udp.h>
 #include <rte_log.h>
+#include <rte_mbuf.h>
+#include <rte_mbuf_pool_ops.h>
+#include <rte_memzone.h>
+#include <rte_mempool.h>
 
 #include "base/qs_log.h"
 #include "net/qs_classify.h"
@@ -11,6 +16,25 @@
 
 #define LINK_WAIT_MS 3000
 #define LINK_POLL_MS 100
+
+/* net_af_xdp (DPDK 22.11) registers its RX pool with the kernel as the
+ * UMEM, zero-copy: populated_size * object size bytes from the pool's
+ * first chunk. That is the whole pool only when the objects lie back to
+ * back, and DPDK's pools keep objects off page boundaries (without
+ * hugepages one 2.3 KiB mbuf per 4 KiB page): the mbufs beyond the UMEM
+ * come back from the kernel as invalid descriptors (tx_invalid_descs in
+ * XDP_STATISTICS), leak, and the port stops sending after some 9,000
+ * packets. Its ports get an RX pool of their own whose objects are one
+ * page each, so they tile pages of any size with no gap and none crosses a
+ * page (zero-copy NICs reject a buffer across pages that are not
+ * contiguous). DPDK 24.07 maps the pool's real range instead. */
+#define XDP_DRIVER "net_af_xdp"
+#define XDP_POOL_NAME "qs_xdp_%u"
+#define XDP_MEM_NAME "qs_xdp_%u_mem"
+/* buffers the PMD keeps per queue in its fill ring, and at most as many
+ * sent and not yet taken back from its completion ring
+ * (XSK_RING_CONS__DEFAULT_NUM_DESCS) */
+#define XDP_RING_BUFS 2048
 
 static void
 log_link(uint16_t port_id)
@@ -87,6 +111,135 @@ port_filter(const struct qs_port *p, const struct qs_listen *l)
 			p->port_id, p->driver, rte_strerror(-rc));
 }
 
+/* Every object of mp lies where the PMD expects it: inside populated_size
+ * objects counted from the page of the first chunk. */
+struct xdp_span {
+	uintptr_t base, end;
+	size_t page;
+	uint32_t header, outside;
+};
+
+static void
+xdp_span_check(struct rte_mempool *mp __rte_unused, void *arg, void *obj,
+	       unsigned int idx __rte_unused)
+{
+	struct xdp_span *span = arg;
+	uintptr_t start = (uintptr_t)obj - span->header;
+
+	if (start < span->base || start + span->page > span->end)
+		span->outside++;
+}
+
+static bool
+xdp_pool_packed(struct rte_mempool *mp, uint32_t header, size_t page)
+{
+	struct rte_mempool_memhdr *first = STAILQ_FIRST(&mp->mem_list);
+	struct xdp_span span = { .page = page, .header = header };
+
+	if (first == NULL)
+		return false;
+	span.base = RTE_ALIGN_FLOOR((uintptr_t)first->addr, (uintptr_t)page);
+	span.end = (uintptr_t)first->addr + (uintptr_t)mp->populated_size * page;
+	rte_mempool_obj_iter(mp, xdp_span_check, &span);
+	return span.outside == 0;
+}
+
+static void
+xdp_mem_free(struct rte_mempool_memhdr *memhdr __rte_unused, void *mz)
+{
+	rte_memzone_free(mz);
+}
+
+/* Fills mp from one page-aligned memzone of n pages, one object each. */
+static int
+xdp_pool_populate(struct rte_mempool *mp, uint16_t port_id, uint32_t n,
+		  size_t page, int socket)
+{
+	char name[RTE_MEMZONE_NAMESIZE];
+	const struct rte_memzone *mz;
+	int rc;
+
+	snprintf(name, sizeof(name), XDP_MEM_NAME, port_id);
+	mz = rte_memzone_reserve_aligned(name, (size_t)n * page, socket, 0, page);
+	if (mz == NULL)
+		return -rte_errno;
+	rc = rte_mempool_populate_virt(mp, mz->addr, mz->len, page, xdp_mem_free,
+				       (void *)(uintptr_t)mz);
+	if (rc >= 0 && mp->populated_size == n)
+		return 0;
+	/* mp's chunks (and with the first the memzone) go with mp; a memzone
+	 * no chunk took is freed here */
+	if (rte_memzone_lookup(name) == mz && mp->nb_mem_chunks == 0)
+		rte_memzone_free(mz);
+	return rc < 0 ? rc : -ENOSPC;
+}
+
+/* The RX pool of a net_af_xdp port (see XDP_DRIVER): one-page mbufs, as
+ * many as the shared pool has plus what the PMD keeps in its rings. It
+ * lives until the process exits or the next start (mbufs from it may sit
+ * in the dataplane's rings after the ports stop). */
+static struct rte_mempool *
+xdp_pool_create(uint16_t port_id, uint16_t n_queues,
+		const struct rte_mempool *shared, int socket)
+{
+	const uint32_t flags = RTE_MEMPOOL_F_NO_SPREAD; /* no padding */
+	const size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	struct rte_pktmbuf_pool_private priv;
+	struct rte_mempool_objsz sz;
+	struct rte_mempool *mp;
+	char name[RTE_MEMPOOL_NAMESIZE];
+	uint32_t n = shared->size + (uint32_t)n_queues * 2 * XDP_RING_BUFS;
+	uint32_t elt;
+	int rc;
+
+	rte_mempool_calc_obj_size(0, flags, &sz);
+	elt = (uint32_t)page - sz.header_size;
+	if (rte_mempool_calc_obj_size(elt, flags, &sz) != page ||
+	    elt - sizeof(struct rte_mbuf) > UINT16_MAX) {
+		RTE_LOG(ERR, QS_PORT, "port %u (%s): no mbuf fits a %zu-byte page "
+			"exactly\n", port_id, XDP_DRIVER, page);
+		return NULL;
+	}
+	snprintf(name, sizeof(name), XDP_POOL_NAME, port_id);
+	mp = rte_mempool_lookup(name);
+	if (mp != NULL)                 /* an earlier start's */
+		rte_mempool_free(mp);
+	mp = rte_mempool_create_empty(name, n, elt, shared->cache_size,
+				      sizeof(priv), socket, flags);
+	if (mp == NULL) {
+		RTE_LOG(ERR, QS_PORT, "port %u (%s): cannot create an RX pool of "
+			"%u mbufs: %s (give EAL more memory with -m)\n", port_id,
+			XDP_DRIVER, n, rte_strerror(rte_errno));
+		return NULL;
+	}
+	memset(&priv, 0, sizeof(priv));
+	priv.mbuf_data_room_size = (uint16_t)(elt - sizeof(struct rte_mbuf));
+	rc = rte_mempool_set_ops_byname(mp, rte_mbuf_best_mempool_ops(), NULL);
+	if (rc == 0) {
+		rte_pktmbuf_pool_init(mp, &priv);
+		rc = xdp_pool_populate(mp, port_id, n, page, socket);
+	}
+	if (rc < 0) {
+		RTE_LOG(ERR, QS_PORT, "port %u (%s): cannot fill an RX pool of %u "
+			"mbufs: %s (give EAL more memory with -m)\n", port_id,
+			XDP_DRIVER, n, rte_strerror(-rc));
+		rte_mempool_free(mp);
+		return NULL;
+	}
+	rte_mempool_obj_iter(mp, rte_pktmbuf_init, NULL);
+	if (!xdp_pool_packed(mp, sz.header_size, page)) {
+		RTE_LOG(ERR, QS_PORT, "port %u (%s): the RX pool came in %u pieces "
+			"that are not one after another; the PMD maps it as one "
+			"area (give EAL more memory with -m)\n", port_id,
+			XDP_DRIVER, mp->nb_mem_chunks);
+		rte_mempool_free(mp);
+		return NULL;
+	}
+	RTE_LOG(INFO, QS_PORT, "port %u (%s): RX pool of %u one-page mbufs, "
+		"its UMEM\n", port_id, XDP_DRIVER, n);
+	return mp;
+}
+
 static int
 port_init(struct qs_port *p, uint16_t port_id, uint16_t n_queues,
 	  uint32_t rx_desc, uint32_t tx_desc, struct rte_mempool *pool,
@@ -95,6 +248,7 @@ port_init(struct qs_port *p, uint16_t port_id, uint16_t n_queues,
 	struct rte_eth_dev_info info;
 	struct rte_eth_conf conf;
 	struct rte_eth_txconf txconf;
+	struct rte_mempool *rx_pool = pool;
 	uint16_t nb_rxd = (uint16_t)rx_desc, nb_txd = (uint16_t)tx_desc;
 	int rc, socket = rte_eth_dev_socket_id(port_id);
 
@@ -163,10 +317,16 @@ port_init(struct qs_port *p, uint16_t port_id, uint16_t n_queues,
 	rc = rte_eth_dev_adjust_nb_rx_tx_desc(port_id, &nb_rxd, &nb_txd);
 	if (rc != 0)
 		return rc;
+	if (strcmp(info.driver_name, XDP_DRIVER) == 0) {
+		rx_pool = xdp_pool_create(port_id, n_queues, pool, socket);
+		if (rx_pool == NULL)
+			return -ENOMEM;
+	}
 	txconf = info.default_txconf;
 	txconf.offloads = conf.txmode.offloads;
 	for (uint16_t q = 0; q < n_queues; q++) {
-		rc = rte_eth_rx_queue_setup(port_id, q, nb_rxd, socket, NULL, pool);
+		rc = rte_eth_rx_queue_setup(port_id, q, nb_rxd, socket, NULL,
+					    rx_pool);
 		if (rc == 0)
 			rc = rte_eth_tx_queue_setup(port_id, q, nb_txd, socket,
 						    &txconf);

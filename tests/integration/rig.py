@@ -16,9 +16,16 @@ With pmd="virtio_user" (or QS_RIG_PMD=virtio_user) quicsteer sees what a VM
 sees, a virtio-net device: net_virtio_user talking vhost-user to a vSwitch,
 Debian's dpdk-testpmd, which forwards between its net_vhost port and a
 net_af_packet port on the server's veth (see VSwitch).
+
+With pmd="af_xdp" (or QS_RIG_PMD=af_xdp) quicsteer's port is net_af_xdp on
+the server's veth: an AF_XDP socket fed by the XDP program the PMD (libxdp)
+attaches to the veth and removes at exit. Debian's DPDK 22.11 opens one
+queue there (see AF_XDP_QUEUES), so a test that asks for several workers
+runs them in the pipeline layout behind one I/O lcore the rig adds.
 """
 import contextlib
 import ctypes
+import glob
 import json
 import os
 import re
@@ -235,7 +242,7 @@ def remove_hugepage_files(huge_dir, prefix):
 
 # ---- the PMD quicsteer runs on ---------------------------------------------
 
-PMDS = ("af_packet", "virtio_user")
+PMDS = ("af_packet", "virtio_user", "af_xdp")
 # the virtio_user port's MAC, what quicsteer answers ARP and ND with: QEMU's
 # prefix, as a VM's virtio-net device has (the veth keeps its own: it is the
 # vSwitch's wire)
@@ -247,8 +254,8 @@ VSWITCH_MBUFS = 8192        # testpmd's pool: frames in flight only
 
 
 def pmd_wanted():
-    """The rig's PMD from the environment: QS_RIG_PMD=virtio_user (the meson
-    tests *_virtio_user set it), else af_packet."""
+    """The rig's PMD from the environment: QS_RIG_PMD=virtio_user or af_xdp
+    (the meson tests *_virtio_user and *_af_xdp set it), else af_packet."""
     pmd = os.environ.get("QS_RIG_PMD", "") or "af_packet"
     check(pmd in PMDS, f"QS_RIG_PMD={pmd!r}: not one of {', '.join(PMDS)}")
     return pmd
@@ -335,6 +342,68 @@ class VSwitch:
         remove_runtime_dir(self.prefix)
         with contextlib.suppress(OSError):
             self.socket.unlink()
+
+
+# ---- AF_XDP (pmd af_xdp) ---------------------------------------------------
+
+# The queues net_af_xdp opens on a veth: one. Debian's DPDK 22.11 sizes the
+# port by the interface's combined channels (ETHTOOL_GCHANNELS); a veth has
+# separate RX and TX channels and no combined ones, so queue_count > 1 fails
+# the probe ("Specified queue count 4 is larger than combined queue count
+# 1"; DPDK 25.07 counts RX/TX channels too). The veth gets one queue pair
+# as well: a veth receives a frame on the queue its peer sent it from (for
+# gtlsclient's unconnected socket a hash of the 4-tuple), and a frame on a
+# queue without an AF_XDP socket goes to the kernel, which drops it.
+AF_XDP_QUEUES = 1
+AF_XDP_PMD_GLOB = "/usr/lib/*/dpdk/pmds-*/librte_net_af_xdp.so*"
+AF_XDP_FAMILY = 44          # AF_XDP: Python's socket module has no name for it
+# `ip -d -j link` "xdp" "mode": how the kernel runs the program (if_link.h)
+XDP_ATTACH_MODES = {1: "native (driver)", 2: "generic (skb)", 3: "offloaded (hw)",
+                    4: "several modes"}
+
+
+def af_xdp_available():
+    """Raises Skipped with the reason where quicsteer cannot run on
+    net_af_xdp here: no PMD library, no AF_XDP sockets in the kernel."""
+    if not glob.glob(AF_XDP_PMD_GLOB):
+        raise Skipped(f"net_af_xdp not installed ({AF_XDP_PMD_GLOB}): Debian package "
+                      f"librte-net-af-xdp23, which libdpdk-dev pulls in "
+                      f"(deploy/install-deps.sh)")
+    try:
+        socket.socket(AF_XDP_FAMILY, socket.SOCK_RAW).close()
+    except OSError as e:
+        raise Skipped(f"the kernel has no AF_XDP sockets (CONFIG_XDP_SOCKETS): {e}") from e
+
+
+def with_pipeline(config, io_lcores):
+    """The INI text config (or None) with [dataplane] layout = pipeline and
+    io_lcores: first in its [dataplane] section, or in a new one."""
+    keys = f"layout = pipeline\nio_lcores = {io_lcores}\n"
+    text = config or ""
+    m = re.search(r"^\[dataplane\][ \t]*\n", text, re.M)
+    if m is None:
+        sep = "\n" if text and not text.endswith("\n") else ""
+        return f"{text}{sep}[dataplane]\n{keys}"
+    return text[:m.end()] + keys + text[m.end():]
+
+
+def xdp_attached(ns, ifname):
+    """The XDP program on an interface: {"mode": "native (driver)", "prog":
+    its name, "id": its id}, or None."""
+    link = json.loads(run(["ip", "-n", ns, "-d", "-j", "link", "show", ifname]).stdout)[0]
+    xdp = link.get("xdp")
+    if not xdp:
+        return None
+    prog = xdp.get("prog", {})
+    return {"mode": XDP_ATTACH_MODES.get(xdp.get("mode"), f"mode {xdp.get('mode')}"),
+            "prog": prog.get("name"), "id": prog.get("id")}
+
+
+def offload_state(ns, ifname, feature):
+    """One line of ethtool -k: "off [fixed]", "on", ..."""
+    out = run(["ip", "netns", "exec", ns, "ethtool", "-k", ifname]).stdout
+    m = re.search(rf"^{re.escape(feature)}: (.*)$", out, re.M)
+    return m.group(1).strip() if m else "absent"
 
 
 def run_quicsteer(eal, app, prefix, timeout=30):
@@ -476,9 +545,14 @@ class Rig:
               net_virtio_user (MAC VIRTIO_MAC, as many queue pairs) over
               vhost-user to a VSwitch that the rig starts before quicsteer
               (again when the queue count changes) and stops at the end
-              (skipped where dpdk-testpmd is missing); None: as QS_RIG_PMD
-              says. port_name and port_driver name the port, server_mac is
-              its MAC either way
+              (skipped where dpdk-testpmd is missing); "af_xdp": it is
+              net_af_xdp on the server's veth, AF_XDP_QUEUES queue pair(s);
+              asked for more workers than that without io_lcores, the rig
+              runs them in the pipeline layout behind one I/O lcore of its
+              own (not in counters(): io_counters()); skipped where the PMD
+              or the kernel's AF_XDP is missing; None: as QS_RIG_PMD says.
+              port_name and port_driver name the port, server_mac is its MAC
+              either way
     """
 
     def __init__(self, name, workers=4, config=None, app_args=(),
@@ -510,6 +584,8 @@ class Rig:
         self.port_name = f"{self.port_driver}0"
         self.vswitch = None     # the VSwitch while pmd is virtio_user
         self._vswitches = 0
+        self._rig_io = 0        # I/O lcores the rig added (pmd af_xdp)
+        self.xdp = None         # pmd af_xdp: xdp_attached() once quicsteer is up
         self.huge_dir = None
         self._huge_before = None
         self._start_on_enter = start
@@ -524,6 +600,8 @@ class Rig:
         self._tmp = Path(tempfile.mkdtemp(prefix=f"qs-{self.name}-"))
         try:
             reap_stale()
+            if self.pmd == "af_xdp":
+                af_xdp_available()
             if self.hugepages:
                 self.huge_dir, self._huge_before = hugepages_reserve(SERVER_MEMORY_MIB)
             self._make_namespaces()
@@ -575,8 +653,10 @@ class Rig:
         for ns in (s, c):
             run(["ip", "netns", "add", ns])
             run(["ip", "-n", ns, "link", "set", "lo", "up"])
-        run(["ip", "link", "add", self.server_if, "netns", s, "type", "veth",
-             "peer", "name", self.client_if, "netns", c])
+        queues = (["numtxqueues", str(AF_XDP_QUEUES), "numrxqueues", str(AF_XDP_QUEUES)]
+                  if self.pmd == "af_xdp" else [])
+        run(["ip", "link", "add", self.server_if, *queues, "netns", s, "type", "veth",
+             "peer", "name", self.client_if, *queues, "netns", c])
         # the server's kernel must not answer anything: no address, no IPv6
         run(["ip", "netns", "exec", s, "sysctl", "-qw",
              f"net.ipv6.conf.{self.server_if}.disable_ipv6=1"])
@@ -586,8 +666,8 @@ class Rig:
              self.client_if, "nodad"])
         run(["ip", "-n", c, "link", "set", self.client_if, "up"])
         client_offloads_off(c, self.client_if)
-        self.server_mac = (_link_mac(s, self.server_if) if self.pmd == "af_packet"
-                           else VIRTIO_MAC)
+        self.server_mac = (VIRTIO_MAC if self.pmd == "virtio_user"
+                           else _link_mac(s, self.server_if))
         self.client_mac = _link_mac(c, self.client_if)
 
     # -- the server process --
@@ -601,14 +681,23 @@ class Rig:
         self.workers = workers
         self.prefix = dpdk_prefix(self.name, self._starts)
         self._prefixes.append(self.prefix)
+        self._rig_io = 0
+        if self.pmd == "af_xdp" and (io_lcores or workers) > AF_XDP_QUEUES:
+            config, io_lcores = self._af_xdp_pipeline(config, workers, io_lcores)
         app = ["--addr", SERVER_V4, "--addr", SERVER_V6, "--port", str(self.port)]
         if config is not None:
             app += ["--config", self.write_file(f"quicsteer-{self._starts}.ini", config)]
         app += list(app_args)
         memory = (["--huge-dir", self.huge_dir] if self.hugepages else ["--no-huge"])
         queues = io_lcores or workers
+        eal_log = []
         if self.pmd == "af_packet":
             vdev = f"--vdev=net_af_packet0,iface={self.server_if},qpairs={queues}"
+        elif self.pmd == "af_xdp":
+            vdev = (f"--vdev=net_af_xdp0,iface={self.server_if},start_queue=0,"
+                    f"queue_count={queues}")
+            # its queue setup, umem and busy polling lines (notice by default)
+            eal_log = ["--log-level=pmd.net.af_xdp:info"]
         else:
             vdev = self._vswitch_vdev(queues)
             if self.hugepages:
@@ -620,7 +709,7 @@ class Rig:
                 *memory, "--no-pci", "-m", str(SERVER_MEMORY_MIB),
                 "--file-prefix", self.prefix,
                 "--lcores", lcores_option(workers + io_lcores),
-                vdev, "--", *app]
+                *eal_log, vdev, "--", *app]
         self._log = self._tmp / f"quicsteer-{self._starts}.log"
         with open(self._log, "wb") as log:
             # `ip netns exec` execs quicsteer: signals to proc reach it
@@ -630,6 +719,42 @@ class Rig:
                 preexec_fn=_die_with_parent)
         if wait_ready:
             self._wait_ready()
+            if self.pmd == "af_xdp":
+                self._report_xdp()
+
+    def _af_xdp_pipeline(self, config, workers, io_lcores):
+        """Run-to-completion needs a queue per worker, and net_af_xdp has
+        AF_XDP_QUEUES on a veth: the workers go behind one I/O lcore of the
+        rig's (pipeline layout). Returns (config, io_lcores)."""
+        if io_lcores:
+            raise Skipped(f"af_xdp: {io_lcores} I/O lcores need {io_lcores} queues; "
+                          f"net_af_xdp (DPDK 22.11) opens {AF_XDP_QUEUES} on a veth, "
+                          f"which has no combined channels")
+        self._rig_io = 1
+        print(f"rig: af_xdp has {AF_XDP_QUEUES} queue on a veth (DPDK 22.11): "
+              f"{workers} workers in the pipeline layout behind the rig's I/O lcore io0",
+              flush=True)
+        return with_pipeline(config, self._rig_io), self._rig_io
+
+    def _report_xdp(self):
+        """Says how the kernel runs the PMD's XDP program (native or generic
+        mode) and what it did to the client veth's segmentation offload."""
+        self.xdp = xdp_attached(self.server_ns, self.server_if)
+        check(self.xdp is not None,
+              f"quicsteer's af_xdp port is up but {self.server_if} has no XDP program:\n"
+              f"{self.output()[-3000:]}")
+        gso = offload_state(self.client_ns, self.client_if, "tx-udp-segmentation")
+        print(f"rig: af_xdp: XDP program {self.xdp['prog']} (id {self.xdp['id']}) on "
+              f"{self.server_if} in {self.xdp['mode']} mode; client veth "
+              f"tx-udp-segmentation {gso}", flush=True)
+
+    def _check_xdp_removed(self):
+        """After a clean exit the PMD has taken its XDP program off the veth."""
+        left = xdp_attached(self.server_ns, self.server_if)
+        check(left is None, f"quicsteer exited 0 but left XDP program {left} on "
+                            f"{self.server_if}")
+        print(f"rig: af_xdp: no XDP program on {self.server_if} after quicsteer's exit",
+              flush=True)
 
     def _vswitch_vdev(self, queues):
         """The vSwitch for a quicsteer with queues queue pairs, started now
@@ -718,6 +843,8 @@ class Rig:
         except subprocess.TimeoutExpired as e:
             raise TestFailure(f"quicsteer did not exit within {timeout} s:\n"
                               f"{self.output()[-3000:]}") from e
+        if self.pmd == "af_xdp" and rc == 0:
+            self._check_xdp_removed()
         return rc, self.output()
 
     def stop(self, sig=signal.SIGTERM, timeout=STOP_TIMEOUT):
@@ -757,8 +884,18 @@ class Rig:
 
     def counters(self):
         """Per-lcore counters: {worker index: {counter: value}}; I/O lcores
-        of the pipeline layout under their names ("io0", ...)."""
-        return {_lcore_key(w): c for w, c in self.paged("/quicsteer/lcores").items()}
+        of the pipeline layout under their names ("io0", ...), except the
+        one the rig added on af_xdp (io_counters())."""
+        snap = {_lcore_key(w): c for w, c in self.paged("/quicsteer/lcores").items()}
+        if self._rig_io:
+            return {k: c for k, c in snap.items() if isinstance(k, int)}
+        return snap
+
+    def io_counters(self):
+        """The I/O lcores' counters: {"io0": {counter: value}, ...}."""
+        return {k: c for k, c in ((_lcore_key(w), c) for w, c in
+                                  self.paged("/quicsteer/lcores").items())
+                if isinstance(k, str)}
 
     def steering(self):
         """Forwarding matrix between workers: steering()[from][to] packets
