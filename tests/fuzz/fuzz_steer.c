@@ -34,6 +34,7 @@
 #include "net/qs_udp.h"
 #include "steer/qs_quic_hdr.h"
 #include "steer/qs_steer.h"
+#include "fuzz_require.h"
 
 #define N_WORKERS 4
 #define TAILROOM 64            /* room an answer may grow into */
@@ -41,15 +42,6 @@
 #define ICMP6_ECHO_REQUEST 128
 #define ICMP6_ND_SOLICIT 135
 #define ND_NA_LEN 32
-
-#define REQUIRE(cond) \
-	do { \
-		if (!(cond)) { \
-			fprintf(stderr, "%s:%d: invariant failed: %s\n", __FILE__, \
-				__LINE__, #cond); \
-			abort(); \
-		} \
-	} while (0)
 
 static struct qs_listen listen_set;
 static struct qs_cid_codec codec;

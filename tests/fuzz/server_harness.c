@@ -21,6 +21,7 @@
 #include "interpose.h"
 #include "qs_frames.h"
 #include "server_harness.h"
+#include "fuzz_require.h"
 
 #define N_MBUFS 2047
 #define NS_PER_MS 1000000ull
@@ -29,26 +30,6 @@
 #define STOP_DRAIN_PASSES 4
 #define STOP_DRAIN_STEP_NS (25 * NS_PER_MS)
 #define NOTES_LEN 3000
-
-#define REQUIRE(cond) \
-	do { \
-		if (!(cond)) { \
-			fprintf(stderr, "%s:%d: invariant failed: %s\n", __FILE__, \
-				__LINE__, #cond); \
-			abort(); \
-		} \
-	} while (0)
-
-/* why: NULL, or the check that failed */
-#define REQUIRE_NULL(why) \
-	do { \
-		const char *why_ = (why); \
-		if (why_ != NULL) { \
-			fprintf(stderr, "%s:%d: invariant failed: %s\n", __FILE__, \
-				__LINE__, why_); \
-			abort(); \
-		} \
-	} while (0)
 
 static const struct rte_ether_addr other_mac = {
 	.addr_bytes = {0x02, 0x66, 0x66, 0x66, 0x66, 0x66}};

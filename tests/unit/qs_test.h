@@ -6,8 +6,22 @@
 #define QS_TEST_H
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+
+/* xorshift64*: random numbers a test can reproduce (it sets or prints
+ * the seed, test_rng_state) */
+static uint64_t test_rng_state __attribute__((unused)) = 0x9e3779b97f4a7c15ull;
+
+static inline uint64_t
+test_rng(void)
+{
+	test_rng_state ^= test_rng_state >> 12;
+	test_rng_state ^= test_rng_state << 25;
+	test_rng_state ^= test_rng_state >> 27;
+	return test_rng_state * 0x2545f4914f6cdd1dull;
+}
 
 static unsigned int test_checks;
 static unsigned int test_failures;

@@ -31,29 +31,17 @@ struct cid {
 	size_t len;
 };
 
-/* xorshift64*: reproducible keys, so the fill counts are too */
-static uint64_t rng_state = 0x0123456789abcdefull;
-
-static uint64_t
-rng(void)
-{
-	rng_state ^= rng_state >> 12;
-	rng_state ^= rng_state << 25;
-	rng_state ^= rng_state >> 27;
-	return rng_state * 0x2545f4914f6cdd1dull;
-}
-
 /* Unique by construction: bytes 0..3 are i, the rest random; 4..20 long. */
 static void
 make_cid(struct cid *c, uint32_t i)
 {
-	c->len = 4 + (size_t)(rng() % (MAX_CID - 4 + 1));
+	c->len = 4 + (size_t)(test_rng() % (MAX_CID - 4 + 1));
 	c->data[0] = (uint8_t)(i >> 24);
 	c->data[1] = (uint8_t)(i >> 16);
 	c->data[2] = (uint8_t)(i >> 8);
 	c->data[3] = (uint8_t)i;
 	for (size_t j = 4; j < c->len; j++)
-		c->data[j] = (uint8_t)rng();
+		c->data[j] = (uint8_t)test_rng();
 }
 
 static void
@@ -342,6 +330,7 @@ test_fill(uint32_t entries)
 int
 main(void)
 {
+	test_rng_state = 0x0123456789abcdefull;
 	test_eal_init("cidtab", "0");
 	test_every_length();
 	test_add_find_del();

@@ -32,17 +32,6 @@
 #define MODEL_STEPS 400
 #define MODEL_PN_MAX 4096
 
-static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
-
-static uint64_t
-rng(void)
-{
-	rng_state ^= rng_state >> 12;
-	rng_state ^= rng_state << 25;
-	rng_state ^= rng_state >> 27;
-	return rng_state * 0x2545f4914f6cdd1dull;
-}
-
 static void
 make_iv(uint8_t *iv, uint8_t seed)
 {
@@ -302,12 +291,12 @@ model_run(bool guarded)
 	qs_pn_guard_init(&g);
 	qs_pn_guard_key(&g, NGTCP2_CRYPTO_LEVEL_APPLICATION, iv, IVLEN);
 	for (int step = 0; step < MODEL_STEPS; step++) {
-		uint64_t r = rng() % 100;
+		uint64_t r = test_rng() % 100;
 
 		if (r < 60) {
 			/* a packet around the largest: ahead, duplicate, late */
 			int64_t lo = m.largest > 70 ? m.largest - 70 : 0;
-			int64_t pn = lo + (int64_t)(rng() % (uint64_t)(m.largest + 5 - lo));
+			int64_t pn = lo + (int64_t)(test_rng() % (uint64_t)(m.largest + 5 - lo));
 
 			if (pn >= MODEL_PN_MAX)
 				break;
@@ -315,7 +304,7 @@ model_run(bool guarded)
 				continue;
 			if (m.received[pn])
 				continue;         /* ngtcp2 drops duplicates */
-			if (rng() % 10 == 0)
+			if (test_rng() % 10 == 0)
 				continue;         /* and, now and then, what it
 						   * decrypted (a DCID it no
 						   * longer knows) */
@@ -329,7 +318,7 @@ model_run(bool guarded)
 			if (m.largest >= 0)
 				m.acks[m.n_acks++] = m.largest;
 		} else if (m.n_acks > 0) {
-			int i = (int)(rng() % (uint64_t)m.n_acks);
+			int i = (int)(test_rng() % (uint64_t)m.n_acks);
 
 			for (int64_t p = 0; p <= m.acks[i]; p++)
 				m.tracked[p] = 0;
@@ -345,10 +334,10 @@ test_model(void)
 
 	TEST_CONTEXT("against ngtcp2's ACK tracker");
 	for (int i = 0; i < MODEL_RUNS; i++) {
-		uint64_t seed = rng_state;
+		uint64_t seed = test_rng_state;
 
 		guarded_aborts += model_run(true);
-		rng_state = seed;
+		test_rng_state = seed;
 		unguarded_aborts += model_run(false);
 	}
 	CHECK_EQ(guarded_aborts, 0);

@@ -25,18 +25,6 @@ struct owner {
 	uint64_t canary;
 };
 
-/* xorshift64*: reproducible across runs (the seed is in the context). */
-static uint64_t rng_state;
-
-static uint64_t
-rng(void)
-{
-	rng_state ^= rng_state >> 12;
-	rng_state ^= rng_state << 25;
-	rng_state ^= rng_state >> 27;
-	return rng_state * 0x2545f4914f6cdd1dull;
-}
-
 static int
 cmp_u64(const void *a, const void *b)
 {
@@ -382,13 +370,13 @@ test_pop_order(void)
 	uint32_t o;
 
 	for (int round = 0; round < POP_ROUNDS; round++) {
-		int n = 1 + (int)(rng() % N);
+		int n = 1 + (int)(test_rng() % N);
 
 		TEST_CONTEXT("round %d, %d timers", round, n);
 		init_owners(owners, in_heap, N);
 		qs_timers_init(&h, slots, N);
 		for (int i = 0; i < n; i++) {
-			uint64_t r = rng();
+			uint64_t r = test_rng();
 
 			owners[i].timer.expiry = r % 5 == 0 ? r % 8 :
 						 r % 17 == 0 ? UINT64_MAX : r;
@@ -432,7 +420,7 @@ test_random_against_model(void)
 	init_owners(owners, in_heap, N_OWNERS);
 	qs_timers_init(&h, slots, CAP);
 	for (int op = 0; op < RANDOM_OPS && bad == 0; op++) {
-		uint64_t r = rng();
+		uint64_t r = test_rng();
 		int o = (int)(r % N_OWNERS);
 		struct qs_timer *t = &owners[o].timer;
 		uint32_t len = h.len;
@@ -489,7 +477,7 @@ test_random_against_model(void)
 int
 main(void)
 {
-	rng_state = 0x9e3779b97f4a7c15ull;
+	test_rng_state = 0x9e3779b97f4a7c15ull;
 	test_init_and_empty();
 	test_container_of();
 	test_update_moves_up_and_down();
