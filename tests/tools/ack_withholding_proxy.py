@@ -22,14 +22,13 @@ Prints "listening" once bound, then, at SIGTERM, SIGINT or after
 "relayed_short_min" is the smallest short-header server datagram that
 passed. Datagrams from any address but the first client's are ignored.
 """
-import argparse
 import collections
 import json
 import select
 import sys
 import time
 
-from udp_relay import Stop, addr, open_relay
+from udp_relay import Stop, open_relay, relay_arguments
 
 QUIC_LONG_HEADER = 0x80
 
@@ -47,11 +46,7 @@ def send(sock, data, to=None):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--listen", required=True, type=addr)
-    ap.add_argument("--server", required=True, type=addr)
-    ap.add_argument("--seconds", type=float, default=30.0)
+    ap = relay_arguments(__doc__)
     ap.add_argument("--delay-ms", type=float, default=20.0,
                     help="how late client datagrams reach the server")
     ap.add_argument("--drop-below", type=int, default=64,

@@ -18,13 +18,12 @@ Prints "listening" once bound, then, at SIGTERM, SIGINT or after
 short header. When no second datagram comes within --hold seconds, the
 first is sent on alone ("reordered": false).
 """
-import argparse
 import json
 import select
 import sys
 import time
 
-from udp_relay import Stop, addr, open_relay
+from udp_relay import Stop, open_relay, relay_arguments
 
 
 def describe(d):
@@ -36,11 +35,7 @@ def describe(d):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--listen", required=True, type=addr)
-    ap.add_argument("--server", required=True, type=addr)
-    ap.add_argument("--seconds", type=float, default=30.0)
+    ap = relay_arguments(__doc__)
     ap.add_argument("--hold", type=float, default=2.0,
                     help="longest wait for the second datagram")
     args = ap.parse_args()

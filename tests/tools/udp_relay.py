@@ -1,6 +1,7 @@
 """What the test relays between one QUIC client and a server share
 (reorder_proxy.py, ack_withholding_proxy.py): address arguments, the two
 sockets, and a clean stop on SIGTERM or SIGINT."""
+import argparse
 import signal
 import socket
 
@@ -13,6 +14,17 @@ def addr(text):
     """host:port or [v6]:port, as argparse type."""
     host, _, port = text.rpartition(":")
     return host.strip("[]"), int(port)
+
+
+def relay_arguments(doc):
+    """A parser with the options every relay takes: --listen, --server and
+    --seconds (how long it runs at most); a relay adds its own."""
+    ap = argparse.ArgumentParser(description=doc,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--listen", required=True, type=addr)
+    ap.add_argument("--server", required=True, type=addr)
+    ap.add_argument("--seconds", type=float, default=30.0)
+    return ap
 
 
 def open_relay(listen, server):
