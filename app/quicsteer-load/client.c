@@ -389,11 +389,12 @@ conn_end(struct qsl_conn *c, enum end_how how)
 	struct qsl_worker *w = c->w;
 	const struct qsl_options *opt = w->opt;
 	uint64_t now = qsl_now();
+	bool unserved = c->served == 0 && c->quota > 0 && !w->draining && !qsl_stop;
 
-	/* a server that closes (GOAWAY) before serving anything would have
-	 * the slot reconnect in a tight loop: that is a failure */
-	if (how == END_OK && c->served == 0 && c->quota > 0 && !w->draining &&
-	    !qsl_stop) {
+	/* a server that closes before serving anything would have the slot
+	 * reconnect in a tight loop: that is a failure, unless it said GOAWAY
+	 * (a draining node), and then the next connection waits a little */
+	if (how == END_OK && unserved && !c->goaway) {
 		qsl_note_error(c, QSL_ERR_OTHER,
 			       "server closed the connection before serving a request");
 		how = END_FAILED;
@@ -439,7 +440,8 @@ conn_end(struct qsl_conn *c, enum end_how how)
 		return;
 	}
 	c->state = QSL_SLOT_IDLE;
-	c->reconnect_at = how == END_FAILED ? now + RECONNECT_DELAY_NS : now;
+	c->reconnect_at = how == END_FAILED || unserved ? now + RECONNECT_DELAY_NS
+							 : now;
 }
 
 /* CONNECTION_CLOSE, now or never; it takes the place of the write pass

@@ -92,6 +92,18 @@ request_done(struct qsl_conn *c, struct qsl_stream *st, uint64_t app_error_code)
 	uint64_t now = qsl_now();
 	unsigned int cls = st->status / 100;
 
+	if (st->status == 0 && !st->ended &&
+	    app_error_code == NGHTTP3_H3_REQUEST_REJECTED) {
+		/* not processed (RFC 9114 4.1.1): as a browser, send it again,
+		 * on a new connection if this one is going away */
+		STAT_INC(w, req_retried);
+		STAT_ADD(w, req_started, (uint64_t)0 - 1);
+		if (c->quota != UINT64_MAX)
+			c->quota++;
+		c->progress_at = now;
+		stream_release(c, st);
+		return;
+	}
 	if (st->status != 0)
 		STAT_INC(w, status[cls >= 2 && cls <= 5 ? cls : 0]);
 	if (st->ended && cls == 2 && app_error_code == NGHTTP3_H3_NO_ERROR) {
@@ -166,12 +178,17 @@ qsl_h3_cb_stream_reset(ngtcp2_conn *conn, int64_t stream_id, uint64_t final_size
 				       user_data, stream_user_data);
 }
 
-/* GOAWAY: the server takes no new requests on this connection */
+/* GOAWAY: the server takes no new requests on this connection; those in
+ * flight finish, the next ones go on a new connection (conn_end) */
 static int
 h3_shutdown(nghttp3_conn *h3, int64_t id, void *user_data)
 {
+	struct qsl_conn *c = user_data;
+
 	(void)h3; (void)id;
-	((struct qsl_conn *)user_data)->goaway = true;
+	if (!c->goaway)
+		STAT_INC(c->w, conn_goaway);
+	c->goaway = true;
 	return 0;
 }
 

@@ -823,19 +823,23 @@ report_text(const struct run *r, double secs)
 	printf("finished in %.2f s, %.2f req/s, %.2f handshakes/s, %.0f body bytes/s\n",
 	       secs, rate(c->req_completed, secs), rate(c->handshakes, secs),
 	       rate(c->body_bytes, secs));
-	printf("requests: %llu started, %llu completed, %llu failed, %llu aborted\n",
+	printf("requests: %llu started, %llu completed, %llu failed, %llu aborted, "
+	       "%llu retried\n",
 	       (unsigned long long)c->req_started, (unsigned long long)c->req_completed,
-	       (unsigned long long)c->req_failed, (unsigned long long)c->req_aborted);
+	       (unsigned long long)c->req_failed, (unsigned long long)c->req_aborted,
+	       (unsigned long long)c->req_retried);
 	printf("status codes: %llu 2xx, %llu 3xx, %llu 4xx, %llu 5xx\n",
 	       (unsigned long long)c->status[2], (unsigned long long)c->status[3],
 	       (unsigned long long)c->status[4], (unsigned long long)c->status[5]);
 	printf("connections: %llu started, %llu succeeded, %llu failed, %llu aborted, "
-	       "%llu handshakes, %llu resumed, 0-RTT %llu attempted / %llu accepted\n",
+	       "%llu handshakes, %llu resumed, 0-RTT %llu attempted / %llu accepted, "
+	       "%llu told GOAWAY\n",
 	       (unsigned long long)c->conn_started, (unsigned long long)c->conn_succeeded,
 	       (unsigned long long)c->conn_failed, (unsigned long long)c->conn_aborted,
 	       (unsigned long long)c->handshakes,
 	       (unsigned long long)c->resumed, (unsigned long long)c->early_attempted,
-	       (unsigned long long)c->early_accepted);
+	       (unsigned long long)c->early_accepted,
+	       (unsigned long long)c->conn_goaway);
 	if (opt->hold_ns != 0)
 		printf("held open: %llu connections for %.1f s\n",
 		       (unsigned long long)c->held, seconds(opt->hold_ns));
@@ -956,15 +960,15 @@ report_json(const struct run *r, double secs)
 	       opt->resume ? "true" : "false", U(opt->conn_requests),
 	       opt->rebind_fraction, opt->max_pending, seconds(opt->hold_ns));
 	printf("\"requests\":{\"started\":%llu,\"completed\":%llu,\"failed\":%llu,"
-	       "\"aborted\":%llu},",
+	       "\"aborted\":%llu,\"retried\":%llu},",
 	       U(c->req_started), U(c->req_completed), U(c->req_failed),
-	       U(c->req_aborted));
+	       U(c->req_aborted), U(c->req_retried));
 	printf("\"status\":{\"2xx\":%llu,\"3xx\":%llu,\"4xx\":%llu,\"5xx\":%llu},",
 	       U(c->status[2]), U(c->status[3]), U(c->status[4]), U(c->status[5]));
 	printf("\"connections\":{\"started\":%llu,\"succeeded\":%llu,\"failed\":%llu,"
-	       "\"aborted\":%llu,\"handshakes\":%llu},",
+	       "\"aborted\":%llu,\"handshakes\":%llu,\"goaway\":%llu},",
 	       U(c->conn_started), U(c->conn_succeeded), U(c->conn_failed),
-	       U(c->conn_aborted), U(c->handshakes));
+	       U(c->conn_aborted), U(c->handshakes), U(c->conn_goaway));
 	printf("\"resumed\":%llu,\"early_data_attempted\":%llu,"
 	       "\"early_data_accepted\":%llu,\"held\":%llu,",
 	       U(c->resumed), U(c->early_attempted), U(c->early_accepted),

@@ -35,12 +35,15 @@ struct qsl_counters {
 	uint64_t req_completed;	/* whole response, 2xx */
 	uint64_t req_failed;	/* anything else, or never answered */
 	uint64_t req_aborted;	/* in flight when the run ended (-D, signal) */
+	uint64_t req_retried;	/* rejected unprocessed (H3_REQUEST_REJECTED,
+				 * as after GOAWAY): sent again */
 	uint64_t status[6];	/* by class: [2] 2xx .. [5] 5xx, [0] other */
 	uint64_t body_bytes;
 	uint64_t conn_started;
 	uint64_t conn_succeeded;
 	uint64_t conn_failed;
 	uint64_t conn_aborted;	/* open when the run ended (-D, signal) */
+	uint64_t conn_goaway;	/* the server sent GOAWAY on it */
 	uint64_t handshakes;
 	uint64_t resumed;
 	uint64_t early_attempted;

@@ -105,6 +105,33 @@ stats_clear(FILE *out)
 	fprintf(out, "statistics cleared (telemetry keeps counting since start)\n");
 }
 
+static void
+drain_show(FILE *out)
+{
+	struct qs_drain_status st;
+
+	rte_spinlock_lock(&cli_dp->stats_lock);
+	qs_dataplane_drain_status(cli_dp, &st);
+	rte_spinlock_unlock(&cli_dp->stats_lock);
+	if (!st.draining)
+		fprintf(out, "not draining: %" PRIu64 " connections\n", st.connections);
+	else if (st.drained)
+		fprintf(out, "drained: no connection left (%" PRIu64 " ms)\n",
+			st.elapsed_ms);
+	else
+		fprintf(out, "draining: %" PRIu64 " connections left (%" PRIu64
+			" ms)\n", st.connections, st.elapsed_ms);
+}
+
+static void
+drain_start(FILE *out)
+{
+	if (qs_dataplane_drain(cli_dp))
+		fprintf(out, "drain started: GOAWAY to every connection, new ones "
+			"refused; `show drain` follows it\n");
+	drain_show(out);
+}
+
 static int
 log_level_parse(const char *s)
 {
@@ -310,6 +337,8 @@ cmd_show_parsed(void *parsed, struct cmdline *cl, void *data __rte_unused)
 		steering_show(out);
 	else if (strcmp(res->what, "config") == 0)
 		qs_config_dump(cli_dp->cfg, out);
+	else if (strcmp(res->what, "drain") == 0)
+		drain_show(out);
 	else
 		stats_show(out);
 	fflush(out);
@@ -319,13 +348,13 @@ static cmdline_parse_token_string_t cmd_show_show =
 	TOKEN_STRING_INITIALIZER(struct cmd_show_result, show, "show");
 static cmdline_parse_token_string_t cmd_show_what =
 	TOKEN_STRING_INITIALIZER(struct cmd_show_result, what,
-				 "lcores#steering#config#stats#conns");
+				 "lcores#steering#config#stats#conns#drain");
 
 static cmdline_parse_inst_t cmd_show = {
 	.f = cmd_show_parsed,
-	.help_str = "show lcores|steering|config|stats|conns: per-worker "
-		    "counters, forwarding matrix, effective config, summed "
-		    "counters, connections",
+	.help_str = "show lcores|steering|config|stats|conns|drain: "
+		    "per-worker counters, forwarding matrix, effective config, "
+		    "summed counters, connections, drain progress",
 	.tokens = {(void *)&cmd_show_show, (void *)&cmd_show_what, NULL},
 };
 
@@ -423,6 +452,31 @@ static cmdline_parse_inst_t cmd_set_log = {
 		   (void *)&cmd_set_log_type, (void *)&cmd_set_log_level, NULL},
 };
 
+/* ---- drain ---- */
+struct cmd_drain_result {
+	cmdline_fixed_string_t drain;
+};
+
+static void
+cmd_drain_parsed(void *parsed __rte_unused, struct cmdline *cl,
+		 void *data __rte_unused)
+{
+	FILE *out = cl_out(cl);
+
+	drain_start(out);
+	fflush(out);
+}
+
+static cmdline_parse_token_string_t cmd_drain_drain =
+	TOKEN_STRING_INITIALIZER(struct cmd_drain_result, drain, "drain");
+
+static cmdline_parse_inst_t cmd_drain = {
+	.f = cmd_drain_parsed,
+	.help_str = "drain: GOAWAY to every connection, refuse new ones, close "
+		    "each when done; the node runs on (then quit)",
+	.tokens = {(void *)&cmd_drain_drain, NULL},
+};
+
 /* ---- help ---- */
 struct cmd_help_result {
 	cmdline_fixed_string_t help;
@@ -444,8 +498,11 @@ cmd_help_parsed(void *parsed __rte_unused, struct cmdline *cl,
 		"show conns             connections per worker and the busiest\n"
 		"show conn <cid>        one connection (CID in hex)\n"
 		"show config            the effective configuration\n"
+		"show drain             drain progress: connections left\n"
 		"clear stats            zero the CLI's view of the counters\n"
 		"set log <type> <level> e.g. set log quicsteer.* debug\n"
+		"drain                  GOAWAY everywhere, refuse new connections,\n"
+		"                       close each when done (before a restart)\n"
 		"quit                   stop the dataplane and exit\n");
 	fflush(out);
 }
@@ -487,6 +544,7 @@ static cmdline_parse_ctx_t main_ctx[] = {
 	(cmdline_parse_inst_t *)&cmd_show_conn,
 	(cmdline_parse_inst_t *)&cmd_clear_stats,
 	(cmdline_parse_inst_t *)&cmd_set_log,
+	(cmdline_parse_inst_t *)&cmd_drain,
 	(cmdline_parse_inst_t *)&cmd_help,
 	(cmdline_parse_inst_t *)&cmd_quit,
 	NULL,

@@ -23,12 +23,24 @@
 #define WAIT_POLL_US 100000
 
 static volatile bool stop_requested;
+static struct qs_dataplane *volatile drain_dp;  /* set once it can drain */
 
 static void
 on_signal(int sig)
 {
 	(void)sig;
 	stop_requested = true;
+}
+
+/* SIGUSR1: drain (qs_dataplane_drain is async-signal-safe) */
+static void
+on_drain_signal(int sig)
+{
+	struct qs_dataplane *dp = drain_dp;
+
+	(void)sig;
+	if (dp != NULL)
+		qs_dataplane_drain(dp);
 }
 
 static void
@@ -178,6 +190,8 @@ main(int argc, char **argv)
 	sa.sa_handler = on_signal;
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	sa.sa_handler = on_drain_signal;
+	sigaction(SIGUSR1, &sa, NULL);
 
 	if (parse_args(argc, argv, &cfg, &app) != 0)
 		goto cleanup;
@@ -185,6 +199,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "quicsteer: cannot start the dataplane (see above)\n");
 		goto fini;
 	}
+	drain_dp = &dp;
 	if (qs_telemetry_register(&dp) != 0)
 		RTE_LOG(WARNING, QS_APP, "telemetry endpoints not registered\n");
 	if (rte_pdump_init() != 0)
@@ -192,7 +207,8 @@ main(int argc, char **argv)
 			rte_strerror(rte_errno));
 	if (qs_dataplane_launch(&dp) != 0)
 		goto pdump;
-	RTE_LOG(INFO, QS_APP, "running: %u workers; SIGINT or SIGTERM stops\n",
+	RTE_LOG(INFO, QS_APP, "running: %u workers; SIGINT or SIGTERM stops, "
+		"SIGUSR1 drains\n",
 		dp.n_workers);
 
 	if (app.cmdline_file != NULL && qs_cli_run_file(&dp, app.cmdline_file) != 0)
@@ -208,6 +224,7 @@ main(int argc, char **argv)
 	qs_dataplane_stop(&dp);
 	exit_code = 0;
 pdump:
+	drain_dp = NULL;
 	rte_pdump_uninit();
 fini:
 	qs_dataplane_fini(&dp);

@@ -346,6 +346,41 @@ qs_dataplane_stop(struct qs_dataplane *dp)
 	__atomic_store_n(&dp->quit, true, __ATOMIC_RELEASE);
 }
 
+bool
+qs_dataplane_drain(struct qs_dataplane *dp)
+{
+	bool expected = false;
+	uint64_t now = qs_now_ns();
+
+	if (!__atomic_compare_exchange_n(&dp->drain_claimed, &expected, true,
+					 false, __ATOMIC_ACQ_REL,
+					 __ATOMIC_ACQUIRE))
+		return false;
+	dp->drain_started = now;
+	dp->drain_deadline = now + (uint64_t)dp->cfg->shutdown_timeout_ms * 1000000;
+	/* workers read the times after they see the flag */
+	__atomic_store_n(&dp->draining, true, __ATOMIC_RELEASE);
+	return true;
+}
+
+void
+qs_dataplane_drain_status(struct qs_dataplane *dp, struct qs_drain_status *st)
+{
+	struct qs_stats s;
+
+	memset(st, 0, sizeof(*st));
+	for (uint16_t w = 0; w < dp->n_workers; w++) {
+		qs_dataplane_stats(dp, w, false, &s);
+		st->connections += s.quic_conn_active;
+	}
+	st->draining = __atomic_load_n(&dp->draining, __ATOMIC_ACQUIRE);
+	if (!st->draining)
+		return;
+	st->drained = __atomic_load_n(&dp->workers_drained, __ATOMIC_ACQUIRE) ==
+		      dp->n_workers;
+	st->elapsed_ms = (qs_now_ns() - dp->drain_started) / 1000000;
+}
+
 void
 qs_dataplane_stats(struct qs_dataplane *dp, uint16_t i, bool since_clear,
 		   struct qs_stats *out)

@@ -68,6 +68,8 @@ struct qs_lcore {
 					  * is the time of this iteration */
 	uint64_t idle_polls;
 	bool stop_done;                  /* graceful stop: own connections closed */
+	bool drain_done;                 /* drain: no connection left */
+	uint64_t drain_sweep_at;         /* ns: next look for finished ones */
 	/* UDP checksums checked and failed in the current window, to say
 	 * once why most fail (qs_lcore.c cksum_watch) */
 	uint16_t cksum_checked;
@@ -101,6 +103,12 @@ struct qs_dataplane {
 	volatile bool quit;              /* leave the loop now */
 	uint64_t stop_deadline;          /* ns; close what is left by then */
 	uint32_t workers_stopped;        /* I/O lcores outlive the workers */
+	/* drain (rolling restart): set once, never cleared */
+	bool drain_claimed;              /* qs_dataplane_drain ran */
+	volatile bool draining;          /* workers: GOAWAY, close, refuse new */
+	uint64_t drain_started;          /* ns */
+	uint64_t drain_deadline;         /* ns; close what is left by then */
+	uint32_t workers_drained;        /* workers with no connection left */
 
 	/* control plane only: the view `clear stats` resets; stats_lock
 	 * serialises the CLI, telemetry thread and teardown (never a worker) */
@@ -134,6 +142,26 @@ unsigned int qs_dataplane_ask_all(struct qs_dataplane *dp,
 /* Graceful stop: workers send GOAWAY, let responses finish until
  * shutdown_timeout_ms, close every connection and leave their loops. */
 void qs_dataplane_stop(struct qs_dataplane *dp);
+
+/* Drain, before a node leaves a fleet (rolling restart): every worker
+ * sends GOAWAY on each connection (on one still in its handshake when that
+ * completes), refuses new connections (CONNECTION_REFUSED), serves what is
+ * in flight, closes each connection once it is finished and, at
+ * shutdown_timeout_ms, whatever is left; the dataplane goes on running
+ * until stopped. Async-signal-safe (SIGUSR1 calls it). Returns true when
+ * this call started the drain, false when one was under way. */
+bool qs_dataplane_drain(struct qs_dataplane *dp);
+
+struct qs_drain_status {
+	bool draining;
+	bool drained;                    /* every worker has no connection */
+	uint64_t connections;            /* open or closing, all workers */
+	uint64_t elapsed_ms;             /* since the drain began */
+};
+
+/* Where the drain is; the caller holds dp->stats_lock. */
+void qs_dataplane_drain_status(struct qs_dataplane *dp,
+			       struct qs_drain_status *st);
 
 /* Sets the role-specific functions of lc. */
 void qs_lcore_set_role(struct qs_lcore *lc, enum qs_lcore_role role);

@@ -3,6 +3,7 @@
  * own inbox -> QUIC input and timers -> tx_burst -> back off when idle.
  * Pipeline: I/O lcores do the first half and send what workers hand them;
  * workers do the second half. */
+#include <inttypes.h>
 #include <string.h>
 
 #include <rte_cycles.h>
@@ -20,6 +21,8 @@
 #define IDLE_SPIN_POLLS 256
 /* UDP checksums judged together to decide whether most fail */
 #define CKSUM_WINDOW 64
+/* drain: how often a worker looks for finished connections */
+#define DRAIN_SWEEP_NS (10ull * 1000000)
 
 static uint16_t
 tx_to_port(struct qs_tx *tx, uint16_t pi, struct rte_mbuf **pkts, uint16_t n)
@@ -222,7 +225,7 @@ stop_progress(struct qs_lcore *lc)
 	struct qs_dataplane *dp = lc->dp;
 
 	if (!lc->stop_done) {
-		if (!lc->srv.stopping)
+		if (!lc->srv.set.shutting_down)
 			qs_server_shutdown(&lc->srv);
 		if (qs_server_busy(&lc->srv) &&
 		    lc->env.now < dp->stop_deadline)
@@ -234,6 +237,46 @@ stop_progress(struct qs_lcore *lc)
 	}
 	return __atomic_load_n(&dp->workers_stopped, __ATOMIC_ACQUIRE) ==
 	       dp->n_workers;
+}
+
+/* Drain: GOAWAY once, then close each connection as it finishes (all at
+ * the deadline); the worker runs on. Counted done when it has none left:
+ * new ones are refused, so none comes back. */
+static void
+drain_progress(struct qs_lcore *lc)
+{
+	struct qs_dataplane *dp = lc->dp;
+	uint64_t now = lc->env.now;
+
+	if (lc->drain_done)
+		return;
+	if (!lc->srv.set.shutting_down) {
+		qs_server_shutdown(&lc->srv);
+		if (lc->worker == 0)
+			RTE_LOG(INFO, QS_LCORE, "draining: GOAWAY to every "
+				"connection, new ones refused, up to %u ms for "
+				"responses in flight\n", dp->cfg->shutdown_timeout_ms);
+	}
+	if (now >= lc->drain_sweep_at) {
+		lc->drain_sweep_at = now + DRAIN_SWEEP_NS;
+		if (now >= dp->drain_deadline)
+			qs_server_close_all(&lc->srv);
+		else
+			qs_server_close_finished(&lc->srv);
+	}
+	if (lc->srv.set.n_conns > 0)
+		return;
+	lc->drain_done = true;
+	if (__atomic_add_fetch(&dp->workers_drained, 1, __ATOMIC_ACQ_REL) ==
+	    dp->n_workers)
+		RTE_LOG(INFO, QS_LCORE, "drain complete: no connection left "
+			"after %" PRIu64 " ms\n", (now - dp->drain_started) / 1000000);
+}
+
+static inline bool
+draining(const struct qs_dataplane *dp)
+{
+	return unlikely(__atomic_load_n(&dp->draining, __ATOMIC_ACQUIRE));
 }
 
 static inline bool
@@ -292,6 +335,8 @@ owner_loop(struct qs_lcore *lc, unsigned int (*poll_queues)(struct qs_lcore *))
 		ctl_poll(lc);
 		if (stopping(dp) && stop_progress(lc))
 			break;
+		if (draining(dp))
+			drain_progress(lc);
 		idle_backoff(lc, work);
 	}
 	RTE_LOG(INFO, QS_LCORE, "worker %s stopped\n", lc->name);

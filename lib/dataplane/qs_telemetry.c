@@ -1,3 +1,4 @@
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -213,6 +214,28 @@ tel_memory(const char *cmd __rte_unused, const char *params __rte_unused,
 	return 0;
 }
 
+/* The drain's progress; param "start" starts it (a second start is
+ * harmless). Any other param is refused, so a typo starts nothing. */
+static int
+tel_drain_locked(const char *cmd __rte_unused, const char *params,
+		 struct rte_tel_data *d)
+{
+	struct qs_drain_status st;
+
+	if (params != NULL && params[0] != '\0') {
+		if (strcmp(params, "start") != 0)
+			return -EINVAL;
+		qs_dataplane_drain(tel_dp);
+	}
+	qs_dataplane_drain_status(tel_dp, &st);
+	rte_tel_data_start_dict(d);
+	rte_tel_data_add_dict_int(d, "draining", st.draining);
+	rte_tel_data_add_dict_int(d, "drained", st.drained);
+	rte_tel_data_add_dict_u64(d, "connections", st.connections);
+	rte_tel_data_add_dict_u64(d, "elapsed_ms", st.elapsed_ms);
+	return 0;
+}
+
 /* The lock keeps qs_dataplane_fini from freeing workers mid-read. */
 #define TEL_LOCKED(fn) \
 	static int fn(const char *cmd, const char *params, \
@@ -228,6 +251,7 @@ TEL_LOCKED(tel_stats)
 TEL_LOCKED(tel_lcores)
 TEL_LOCKED(tel_steering)
 TEL_LOCKED(tel_conns)
+TEL_LOCKED(tel_drain)
 
 int
 qs_telemetry_register(struct qs_dataplane *dp)
@@ -244,7 +268,10 @@ qs_telemetry_register(struct qs_dataplane *dp)
 	    rte_telemetry_register_cmd("/quicsteer/conns", tel_conns,
 			"Connections per worker and the busiest; param: how many") != 0 ||
 	    rte_telemetry_register_cmd("/quicsteer/memory", tel_memory,
-			"Heap bytes: libc's, DPDK's, and ngtcp2's and nghttp3's share") != 0)
+			"Heap bytes: libc's, DPDK's, and ngtcp2's and nghttp3's share") != 0 ||
+	    rte_telemetry_register_cmd("/quicsteer/drain", tel_drain,
+			"Drain progress: draining, drained, connections, "
+			"elapsed_ms. Param start: begin the drain") != 0)
 		return -1;
 	return 0;
 }

@@ -264,6 +264,9 @@ cb_handshake_completed(ngtcp2_conn *conn, void *user_data)
 	if (gnutls_session_get_flags(c->q.tls) & GNUTLS_SFLAGS_EARLY_DATA)
 		c->set->env->stats->quic_0rtt_accepted++;
 	qs_tls_send_ticket(c->q.tls);
+	/* a stop or drain began during the handshake: GOAWAY now */
+	if (c->set->shutting_down)
+		qs_conn_shutdown(c);
 	/* Initials no longer carry the client's first DCID */
 	if (c->odcid_mapped) {
 		del_cid(c, &c->odcid);
@@ -686,6 +689,7 @@ qs_conn_expire(struct qs_conn *c)
 
 	if (c->goaway_at != 0 && now >= c->goaway_at) {
 		c->goaway_at = 0;
+		c->goaway_final_at = now;
 		nghttp3_conn_shutdown(c->q.h3);
 	}
 	rv = ngtcp2_conn_handle_expiry(c->q.conn, now);
@@ -708,7 +712,8 @@ qs_conn_shutdown(struct qs_conn *c)
 {
 	ngtcp2_conn_stat st;
 
-	if (c->state != QS_CONN_OPEN || c->goaway_sent)
+	/* one still in its handshake gets it when that completes */
+	if (c->state != QS_CONN_OPEN || c->goaway_sent || !c->handshake_done)
 		return;
 	if (c->q.h3 == NULL) {
 		qs_conn_close_now(c);
@@ -727,6 +732,15 @@ bool
 qs_conn_busy(const struct qs_conn *c)
 {
 	return c->state == QS_CONN_OPEN && (c->n_streams > 0 || c->goaway_at != 0);
+}
+
+bool
+qs_conn_finished(const struct qs_conn *c)
+{
+	return c->state == QS_CONN_OPEN && c->goaway_sent && c->goaway_at == 0 &&
+	       c->n_streams == 0 &&
+	       c->set->env->now >= c->goaway_final_at +
+				   3 * ngtcp2_conn_get_pto(c->q.conn);
 }
 
 void

@@ -38,6 +38,7 @@ struct qs_conn_set {
 	LIST_HEAD(, qs_conn) conns;
 	uint32_t n_conns;
 	uint32_t n_unvalidated;         /* of those, address not yet proven */
+	bool shutting_down;             /* stop or drain: GOAWAY, refuse new */
 	gnutls_anti_replay_t anti_replay;
 };
 
@@ -84,6 +85,7 @@ struct qs_conn {
 	bool goaway_sent;                     /* the shutdown notice went */
 	uint64_t goaway_at;                   /* ns: the final GOAWAY is due
 					       * (0: not pending) */
+	uint64_t goaway_final_at;             /* ns: when it went */
 	bool handshake_done;
 
 	struct qs_timer timer;                /* expiry in ns */
@@ -134,6 +136,10 @@ void qs_conn_close_now(struct qs_conn *c);
 
 /* Requests open, or the final GOAWAY still to send. */
 bool qs_conn_busy(const struct qs_conn *c);
+/* Shut down and done: the final GOAWAY went three PTOs ago (a request
+ * the client sent before it saw GOAWAY has arrived by then, retransmitted
+ * if it was lost) and no request is open. */
+bool qs_conn_finished(const struct qs_conn *c);
 
 /* The connection has something to write (qs_server_run writes it). */
 void qs_conn_mark_dirty(struct qs_conn *c);

@@ -180,7 +180,7 @@ accept_initial(struct qs_server *srv, struct rte_mbuf *m, uint8_t *payload,
 			"Initial not acceptable (too short or bad header)");
 		return;
 	}
-	if (srv->stopping || srv->set.n_conns >= srv->max_conns) {
+	if (srv->set.shutting_down || srv->set.n_conns >= srv->max_conns) {
 		reply(srv, m, pkt,
 		      qs_stateless_write_close(pkt, sizeof(pkt), &hd,
 					      NGTCP2_CONNECTION_REFUSED),
@@ -355,9 +355,19 @@ qs_server_shutdown(struct qs_server *srv)
 {
 	struct qs_conn *c;
 
-	srv->stopping = true;
+	srv->set.shutting_down = true;
 	LIST_FOREACH(c, &srv->set.conns, link)
 		qs_conn_shutdown(c);
+}
+
+void
+qs_server_close_finished(struct qs_server *srv)
+{
+	struct qs_conn *c;
+
+	LIST_FOREACH(c, &srv->set.conns, link)
+		if (qs_conn_finished(c))
+			qs_conn_close_now(c);
 }
 
 bool

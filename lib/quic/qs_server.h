@@ -16,7 +16,6 @@
 struct qs_server {
 	struct qs_conn_set set;         /* its connections */
 	uint32_t max_conns;
-	bool stopping;
 };
 
 /* A server on env's lcore; socket is its NUMA node. */
@@ -29,8 +28,13 @@ void qs_server_input(struct qs_server *srv, struct rte_mbuf *m);
 /* Runs due timers, then writes for every connection with work; returns
  * how many connections it served (0: nothing to do). */
 unsigned int qs_server_run(struct qs_server *srv);
-/* Starts the graceful stop on every connection. */
+/* Starts the graceful stop on every connection (and on those still in
+ * their handshake once it completes); new connections are refused from
+ * now on. For a stop and for a drain. */
 void qs_server_shutdown(struct qs_server *srv);
+/* Drain: closes (CONNECTION_CLOSE, NO_ERROR) every connection that is
+ * done, its final GOAWAY sent and no request left for a while. */
+void qs_server_close_finished(struct qs_server *srv);
 /* Closes every connection now (CONNECTION_CLOSE) and frees it. */
 void qs_server_close_all(struct qs_server *srv);
 /* Some connection still has requests, or its final GOAWAY to send. */
