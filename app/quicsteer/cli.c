@@ -34,23 +34,30 @@ static void
 lcores_show(FILE *out)
 {
 	struct qs_stats s;
+	struct qs_load_view v;
 
-	fprintf(out, "%-6s %-6s %12s %12s %12s %12s %12s %12s %12s\n", "worker",
-		"lcore", "rx_packets", "tx_packets", "quic_rx", "quic_local",
-		"fwd_out", "fwd_in", "fwd_dropped");
+	fprintf(out, "%-6s %-6s %12s %12s %12s %12s %12s %12s %12s %5s %5s %9s %9s\n",
+		"worker", "lcore", "rx_packets", "tx_packets", "quic_rx",
+		"quic_local", "fwd_out", "fwd_in", "fwd_dropped", "busy%",
+		"all%", "rx-pps", "tx-pps");
 	rte_spinlock_lock(&cli_dp->stats_lock);
 	for (uint16_t i = 0; i < cli_dp->n_lcores; i++) {
 		qs_dataplane_stats(cli_dp, i, true, &s);
+		qs_lcore_load_read(cli_dp->lcores[i], &v);
 		fprintf(out,
 			"%-6s %-6u %12" PRIu64 " %12" PRIu64 " %12" PRIu64
-			" %12" PRIu64 " %12" PRIu64 " %12" PRIu64 " %12" PRIu64 "\n",
+			" %12" PRIu64 " %12" PRIu64 " %12" PRIu64 " %12" PRIu64
+			" %5u %5u %9u %9u\n",
 			cli_dp->lcores[i]->name, cli_dp->lcores[i]->lcore_id,
 			s.rx_packets,
 			s.tx_packets, s.quic_rx, s.quic_local,
 			s.quic_forwarded_out, s.quic_forwarded_in,
-			s.quic_forward_dropped);
+			s.quic_forward_dropped, v.busy_pct, v.busy_pct_total,
+			v.rx_pps, v.tx_pps);
 	}
 	rte_spinlock_unlock(&cli_dp->stats_lock);
+	fprintf(out, "busy%%: share of the last second the lcore's loop found work "
+		"(all%%: since start); pps: the last second\n");
 }
 
 static void

@@ -7,5 +7,7 @@
 
 /* Monotonic nanoseconds from the TSC. */
 uint64_t qs_now_ns(void);
+/* The same from a TSC value the caller read (rte_rdtsc). */
+uint64_t qs_tsc_ns(uint64_t tsc);
 
 #endif

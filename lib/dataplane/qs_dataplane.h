@@ -38,6 +38,29 @@ enum qs_lcore_role {
 	QS_ROLE_WORKER,  /* pipeline: owns connections, no queues of its own */
 };
 
+/* How busy an lcore is (VPP's `show runtime`, F-Stack's top): TSC cycles
+ * of loop iterations that found work against all cycles since it started,
+ * and the same with packets per second over the last whole interval.
+ * Written by its lcore only (relaxed atomic stores), read by the control
+ * plane through qs_lcore_load_read. */
+struct qs_lcore_load {
+	uint64_t start_tsc;
+	uint64_t busy_cycles;
+	uint64_t interval;               /* TSC cycles: one second */
+	/* where the current interval began */
+	uint64_t window_tsc, window_busy, window_rx, window_tx;
+	/* the last whole interval */
+	uint32_t busy_pct;
+	uint32_t rx_pps, tx_pps;
+};
+
+struct qs_load_view {
+	uint64_t busy_cycles, cycles;    /* since the lcore started */
+	uint32_t busy_pct;               /* last interval, 0..100 */
+	uint32_t busy_pct_total;         /* since start */
+	uint32_t rx_pps, tx_pps;         /* last interval */
+};
+
 /* Everything one worker lcore touches on the fast path. */
 struct qs_lcore {
 	/* read-only after start */
@@ -67,6 +90,7 @@ struct qs_lcore {
 	struct qs_env env;               /* what its connections see; env.now
 					  * is the time of this iteration */
 	uint64_t idle_polls;
+	struct qs_lcore_load load;
 	bool stop_done;                  /* graceful stop: own connections closed */
 	bool drain_done;                 /* drain: no connection left */
 	uint64_t drain_sweep_at;         /* ns: next look for finished ones */
@@ -162,6 +186,9 @@ struct qs_drain_status {
 /* Where the drain is; the caller holds dp->stats_lock. */
 void qs_dataplane_drain_status(struct qs_dataplane *dp,
 			       struct qs_drain_status *st);
+
+/* How busy lc is; any thread. */
+void qs_lcore_load_read(const struct qs_lcore *lc, struct qs_load_view *v);
 
 /* Sets the role-specific functions of lc. */
 void qs_lcore_set_role(struct qs_lcore *lc, enum qs_lcore_role role);

@@ -191,6 +191,57 @@ inbox_drain(struct qs_lcore *lc)
 	return total;
 }
 
+static void
+load_start(struct qs_lcore *lc)
+{
+	struct qs_lcore_load *ld = &lc->load;
+
+	memset(ld, 0, sizeof(*ld));
+	ld->interval = rte_get_tsc_hz();
+	ld->start_tsc = ld->window_tsc = rte_rdtsc();
+}
+
+/* One loop iteration that began at t0: its cycles count as busy when it
+ * found work; at each whole interval the last one's figures are published. */
+static inline void
+load_account(struct qs_lcore *lc, uint64_t t0, unsigned int work)
+{
+	struct qs_lcore_load *ld = &lc->load;
+	uint64_t span;
+
+	if (work != 0)
+		__atomic_store_n(&ld->busy_cycles,
+				 ld->busy_cycles + (rte_rdtsc() - t0), __ATOMIC_RELAXED);
+	span = t0 - ld->window_tsc;
+	if (likely(span < ld->interval))
+		return;
+	__atomic_store_n(&ld->busy_pct, (uint32_t)((ld->busy_cycles - ld->window_busy) *
+						   100 / span), __ATOMIC_RELAXED);
+	__atomic_store_n(&ld->rx_pps, (uint32_t)((lc->stats.rx_packets - ld->window_rx) *
+						 ld->interval / span), __ATOMIC_RELAXED);
+	__atomic_store_n(&ld->tx_pps, (uint32_t)((lc->stats.tx_packets - ld->window_tx) *
+						 ld->interval / span), __ATOMIC_RELAXED);
+	ld->window_tsc = t0;
+	ld->window_busy = ld->busy_cycles;
+	ld->window_rx = lc->stats.rx_packets;
+	ld->window_tx = lc->stats.tx_packets;
+}
+
+void
+qs_lcore_load_read(const struct qs_lcore *lc, struct qs_load_view *v)
+{
+	const struct qs_lcore_load *ld = &lc->load;
+	uint64_t start = __atomic_load_n(&ld->start_tsc, __ATOMIC_RELAXED);
+
+	v->busy_cycles = __atomic_load_n(&ld->busy_cycles, __ATOMIC_RELAXED);
+	v->cycles = start != 0 ? rte_rdtsc() - start : 0;
+	v->busy_pct = __atomic_load_n(&ld->busy_pct, __ATOMIC_RELAXED);
+	v->busy_pct_total = v->cycles != 0 ?
+		(uint32_t)((unsigned __int128)v->busy_cycles * 100 / v->cycles) : 0;
+	v->rx_pps = __atomic_load_n(&ld->rx_pps, __ATOMIC_RELAXED);
+	v->tx_pps = __atomic_load_n(&ld->tx_pps, __ATOMIC_RELAXED);
+}
+
 /* Spin briefly, then sleep, so more lcores than CPUs stay responsive. */
 static inline void
 idle_backoff(struct qs_lcore *lc, unsigned int work)
@@ -324,10 +375,12 @@ owner_loop(struct qs_lcore *lc, unsigned int (*poll_queues)(struct qs_lcore *))
 	struct qs_dataplane *dp = lc->dp;
 
 	log_start(lc, "worker");
+	load_start(lc);
 	while (!quitting(dp)) {
+		uint64_t t0 = rte_rdtsc();
 		unsigned int work;
 
-		lc->env.now = qs_now_ns();
+		lc->env.now = qs_tsc_ns(t0);
 		work = poll_queues(lc);
 		work += inbox_drain(lc);
 		work += qs_server_run(&lc->srv);
@@ -337,6 +390,7 @@ owner_loop(struct qs_lcore *lc, unsigned int (*poll_queues)(struct qs_lcore *))
 			break;
 		if (draining(dp))
 			drain_progress(lc);
+		load_account(lc, t0, work);
 		idle_backoff(lc, work);
 	}
 	RTE_LOG(INFO, QS_LCORE, "worker %s stopped\n", lc->name);
@@ -375,18 +429,21 @@ qs_lcore_main_io(void *arg)
 	struct qs_dataplane *dp = lc->dp;
 
 	log_start(lc, "I/O lcore");
+	load_start(lc);
 	while (!quitting(dp)) {
+		uint64_t t0 = rte_rdtsc();
 		unsigned int work = 0;
 		/* sampled before the drain: what the last worker sent is taken */
 		bool workers_done = __atomic_load_n(&dp->workers_stopped,
 						    __ATOMIC_ACQUIRE) == dp->n_workers;
 
-		lc->env.now = qs_now_ns();
+		lc->env.now = qs_tsc_ns(t0);
 		work += rx_poll_all(lc);
 		work += tx_ring_drain(lc);
 		qs_tx_flush_all(&lc->tx);
 		if (stopping(dp) && workers_done && work == 0)
 			break;
+		load_account(lc, t0, work);
 		idle_backoff(lc, work);
 	}
 	RTE_LOG(INFO, QS_LCORE, "I/O lcore %s stopped\n", lc->name);

@@ -62,7 +62,21 @@ tel_lcore_size(void)
 
 	for (int i = 0; i < QS_CNT_MAX; i++)
 		n += strlen(qs_counter_names[i]) + 24;
-	return n;
+	return n + 6 * 48;      /* the load keys (add_load) */
+}
+
+static void
+add_load(struct rte_tel_data *d, const struct qs_lcore *lc)
+{
+	struct qs_load_view v;
+
+	qs_lcore_load_read(lc, &v);
+	rte_tel_data_add_dict_u64(d, "busy_cycles", v.busy_cycles);
+	rte_tel_data_add_dict_u64(d, "cycles", v.cycles);
+	rte_tel_data_add_dict_int(d, "busy_pct", (int)v.busy_pct);
+	rte_tel_data_add_dict_int(d, "busy_pct_since_start", (int)v.busy_pct_total);
+	rte_tel_data_add_dict_u64(d, "rx_pps", v.rx_pps);
+	rte_tel_data_add_dict_u64(d, "tx_pps", v.tx_pps);
 }
 
 static int
@@ -84,6 +98,7 @@ tel_lcores_locked(const char *cmd __rte_unused, const char *params,
 		rte_tel_data_add_dict_int(c, "lcore_id",
 					  (int)tel_dp->lcores[i]->lcore_id);
 		add_counters(c, &s);
+		add_load(c, tel_dp->lcores[i]);
 		rte_tel_data_add_dict_container(d, tel_dp->lcores[i]->name, c, 0);
 		used += one;
 	}

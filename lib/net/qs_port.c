@@ -1,6 +1,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <rte_cycles.h>
 #include <rte_ethdev.h>
 #include <rte_ip.h>
 #include <rte_udp.h>
@@ -428,9 +429,10 @@ qs_port_info_show(const struct qs_port *p, FILE *out)
 }
 
 void
-qs_port_stats_show(const struct qs_port *p, FILE *out)
+qs_port_stats_show(struct qs_port *p, FILE *out)
 {
 	struct rte_eth_stats st;
+	uint64_t now = rte_rdtsc(), hz = rte_get_tsc_hz(), span;
 
 	if (rte_eth_stats_get(p->port_id, &st) != 0) {
 		fprintf(out, "port %u: no stats\n", p->port_id);
@@ -443,6 +445,26 @@ qs_port_stats_show(const struct qs_port *p, FILE *out)
 		"  tx-packets %" PRIu64 "  tx-bytes %" PRIu64 "  tx-errors %" PRIu64 "\n",
 		p->port_id, st.ipackets, st.ibytes, st.imissed, st.ierrors,
 		st.rx_nombuf, st.opackets, st.obytes, st.oerrors);
+	/* the first show has no "last show": its rates are 0, as testpmd's;
+	 * a clear in between makes a counter go back: 0 too */
+	span = p->shown_tsc != 0 ? now - p->shown_tsc : 0;
+#define RATE(cur, prev, scale) \
+	(span != 0 && (cur) >= (prev) ? \
+	 (uint64_t)((unsigned __int128)((cur) - (prev)) * (scale) * hz / span) : 0)
+	fprintf(out,
+		"  throughput since the last show:\n"
+		"  Rx-pps %12" PRIu64 "  Rx-bps %14" PRIu64 "\n"
+		"  Tx-pps %12" PRIu64 "  Tx-bps %14" PRIu64 "\n",
+		RATE(st.ipackets, p->shown_ipackets, 1),
+		RATE(st.ibytes, p->shown_ibytes, 8),
+		RATE(st.opackets, p->shown_opackets, 1),
+		RATE(st.obytes, p->shown_obytes, 8));
+#undef RATE
+	p->shown_tsc = now;
+	p->shown_ipackets = st.ipackets;
+	p->shown_opackets = st.opackets;
+	p->shown_ibytes = st.ibytes;
+	p->shown_obytes = st.obytes;
 }
 
 void

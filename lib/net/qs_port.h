@@ -25,6 +25,9 @@ struct qs_port {
 	bool hw_rx_ip_cksum;            /* and IPv4 header checksums */
 	uint16_t mtu;
 	char driver[32];
+	/* `show port stats`: the counters at the last show, for the rates
+	 * since then (testpmd's throughput lines); control plane only */
+	uint64_t shown_tsc, shown_ipackets, shown_opackets, shown_ibytes, shown_obytes;
 };
 
 /* The largest UDP payload a datagram can carry into the port and still fit
@@ -42,7 +45,8 @@ int qs_port_init_all(struct qs_port *ports, uint16_t *n_ports,
 void qs_port_stop_all(struct qs_port *ports, uint16_t n_ports);
 
 void qs_port_info_show(const struct qs_port *p, FILE *out);
-void qs_port_stats_show(const struct qs_port *p, FILE *out);
+/* The NIC counters, and the packet and bit rates since the last show. */
+void qs_port_stats_show(struct qs_port *p, FILE *out);
 void qs_port_stats_clear(const struct qs_port *p);
 
 #endif
