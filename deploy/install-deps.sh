@@ -12,6 +12,7 @@ PACKAGES=(
   iproute2 iputils-ping ethtool python3 jq procps libpcap-dev
   nftables conntrack tcpdump tshark
   chromium
+  python3-prometheus-client prometheus
 )
 
 if [ "$(id -u)" -ne 0 ]; then
