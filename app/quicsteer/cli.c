@@ -484,6 +484,36 @@ static cmdline_parse_inst_t cmd_drain = {
 	.tokens = {(void *)&cmd_drain_drain, NULL},
 };
 
+/* ---- reopen ---- */
+struct cmd_reopen_result {
+	cmdline_fixed_string_t reopen;
+};
+
+static void
+cmd_reopen_parsed(void *parsed __rte_unused, struct cmdline *cl,
+		  void *data __rte_unused)
+{
+	FILE *out = cl_out(cl);
+
+	if (!cli_dp->access_log_on) {
+		fprintf(out, "no access log ([log] access_log is off)\n");
+	} else {
+		qs_dataplane_reopen_logs(cli_dp);
+		fprintf(out, "access log %s: reopening\n", cli_dp->access_log.path);
+	}
+	fflush(out);
+}
+
+static cmdline_parse_token_string_t cmd_reopen_reopen =
+	TOKEN_STRING_INITIALIZER(struct cmd_reopen_result, reopen, "reopen");
+
+static cmdline_parse_inst_t cmd_reopen = {
+	.f = cmd_reopen_parsed,
+	.help_str = "reopen: close and open the access log again (logrotate; "
+		    "also SIGHUP)",
+	.tokens = {(void *)&cmd_reopen_reopen, NULL},
+};
+
 /* ---- help ---- */
 struct cmd_help_result {
 	cmdline_fixed_string_t help;
@@ -510,6 +540,7 @@ cmd_help_parsed(void *parsed __rte_unused, struct cmdline *cl,
 		"set log <type> <level> e.g. set log quicsteer.* debug\n"
 		"drain                  GOAWAY everywhere, refuse new connections,\n"
 		"                       close each when done (before a restart)\n"
+		"reopen                 reopen the access log (logrotate; SIGHUP)\n"
 		"quit                   stop the dataplane and exit\n");
 	fflush(out);
 }
@@ -552,6 +583,7 @@ static cmdline_parse_ctx_t main_ctx[] = {
 	(cmdline_parse_inst_t *)&cmd_clear_stats,
 	(cmdline_parse_inst_t *)&cmd_set_log,
 	(cmdline_parse_inst_t *)&cmd_drain,
+	(cmdline_parse_inst_t *)&cmd_reopen,
 	(cmdline_parse_inst_t *)&cmd_help,
 	(cmdline_parse_inst_t *)&cmd_quit,
 	NULL,

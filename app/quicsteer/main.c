@@ -23,7 +23,7 @@
 #define WAIT_POLL_US 100000
 
 static volatile bool stop_requested;
-static struct qs_dataplane *volatile drain_dp;  /* set once it can drain */
+static struct qs_dataplane *volatile drain_dp;  /* set once signals can act */
 
 static void
 on_signal(int sig)
@@ -32,15 +32,18 @@ on_signal(int sig)
 	stop_requested = true;
 }
 
-/* SIGUSR1: drain (qs_dataplane_drain is async-signal-safe) */
+/* SIGUSR1: drain; SIGHUP: reopen the access log (both async-signal-safe) */
 static void
 on_drain_signal(int sig)
 {
 	struct qs_dataplane *dp = drain_dp;
 
-	(void)sig;
-	if (dp != NULL)
+	if (dp == NULL)
+		return;
+	if (sig == SIGUSR1)
 		qs_dataplane_drain(dp);
+	else
+		qs_dataplane_reopen_logs(dp);
 }
 
 static void
@@ -192,6 +195,7 @@ main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	sa.sa_handler = on_drain_signal;
 	sigaction(SIGUSR1, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
 
 	if (parse_args(argc, argv, &cfg, &app) != 0)
 		goto cleanup;
@@ -208,7 +212,7 @@ main(int argc, char **argv)
 	if (qs_dataplane_launch(&dp) != 0)
 		goto pdump;
 	RTE_LOG(INFO, QS_APP, "running: %u workers; SIGINT or SIGTERM stops, "
-		"SIGUSR1 drains\n",
+		"SIGUSR1 drains, SIGHUP reopens the access log\n",
 		dp.n_workers);
 
 	if (app.cmdline_file != NULL && qs_cli_run_file(&dp, app.cmdline_file) != 0)

@@ -23,6 +23,7 @@ static const char *const layout_words[] = {"rtc", "pipeline", NULL};
 static const char *const retry_words[] = {"off", "on", "auto", NULL};
 static const char *const cc_words[] = {"cubic", "reno", "bbr", "bbr2", NULL};
 static const char *const onoff_words[] = {"off", "on", NULL};
+static const char *const access_format_words[] = {"text", "json", NULL};
 
 struct key_def {
 	const char *section;
@@ -81,6 +82,9 @@ static const struct key_def keys[] = {
 	{"http", "docroot_max_mb", K_UINT, F(docroot_max_mb), 1, 65536, false, NULL, 0},
 	{"http", "bytes_max", K_U64, F(bytes_max), 0, UINT64_C(1) << 40, false, NULL, 0},
 	{"http", "max_field_section_size", K_UINT, F(max_field_section_size), 1024, 1u << 20, false, NULL, 0},
+	{"log", "access_log", K_PATH, F(access_log), 0, SZ(access_log), false, NULL, 0},
+	{"log", "access_format", K_CHOICE, F(access_format), 0, 0, false, access_format_words, 0},
+	{"log", "access_ring", K_UINT, F(access_ring), 16, 1u << 20, true, NULL, 0},
 };
 
 /* keys that are gone, and what to write instead */
@@ -127,6 +131,9 @@ qs_config_defaults(struct qs_config *cfg)
 	cfg->docroot_max_mb = 256;
 	cfg->bytes_max = UINT64_C(1) << 30;
 	cfg->max_field_section_size = 16384;
+	strcpy(cfg->access_log, "off");
+	cfg->access_format = QS_ACCESS_TEXT;
+	cfg->access_ring = 4096;
 }
 
 void
@@ -521,4 +528,7 @@ qs_config_dump(const struct qs_config *cfg, FILE *out)
 	fprintf(out, "\n[http]\ndocroot = %s\ndocroot_max_mb = %u\nbytes_max = %" PRIu64 "\n"
 		"max_field_section_size = %u\n", cfg->docroot, cfg->docroot_max_mb,
 		cfg->bytes_max, cfg->max_field_section_size);
+	fprintf(out, "\n[log]\naccess_log = %s\naccess_format = %s\naccess_ring = %u\n",
+		qs_config_access_log_on(cfg) ? cfg->access_log : "off",
+		access_format_words[cfg->access_format], cfg->access_ring);
 }

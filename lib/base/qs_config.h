@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <stdio.h>
 
 #include "base/qs_limits.h"
@@ -33,6 +34,11 @@ enum qs_cc_algo { QS_CC_CUBIC, QS_CC_RENO, QS_CC_BBR, QS_CC_BBR2 };
 /* [quic_lb]: CIDs of draft-ietf-quic-load-balancers-21 (cid_format =
  * quic-lb); the server ID is node_id then the worker index (one byte) */
 #define QS_QUIC_LB_KEY_BYTES 16
+enum qs_access_format {
+	QS_ACCESS_TEXT,                 /* a combined-log-like line */
+	QS_ACCESS_JSON,                 /* one JSON object a line */
+};
+
 struct qs_quic_lb_settings {
 	uint32_t config_id;             /* 0..6 */
 	uint32_t server_id_len;         /* bytes: node id, then 1 of worker */
@@ -99,7 +105,19 @@ struct qs_config {
 	uint64_t bytes_max;             /* largest /bytes/N */
 	uint32_t max_field_section_size; /* request header bytes (RFC 9114
 					  * 4.2.2: name + value + 32 each) */
+
+	/* [log] */
+	char access_log[PATH_MAX];      /* "" or "off": no access log */
+	enum qs_access_format access_format;
+	uint32_t access_ring;           /* records per worker, a power of 2 */
 };
+
+/* The access log is on (a path, not "off"). */
+static inline bool
+qs_config_access_log_on(const struct qs_config *cfg)
+{
+	return cfg->access_log[0] != '\0' && strcmp(cfg->access_log, "off") != 0;
+}
 
 void qs_config_defaults(struct qs_config *cfg);
 

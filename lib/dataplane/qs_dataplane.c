@@ -224,6 +224,22 @@ qs_dataplane_init(struct qs_dataplane *dp, const struct qs_config *cfg)
 	for (uint16_t w = 0; n_io && w < dp->n_workers; w++)
 		dp->workers[w]->tx_ring = dp->lcores[dp->n_workers + w % n_io]->tx_ring;
 
+	if (qs_config_access_log_on(cfg)) {
+		char err[PATH_MAX + 128];
+
+		if (qs_logwriter_init(&dp->access_log, cfg, dp->n_workers, err,
+				      sizeof(err)) != 0) {
+			RTE_LOG(ERR, QS_DP, "%s\n", err);
+			return -1;
+		}
+		dp->access_log_on = true;
+		for (uint16_t w = 0; w < dp->n_workers; w++)
+			dp->workers[w]->env.access_log = dp->access_log.rings[w];
+		RTE_LOG(INFO, QS_DP, "access log: %s (%s), %u records per worker\n",
+			cfg->access_log, cfg->access_format == QS_ACCESS_JSON ?
+			"json" : "text", cfg->access_ring);
+	}
+
 	RTE_LOG(INFO, QS_DP, "%s layout: %u workers%s, steering %s, cid format %s\n",
 		n_io ? "pipeline" : "run-to-completion", dp->n_workers,
 		n_io ? " behind I/O lcores" : "",
@@ -253,7 +269,16 @@ qs_dataplane_launch(struct qs_dataplane *dp)
 		}
 	}
 	dp->launched = true;
+	if (dp->access_log_on && qs_logwriter_start(&dp->access_log) != 0)
+		return -1;
 	return 0;
+}
+
+void
+qs_dataplane_reopen_logs(struct qs_dataplane *dp)
+{
+	if (dp->access_log_on)
+		qs_logwriter_reopen(&dp->access_log);
 }
 
 void
@@ -265,6 +290,11 @@ qs_dataplane_fini(struct qs_dataplane *dp)
 	if (dp->launched)
 		rte_eal_mp_wait_lcore();
 	dp->launched = false;
+	/* the workers are done: what their rings hold is the last */
+	if (dp->access_log_on) {
+		qs_logwriter_fini(&dp->access_log);
+		dp->access_log_on = false;
+	}
 	qs_port_stop_all(dp->ports, dp->n_ports);
 	dp->n_ports = 0;
 	rte_spinlock_lock(&dp->stats_lock);

@@ -18,6 +18,7 @@
 #include "base/qs_ratelimit.h"
 #include "base/qs_stats.h"
 #include "dataplane/qs_ctl.h"
+#include "dataplane/qs_logwriter.h"
 #include "http/qs_h3.h"
 #include "net/qs_port.h"
 #include "net/qs_tx.h"
@@ -127,6 +128,8 @@ struct qs_dataplane {
 	volatile bool quit;              /* leave the loop now */
 	uint64_t stop_deadline;          /* ns; close what is left by then */
 	uint32_t workers_stopped;        /* I/O lcores outlive the workers */
+	struct qs_logwriter access_log;  /* when [log] access_log is on */
+	bool access_log_on;
 	/* drain (rolling restart): set once, never cleared */
 	bool drain_claimed;              /* qs_dataplane_drain ran */
 	volatile bool draining;          /* workers: GOAWAY, close, refuse new */
@@ -186,6 +189,10 @@ struct qs_drain_status {
 /* Where the drain is; the caller holds dp->stats_lock. */
 void qs_dataplane_drain_status(struct qs_dataplane *dp,
 			       struct qs_drain_status *st);
+
+/* Has the access log writer reopen its file (logrotate); a no-op without
+ * an access log. Async-signal-safe (SIGHUP). */
+void qs_dataplane_reopen_logs(struct qs_dataplane *dp);
 
 /* How busy lc is; any thread. */
 void qs_lcore_load_read(const struct qs_lcore *lc, struct qs_load_view *v);

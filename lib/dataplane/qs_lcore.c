@@ -321,7 +321,8 @@ drain_progress(struct qs_lcore *lc)
 	if (__atomic_add_fetch(&dp->workers_drained, 1, __ATOMIC_ACQ_REL) ==
 	    dp->n_workers)
 		RTE_LOG(INFO, QS_LCORE, "drain complete: no connection left "
-			"after %" PRIu64 " ms\n", (now - dp->drain_started) / 1000000);
+			"after %" PRIu64 " ms\n",
+			(qs_now_ns() - dp->drain_started) / 1000000);
 }
 
 static inline bool

@@ -4,8 +4,14 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <rte_malloc.h>
+#include <netinet/in.h>
 
+#include <rte_byteorder.h>
+#include <rte_malloc.h>
+#include <rte_ring.h>
+#include <rte_ring_elem.h>
+
+#include "http/qs_access_log.h"
 #include "http/qs_content.h"
 #include "http/qs_h3.h"
 #include "quic/qs_conn.h"
@@ -45,6 +51,9 @@ stream_get(struct qs_h3_lcore *h)
 	st->fields_too_large = false;
 	st->field_bytes = 0;
 	st->responded = false;
+	st->early_data = false;
+	st->status = 0;
+	st->t_start = st->body_len = 0;
 	st->body = NULL;
 	st->body_left = st->unacked = 0;
 	st->synthetic = false;
@@ -93,6 +102,8 @@ h3_begin_headers(nghttp3_conn *h3, int64_t stream_id, void *user_data,
 	if (st == NULL)
 		return NGHTTP3_ERR_CALLBACK_FAILURE;
 	st->id = stream_id;
+	st->t_start = qs_conn_env(c)->now;
+	st->early_data = !ngtcp2_conn_get_handshake_completed(c->q.conn);
 	st->next = c->app_streams;
 	c->app_streams = st;
 	c->n_streams++;
@@ -256,6 +267,8 @@ submit(struct qs_conn *c, struct qs_h3_stream *st, unsigned int status,
 	format_u64(status_str, status);     /* always three digits */
 	nva[3].valuelen = format_u64(length_str, length);
 	st->responded = true;
+	st->status = (uint16_t)status;
+	st->body_len = with_body ? length : 0;
 	count_status(c, status);
 	rv = nghttp3_conn_submit_response(c->q.h3, st->id, nva, allow_header ? 5 : 4,
 					  with_body ? &dr : NULL);
@@ -372,13 +385,61 @@ stream_forget(struct qs_conn *c, int64_t stream_id)
 	}
 }
 
+/* The access log record of a response whose stream closed; onto the
+ * worker's ring, or counted when the ring is full. */
+static void
+access_log(struct qs_conn *c, const struct qs_h3_stream *st,
+	   uint64_t app_error_code)
+{
+	struct qs_env *env = qs_conn_env(c);
+	const ngtcp2_addr *peer = &ngtcp2_conn_get_path(c->q.conn)->remote;
+	union {
+		struct qs_access_record r;
+		uint8_t slot[QS_ACCESS_RECORD_SIZE];
+	} u;
+	struct qs_access_record *r = &u.r;
+
+	memset(&u, 0, sizeof(u));
+	r->end_ns = env->now;
+	r->duration_ns = env->now - st->t_start;
+	r->body_bytes = st->body_len - RTE_MIN(st->body_left, st->body_len);
+	r->status = st->status;
+	r->worker = env->worker;
+	if (peer->addr->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)peer->addr;
+
+		r->family = 6;
+		memcpy(r->addr, &a->sin6_addr, 16);
+		r->port = rte_be_to_cpu_16(a->sin6_port);
+	} else {
+		const struct sockaddr_in *a = (const struct sockaddr_in *)peer->addr;
+
+		r->family = 4;
+		memcpy(r->addr, &a->sin_addr, 4);
+		r->port = rte_be_to_cpu_16(a->sin_port);
+	}
+	r->cid_len = (uint8_t)RTE_MIN(c->first_cid.datalen, (size_t)QS_ACCESS_CID_MAX);
+	memcpy(r->cid, c->first_cid.data, r->cid_len);
+	r->early_data = st->early_data;
+	r->complete = app_error_code == NGHTTP3_H3_NO_ERROR && st->body_left == 0;
+	memcpy(r->method, st->method, sizeof(r->method));
+	r->path_len = (uint16_t)RTE_MIN((size_t)st->path_len, (size_t)QS_ACCESS_PATH_MAX);
+	r->path_cut = st->path_len > QS_ACCESS_PATH_MAX || st->path_too_long;
+	memcpy(r->path, st->path, r->path_len);
+	if (rte_ring_sp_enqueue_elem(env->access_log, &u, sizeof(u)) != 0)
+		env->stats->access_log_dropped++;
+}
+
 static int
 h3_stream_close(nghttp3_conn *h3, int64_t stream_id, uint64_t app_error_code,
 		void *user_data, void *stream_user_data)
 {
 	struct qs_conn *c = user_data;
+	const struct qs_h3_stream *st = stream_user_data;
 
-	(void)h3; (void)app_error_code; (void)stream_user_data;
+	(void)h3;
+	if (st != NULL && st->responded && qs_conn_env(c)->access_log != NULL)
+		access_log(c, st, app_error_code);
 	stream_forget(c, stream_id);
 	if (ngtcp2_is_bidi_stream(stream_id))
 		ngtcp2_conn_extend_max_streams_bidi(c->q.conn, 1);
@@ -413,6 +474,11 @@ h3_release(struct qs_conn *c)
 	while (c->app_streams != NULL) {
 		struct qs_h3_stream *st = c->app_streams;
 
+		/* answered, but the connection went before the stream closed
+		 * (the client closed it once the last response was in) */
+		if (st->responded && c->q.conn != NULL &&
+		    qs_conn_env(c)->access_log != NULL)
+			access_log(c, st, NGHTTP3_H3_NO_ERROR);
 		c->app_streams = st->next;
 		stream_put(h3_lcore(c), st);
 	}

@@ -22,6 +22,10 @@ struct qs_h3_stream {
 	bool fields_too_large;       /* over max_field_section_size: 431 */
 	uint64_t field_bytes;
 	bool responded;
+	bool early_data;             /* began before the handshake completed */
+	uint16_t status;
+	uint64_t t_start;            /* ns: its HEADERS began */
+	uint64_t body_len;           /* content-length of the response */
 	/* response body: a file in the content store, or /bytes/N */
 	const uint8_t *body;
 	uint64_t body_left;          /* /bytes/N still to hand to nghttp3 */

@@ -497,6 +497,7 @@ qs_conn_new(struct qs_conn_set *set, const ngtcp2_pkt_hd *hd,
 
 	if (add_cid(c, &scid) != 0)
 		goto fail;
+	c->first_cid = scid;
 	c->odcid = hd->dcid;
 	if (qs_cidtab_add(&set->cids, c->odcid.data, c->odcid.datalen, c) == 0)
 		c->odcid_mapped = true;

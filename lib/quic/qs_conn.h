@@ -66,6 +66,7 @@ struct qs_conn {
 	ngtcp2_cid cids[QS_CONN_MAX_CIDS];    /* in the lcore's CID table */
 	uint8_t n_cids;
 	ngtcp2_cid odcid;                     /* client's first DCID */
+	ngtcp2_cid first_cid;                 /* our first: names it in logs */
 	bool odcid_mapped;
 
 	struct qs_peer_path paths[QS_CONN_MAX_PATHS];

@@ -17,6 +17,7 @@
 #include "steer/qs_cid.h"
 
 struct qs_conn;
+struct rte_ring;
 
 /* The application above QUIC on a connection (HTTP/3: http/qs_h3.c). */
 struct qs_app_ops {
@@ -41,6 +42,9 @@ struct qs_env {
 	struct qs_stats *stats;
 	struct qs_tx *tx;
 	struct qs_ratelimit *reset_limit;
+	/* the application's log records (HTTP/3: one per response), for the
+	 * control plane to write; NULL: not logging */
+	struct rte_ring *access_log;
 };
 
 #endif
