@@ -22,6 +22,57 @@
 struct qs_quic_lb_config;
 struct qs_quic_lb_settings;
 
+/* ---- the quic-lb server ID quicsteer mints ----
+ * server ID = node (server_id_len - 1 bytes: [quic_lb] node_id big-endian,
+ * zero above its 8 bytes) then the worker (one byte). The codec below and
+ * app/quicsteer-cid (the operator's encoder, decoder and nftables map
+ * writer) both build and read server IDs through these. */
+#define QS_CID_QUIC_LB_MAX_WORKERS 256  /* the worker is one byte */
+
+/* Bytes of node in a server ID of server_id_len bytes (1 or more). */
+static inline unsigned int
+qs_cid_quic_lb_node_len(unsigned int server_id_len)
+{
+	return server_id_len - 1;
+}
+
+/* Whether node_id fits node_len bytes of server ID. */
+static inline bool
+qs_cid_quic_lb_node_fits(uint64_t node_id, unsigned int node_len)
+{
+	return node_len >= 8 || node_id >> (8 * node_len) == 0;
+}
+
+/* Writes node_id as the node_len bytes of node (big-endian). */
+void qs_cid_quic_lb_node(uint64_t node_id, unsigned int node_len,
+			 uint8_t *node);
+
+/* Writes the server ID (node_len + 1 bytes) naming worker on node. */
+static inline void
+qs_cid_quic_lb_server_id(const uint8_t *node, unsigned int node_len,
+			 uint16_t worker, uint8_t *server_id)
+{
+	memcpy(server_id, node, node_len);
+	server_id[node_len] = (uint8_t)worker;
+}
+
+/* The worker a server ID names (its node is its first node_len bytes). */
+static inline unsigned int
+qs_cid_quic_lb_worker(const uint8_t *server_id, unsigned int node_len)
+{
+	return server_id[node_len];
+}
+
+/* Checks s as the server does (server_id_len leaves room for the worker
+ * byte, node_id fits the rest, and what qs_quic_lb_config_init checks) and
+ * sets up lb for n_slots threads (keyed configurations; plaintext ignores
+ * it). Returns 0, or -1 with err naming the [quic_lb] key at fault and lb
+ * holding nothing to free. */
+int qs_cid_quic_lb_config_from_settings(struct qs_quic_lb_config *lb,
+					const struct qs_quic_lb_settings *s,
+					unsigned int n_slots, char *err,
+					size_t errlen);
+
 /* The format behind a codec, for the RX stage, which picks an inline
  * decoder by it once per burst instead of calling decode per packet. A
  * format without an inline decoder is decoded through the interface. */
@@ -95,7 +146,7 @@ qs_cid_quic_lb_plain_owner(const struct qs_cid_codec *c, const uint8_t *cid)
 		return QS_CID_NONE;
 	if (memcmp(cid + 1, c->node, c->node_len) != 0)
 		return QS_CID_OTHER_NODE;
-	worker = cid[1 + c->node_len];
+	worker = qs_cid_quic_lb_worker(cid + 1, c->node_len);
 	return worker < c->n_workers ? (int)worker : QS_CID_NONE;
 }
 

@@ -8,12 +8,15 @@
  * plaintext mode), two CIDs differ; a CID of another node of the same
  * configuration decodes to QS_CID_OTHER_NODE, one of another config id or
  * naming a worker beyond ours to QS_CID_NONE; bad [quic_lb] settings are
- * refused naming the key. Needs no EAL (rte_rand seeds itself; without an
- * lcore the codec uses its spare AES context). */
+ * refused naming the key; the server ID helpers the codec shares with
+ * app/quicsteer-cid build and split server IDs as the codec does. Needs no
+ * EAL (rte_rand seeds itself; without an lcore the codec uses its spare AES
+ * context). */
 #include <string.h>
 
 #include "base/qs_config.h"
 #include "steer/qs_cid.h"
+#include "steer/qs_quic_lb.h"
 #include "qs_frames.h"
 #include "qs_test.h"
 
@@ -273,6 +276,74 @@ test_quic_lb_rejects(void)
 	TEST_CONTEXT_CLEAR();
 }
 
+/* The server ID helpers the codec and app/quicsteer-cid share: node_id
+ * big-endian in the node bytes (zero above 8 bytes), the worker after it;
+ * what fits; a configuration from settings for one thread, whose CIDs the
+ * codec of the same settings reads. */
+static void
+test_quic_lb_server_id_helpers(void)
+{
+	static const uint8_t node2[] = {0x01, 0x02};
+	static const uint8_t node9[] = {0, 0xf1, 0xf2, 0xf3, 0xf4, 0xf5, 0xf6,
+					0xf7, 0xf8};
+	struct qs_quic_lb_settings s = lb_settings(3, 6, true, 0x0102);
+	struct qs_quic_lb_config lb;
+	struct qs_cid_codec c;
+	uint8_t node[16], sid[16], nonce[16] = {0}, cid[20];
+	char err[256];
+
+	TEST_CONTEXT("quic-lb server ID helpers");
+	CHECK_EQ(qs_cid_quic_lb_node_len(1), 0);
+	CHECK_EQ(qs_cid_quic_lb_node_len(15), 14);
+	CHECK(qs_cid_quic_lb_node_fits(0, 0));
+	CHECK(!qs_cid_quic_lb_node_fits(1, 0));
+	CHECK(qs_cid_quic_lb_node_fits(255, 1));
+	CHECK(!qs_cid_quic_lb_node_fits(256, 1));
+	CHECK(qs_cid_quic_lb_node_fits(0xffffffffffffffull, 7));
+	CHECK(!qs_cid_quic_lb_node_fits(0x100000000000000ull, 7));
+	CHECK(qs_cid_quic_lb_node_fits(UINT64_MAX, 8));
+	CHECK(qs_cid_quic_lb_node_fits(UINT64_MAX, 14));
+	qs_cid_quic_lb_node(0x0102, 2, node);
+	CHECK_MEM_EQ(node, node2, sizeof(node2));
+	qs_cid_quic_lb_node(0xf1f2f3f4f5f6f7f8ull, 9, node);
+	CHECK_MEM_EQ(node, node9, sizeof(node9));
+	qs_cid_quic_lb_server_id(node9, 9, 0xab, sid);
+	CHECK_MEM_EQ(sid, node9, sizeof(node9));
+	CHECK_EQ(sid[9], 0xab);
+	CHECK_EQ(qs_cid_quic_lb_worker(sid, 9), 0xab);
+
+	/* one slot (a tool's one thread): what it mints, the codec reads */
+	CHECK_EQ(qs_cid_quic_lb_config_from_settings(&lb, &s, 1, err,
+						     sizeof(err)), 0);
+	CHECK_EQ(qs_cid_codec_init_quic_lb(&c, &s, 32, err, sizeof(err)), 0);
+	CHECK_EQ(lb.cid_len, c.cid_len);
+	qs_cid_quic_lb_node(s.node_id, 2, node);
+	qs_cid_quic_lb_server_id(node, 2, 31, sid);
+	CHECK_EQ(qs_quic_lb_encode(&lb, 0, sid, nonce, 0, cid), 0);
+	CHECK_EQ(qs_cid_decode(&c, cid, c.cid_len), 31);
+	CHECK_EQ(qs_quic_lb_encode(&lb, 1, sid, nonce, 0, cid), -1);
+	qs_quic_lb_config_free(&lb);
+	qs_cid_codec_fini(&c);
+
+	/* the server's checks and words */
+	s = lb_settings(2, 8, false, 256);
+	err[0] = '\0';
+	CHECK_EQ(qs_cid_quic_lb_config_from_settings(&lb, &s, 1, err,
+						     sizeof(err)), -1);
+	CHECK_CONTAINS(err, "[quic_lb] node_id: 256 does not fit");
+	s = lb_settings(16, 4, false, 0);
+	err[0] = '\0';
+	CHECK_EQ(qs_cid_quic_lb_config_from_settings(&lb, &s, 1, err,
+						     sizeof(err)), -1);
+	CHECK_CONTAINS(err, "[quic_lb] server_id_len: 16 bytes");
+	s = lb_settings(2, 3, true, 0);
+	err[0] = '\0';
+	CHECK_EQ(qs_cid_quic_lb_config_from_settings(&lb, &s, 1, err,
+						     sizeof(err)), -1);
+	CHECK_CONTAINS(err, "[quic_lb]: quic-lb nonce_len 3");
+	TEST_CONTEXT_CLEAR();
+}
+
 int
 main(void)
 {
@@ -283,5 +354,6 @@ main(void)
 	test_quic_lb_round_trips();
 	test_quic_lb_other_node();
 	test_quic_lb_rejects();
+	test_quic_lb_server_id_helpers();
 	return test_done("test_cid");
 }
