@@ -216,8 +216,12 @@ handle_error(struct qs_conn *c)
 					       c->close_pkt,
 					       NGTCP2_MAX_UDP_PAYLOAD_SIZE,
 					       &c->q.last_error, env->now);
-	if (n <= 0)
+	if (n <= 0) {
+		/* nothing to resend: a second try must not find it set */
+		rte_free(c->close_pkt);
+		c->close_pkt = NULL;
 		return -1;
+	}
 	c->close_len = (size_t)n;
 	send_buffer(c, c->close_pkt, c->close_len, &ps.path, pi.ecn);
 	enter_close_wait(c, QS_CONN_CLOSING);
@@ -755,5 +759,9 @@ qs_conn_close_now(struct qs_conn *c)
 	else
 		ngtcp2_connection_close_error_set_transport_error(
 			&c->q.last_error, NGTCP2_NO_ERROR, NULL, 0);
-	handle_error(c);
+	/* no CONNECTION_CLOSE could be written (e.g. no keys for it yet): go
+	 * silently from the timer, as a draining connection does; the caller
+	 * may be walking the connection list, so it is not freed here */
+	if (handle_error(c) != 0)
+		enter_close_wait(c, QS_CONN_DRAINING);
 }
