@@ -288,8 +288,10 @@ def _size(path):
 
 def _check_server(rig):
     """A client run went wrong: first of all, is quicsteer still there?
-    (The rig prints the end of its output on the way out.)"""
-    check(rig.alive(), f"quicsteer exited ({rig.proc.returncode}) during the client's run")
+    (The rig prints the end of its output on the way out.) rig: a Rig, or
+    a fleet.Fleet (exited() names the node)."""
+    gone = rig.exited()
+    check(gone is None, f"{gone} during the client's run")
 
 
 def rebinding_run(rig, paths, download, big, at_bytes, p1, p2, family=4,
@@ -336,10 +338,11 @@ def active_migration_run(rig, paths, download, big, after, family=4,
     new socket (new source port) and validates the new path itself. Watches
     /quicsteer/stats for the server's count of path changes and notes the
     big file's size when it moved. Returns (result, RunInfo or None when no
-    change was seen while the client ran)."""
+    change was seen while the client ran). rig: a Rig, or a fleet.Fleet
+    (whose stats() sum its nodes')."""
     def migrations():
         try:
-            return rig.telemetry("/quicsteer/stats")["quic_path_migrations"]
+            return rig.stats()["quic_path_migrations"]
         except OSError as e:
             _check_server(rig)
             raise TestFailure(f"telemetry: {e}") from e

@@ -22,6 +22,12 @@ the server's veth: an AF_XDP socket fed by the XDP program the PMD (libxdp)
 attaches to the veth and removes at exit. Debian's DPDK 22.11 opens one
 queue there (see AF_XDP_QUEUES), so a test that asks for several workers
 runs them in the pipeline layout behind one I/O lcore the rig adds.
+
+With network=Network(...) the Rig runs quicsteer on a network someone
+else made (fleet.Fleet: one Rig per node behind a load balancer): it makes
+and deletes no namespace, quicsteer answers for the network's addresses,
+and the "client" side (probe(), run_in_client(), send_frames()) is the
+namespace at the other end of the server's veth.
 """
 import contextlib
 import ctypes
@@ -54,8 +60,9 @@ STOP_TIMEOUT = 15.0
 SKIP = 77  # meson's exit code for a skipped test
 
 # names the rig gives: qs-<test>-<test pid>-srv|cli, qs-<test>-<test pid>-<n>
-# (quicsteer) and qs-<test>-<test pid>-vs<n> (the vSwitch of pmd virtio_user)
-NETNS_RE = re.compile(r"^qs-([a-z0-9]+)-(\d+)-(srv|cli)$")
+# (quicsteer) and qs-<test>-<test pid>-vs<n> (the vSwitch of pmd virtio_user);
+# a fleet (fleet.py) adds qs-<test>-<test pid>-lb|n<node>
+NETNS_RE = re.compile(r"^qs-([a-z0-9]+)-(\d+)-(srv|cli|lb|n\d+)$")
 PREFIX_RE = re.compile(r"^qs-[a-z0-9]+-(\d+)-(?:vs)?\d+$")
 
 
@@ -138,6 +145,19 @@ def delta(before, after):
     return {w: {k: v - before[w][k] for k, v in after[w].items()
                 if isinstance(v, int) and k != "lcore_id"}
             for w in after}
+
+
+# per-lcore figures that move while nothing happens (the loop's cycle count,
+# load and rates over the last window): not counters of what was handled
+MOVING_FIGURES = frozenset({"cycles", "busy_cycles", "busy_pct", "busy_pct_since_start",
+                            "rx_pps", "tx_pps"})
+
+
+def handled(snapshot):
+    """A counters() snapshot without MOVING_FIGURES: two of these are
+    equal when the dataplane handled nothing in between."""
+    return {w: {k: v for k, v in c.items() if k not in MOVING_FIGURES}
+            for w, c in snapshot.items()}
 
 
 def matrix_delta(before, after):
@@ -419,6 +439,22 @@ def run_quicsteer(eal, app, prefix, timeout=30):
 
 # ---- the rig --------------------------------------------------------------
 
+class Network:
+    """Where a Rig runs when it does not make its own namespaces: quicsteer
+    in server_ns on server_if, answering for server_v4 (and server_v6 when
+    given); client_ns holds the other end of that veth (client_if), where
+    probes and raw frames come from. label names the server in messages
+    ("node 2"). Whoever made it removes it; its namespace names must match
+    NETNS_RE so that reap_stale() finds them after a SIGKILL."""
+
+    def __init__(self, server_ns, server_if, client_ns, client_if, server_v4,
+                 server_v6=None, label="quicsteer"):
+        self.server_ns, self.server_if = server_ns, server_if
+        self.client_ns, self.client_if = client_ns, client_if
+        self.server_v4, self.server_v6 = server_v4, server_v6
+        self.label = label
+
+
 def _pid_alive(pid):
     try:
         os.kill(pid, 0)
@@ -553,20 +589,35 @@ class Rig:
               or the kernel's AF_XDP is missing; None: as QS_RIG_PMD says.
               port_name and port_driver name the port, server_mac is its MAC
               either way
+    network   a Network made by the caller (namespaces, veth, addresses):
+              the rig then makes and deletes no namespace and quicsteer
+              answers for the network's addresses instead of SERVER_V4 and
+              SERVER_V6 (see the module text)
     """
 
     def __init__(self, name, workers=4, config=None, app_args=(),
                  port=QUIC_PORT, wait_ready=True, interactive=False, start=True,
-                 io_lcores=0, hugepages=None, pmd=None):
+                 io_lcores=0, hugepages=None, pmd=None, network=None):
         check(re.fullmatch(r"[a-z0-9]{1,8}", name) is not None,
               f"rig name {name!r}: 1-8 lowercase letters or digits")
         pid = os.getpid()
         self.name = name
-        self.server_ns = f"qs-{name}-{pid}-srv"
-        self.client_ns = f"qs-{name}-{pid}-cli"
-        # interface names have at most 15 characters
-        self.server_if = f"qs{name[:4]}{pid}s"
-        self.client_if = f"qs{name[:4]}{pid}c"
+        self.network = network
+        if network is None:
+            self.server_ns = f"qs-{name}-{pid}-srv"
+            self.client_ns = f"qs-{name}-{pid}-cli"
+            # interface names have at most 15 characters
+            self.server_if = f"qs{name[:4]}{pid}s"
+            self.client_if = f"qs{name[:4]}{pid}c"
+            self.addresses = {4: SERVER_V4, 6: SERVER_V6}
+            self.label = "quicsteer"
+        else:
+            self.server_ns, self.server_if = network.server_ns, network.server_if
+            self.client_ns, self.client_if = network.client_ns, network.client_if
+            self.addresses = {4: network.server_v4}
+            if network.server_v6 is not None:
+                self.addresses[6] = network.server_v6
+            self.label = network.label
         self.port = port
         self.server_mac = self.client_mac = None
         self.proc = None
@@ -604,7 +655,10 @@ class Rig:
                 af_xdp_available()
             if self.hugepages:
                 self.huge_dir, self._huge_before = hugepages_reserve(SERVER_MEMORY_MIB)
-            self._make_namespaces()
+            if self.network is None:
+                self._make_namespaces()
+            else:
+                self._learn_macs()
             if self._start_on_enter:
                 self.start(**self._server_opts)
         except BaseException:
@@ -628,7 +682,7 @@ class Rig:
                 self.proc.wait(5)
         if failed and self._log is not None:
             tail = self.output().splitlines()[-40:]
-            print("---- quicsteer output (last lines) ----", file=sys.stderr)
+            print(f"---- {self.label} output (last lines) ----", file=sys.stderr)
             print("\n".join(tail), file=sys.stderr)
         if self.vswitch is not None:
             self.vswitch.stop()
@@ -638,8 +692,9 @@ class Rig:
                 print(f"---- vSwitch (dpdk-testpmd) output (last lines; "
                       f"{' '.join(self.vswitch.argv[6:])}) ----", file=sys.stderr)
                 print("\n".join(tail), file=sys.stderr)
-        for ns in (self.server_ns, self.client_ns):
-            run(["ip", "netns", "del", ns], check_rc=False, timeout=10)
+        if self.network is None:
+            for ns in (self.server_ns, self.client_ns):
+                run(["ip", "netns", "del", ns], check_rc=False, timeout=10)
         for prefix in self._prefixes:
             remove_runtime_dir(prefix)
             if self.huge_dir is not None:
@@ -666,9 +721,12 @@ class Rig:
              self.client_if, "nodad"])
         run(["ip", "-n", c, "link", "set", self.client_if, "up"])
         client_offloads_off(c, self.client_if)
+        self._learn_macs()
+
+    def _learn_macs(self):
         self.server_mac = (VIRTIO_MAC if self.pmd == "virtio_user"
-                           else _link_mac(s, self.server_if))
-        self.client_mac = _link_mac(c, self.client_if)
+                           else _link_mac(self.server_ns, self.server_if))
+        self.client_mac = _link_mac(self.client_ns, self.client_if)
 
     # -- the server process --
 
@@ -684,7 +742,9 @@ class Rig:
         self._rig_io = 0
         if self.pmd == "af_xdp" and (io_lcores or workers) > AF_XDP_QUEUES:
             config, io_lcores = self._af_xdp_pipeline(config, workers, io_lcores)
-        app = ["--addr", SERVER_V4, "--addr", SERVER_V6, "--port", str(self.port)]
+        app = [arg for family in sorted(self.addresses)
+               for arg in ("--addr", self.addresses[family])]
+        app += ["--port", str(self.port)]
         if config is not None:
             app += ["--config", self.write_file(f"quicsteer-{self._starts}.ini", config)]
         app += list(app_args)
@@ -718,9 +778,15 @@ class Rig:
                 stdin=subprocess.PIPE if interactive else subprocess.DEVNULL,
                 preexec_fn=_die_with_parent)
         if wait_ready:
-            self._wait_ready()
-            if self.pmd == "af_xdp":
-                self._report_xdp()
+            self.wait_ready()
+
+    def wait_ready(self):
+        """Waits (bounded) until quicsteer answers on telemetry with all its
+        workers up: what start() does unless wait_ready=False (e.g. to
+        start several servers at once, then wait for each)."""
+        self._wait_ready()
+        if self.pmd == "af_xdp":
+            self._report_xdp()
 
     def _af_xdp_pipeline(self, config, workers, io_lcores):
         """Run-to-completion needs a queue per worker, and net_af_xdp has
@@ -817,6 +883,15 @@ class Rig:
 
     def alive(self):
         return self.proc is not None and self.proc.poll() is None
+
+    def exited(self):
+        """None while quicsteer runs, else what happened ("quicsteer exited
+        (-9)"), for messages."""
+        if self.alive():
+            return None
+        if self.proc is None:
+            return f"{self.label} was not started"
+        return f"{self.label} exited ({self.proc.returncode})"
 
     def send_stdin(self, text, close=True):
         """Writes text to quicsteer's stdin (interactive=True)."""
@@ -947,7 +1022,9 @@ class Rig:
             raise TestFailure(f"{script}: not JSON: {proc.stdout[:500]!r}") from e
 
     def server_addr(self, family=4):
-        return (SERVER_V4 if family == 4 else SERVER_V6, self.port)
+        check(family in self.addresses,
+              f"{self.label} has no IPv{family} address on this network")
+        return (self.addresses[family], self.port)
 
     def probe(self, payloads, family=4, timeout=3.0, linger=0.3):
         """Sends each payload (bytes) from its own UDP socket, so each has its
@@ -1013,6 +1090,10 @@ class Rig:
             if key in ("VmRSS", "VmHWM"):
                 out[key] = int(value.split()[0])
         return out
+
+    def stats(self):
+        """/quicsteer/stats: every counter summed over the workers."""
+        return self.telemetry("/quicsteer/stats")
 
     def conns(self, top=16):
         """/quicsteer/conns: {"per_worker": [...], "busiest": {cid hex:
