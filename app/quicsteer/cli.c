@@ -278,6 +278,32 @@ conn_show(FILE *out, const char *hex)
 	fprintf(out, "no connection with CID %s\n", hex);
 }
 
+/* ngtcp2 0.12 takes a connection's qlog writer (settings.qlog) only in
+ * ngtcp2_conn_server_new and has no call to set it later: say so, and how
+ * to get qlog, rather than pretend. */
+static void
+qlog_set_on(FILE *out, const char *hex)
+{
+	const struct qs_config *cfg = cli_dp->cfg;
+	struct qs_ctl_req q;
+
+	if (qs_ctl_parse_cid(hex, q.cid) < 0) {
+		fprintf(out, "'%s' is not a connection ID in hex\n", hex);
+		return;
+	}
+	fprintf(out, "qlog is chosen when a connection starts: set [debug] "
+		"qlog_sample (1: every connection) and qlog_dir in the "
+		"configuration; ngtcp2 0.12 cannot switch qlog on for a live "
+		"connection, so %s is not logged by this command.\n", hex);
+	if (cli_dp->qlog_on)
+		fprintf(out, "now: qlog_dir = %s, qlog_sample = %u (one connection "
+			"in %u per worker, from its first packet: "
+			"<qlog_dir>/<first server CID>.sqlog)\n", cfg->qlog_dir,
+			cfg->qlog_sample, cfg->qlog_sample);
+	else
+		fprintf(out, "now: qlog_dir = off\n");
+}
+
 /* cmdline's input is a terminal or a file; its output is always stdout */
 static FILE *
 cl_out(struct cmdline *cl __rte_unused)
@@ -459,6 +485,41 @@ static cmdline_parse_inst_t cmd_set_log = {
 		   (void *)&cmd_set_log_type, (void *)&cmd_set_log_level, NULL},
 };
 
+/* ---- set qlog on <cid> ---- */
+struct cmd_set_qlog_result {
+	cmdline_fixed_string_t set;
+	cmdline_fixed_string_t qlog;
+	cmdline_fixed_string_t on;
+	cmdline_fixed_string_t cid;
+};
+
+static void
+cmd_set_qlog_parsed(void *parsed, struct cmdline *cl, void *data __rte_unused)
+{
+	struct cmd_set_qlog_result *res = parsed;
+	FILE *out = cl_out(cl);
+
+	qlog_set_on(out, res->cid);
+	fflush(out);
+}
+
+static cmdline_parse_token_string_t cmd_set_qlog_set =
+	TOKEN_STRING_INITIALIZER(struct cmd_set_qlog_result, set, "set");
+static cmdline_parse_token_string_t cmd_set_qlog_qlog =
+	TOKEN_STRING_INITIALIZER(struct cmd_set_qlog_result, qlog, "qlog");
+static cmdline_parse_token_string_t cmd_set_qlog_on =
+	TOKEN_STRING_INITIALIZER(struct cmd_set_qlog_result, on, "on");
+static cmdline_parse_token_string_t cmd_set_qlog_cid =
+	TOKEN_STRING_INITIALIZER(struct cmd_set_qlog_result, cid, NULL);
+
+static cmdline_parse_inst_t cmd_set_qlog = {
+	.f = cmd_set_qlog_parsed,
+	.help_str = "set qlog on <cid hex>: not possible for a live connection "
+		    "(ngtcp2 0.12); says how qlog is chosen ([debug] qlog_sample)",
+	.tokens = {(void *)&cmd_set_qlog_set, (void *)&cmd_set_qlog_qlog,
+		   (void *)&cmd_set_qlog_on, (void *)&cmd_set_qlog_cid, NULL},
+};
+
 /* ---- drain ---- */
 struct cmd_drain_result {
 	cmdline_fixed_string_t drain;
@@ -499,7 +560,7 @@ cmd_reopen_parsed(void *parsed __rte_unused, struct cmdline *cl,
 		fprintf(out, "no access log ([log] access_log is off)\n");
 	} else {
 		qs_dataplane_reopen_logs(cli_dp);
-		fprintf(out, "access log %s: reopening\n", cli_dp->access_log.path);
+		fprintf(out, "access log %s: reopening\n", cli_dp->logwriter.path);
 	}
 	fflush(out);
 }
@@ -538,6 +599,8 @@ cmd_help_parsed(void *parsed __rte_unused, struct cmdline *cl,
 		"show drain             drain progress: connections left\n"
 		"clear stats            zero the CLI's view of the counters\n"
 		"set log <type> <level> e.g. set log quicsteer.* debug\n"
+		"set qlog on <cid>      says why not: qlog is chosen at a\n"
+		"                       connection's start ([debug] qlog_sample)\n"
 		"drain                  GOAWAY everywhere, refuse new connections,\n"
 		"                       close each when done (before a restart)\n"
 		"reopen                 reopen the access log (logrotate; SIGHUP)\n"
@@ -582,6 +645,7 @@ static cmdline_parse_ctx_t main_ctx[] = {
 	(cmdline_parse_inst_t *)&cmd_show_conn,
 	(cmdline_parse_inst_t *)&cmd_clear_stats,
 	(cmdline_parse_inst_t *)&cmd_set_log,
+	(cmdline_parse_inst_t *)&cmd_set_qlog,
 	(cmdline_parse_inst_t *)&cmd_drain,
 	(cmdline_parse_inst_t *)&cmd_reopen,
 	(cmdline_parse_inst_t *)&cmd_help,

@@ -85,6 +85,9 @@ static const struct key_def keys[] = {
 	{"log", "access_log", K_PATH, F(access_log), 0, SZ(access_log), false, NULL, 0},
 	{"log", "access_format", K_CHOICE, F(access_format), 0, 0, false, access_format_words, 0},
 	{"log", "access_ring", K_UINT, F(access_ring), 16, 1u << 20, true, NULL, 0},
+	{"debug", "qlog_dir", K_PATH, F(qlog_dir), 0, SZ(qlog_dir), false, NULL, 0},
+	{"debug", "qlog_sample", K_UINT, F(qlog_sample), 1, UINT32_MAX, false, NULL, 0},
+	{"debug", "qlog_ring", K_UINT, F(qlog_ring), 16, 1u << 20, true, NULL, 0},
 };
 
 /* keys that are gone, and what to write instead */
@@ -134,6 +137,9 @@ qs_config_defaults(struct qs_config *cfg)
 	strcpy(cfg->access_log, "off");
 	cfg->access_format = QS_ACCESS_TEXT;
 	cfg->access_ring = 4096;
+	strcpy(cfg->qlog_dir, "off");
+	cfg->qlog_sample = 1;
+	cfg->qlog_ring = 4096;
 }
 
 void
@@ -463,6 +469,27 @@ check_readable(const char *what, const char *path, bool dir, char *err,
 	return 0;
 }
 
+/* A directory this process can create files in. */
+static int
+check_writable_dir(const char *what, const char *path, char *err, size_t errlen)
+{
+	struct stat st;
+
+	if (stat(path, &st) != 0) {
+		snprintf(err, errlen, "%s '%s': %s", what, path, strerror(errno));
+		return -1;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		snprintf(err, errlen, "%s '%s': %s", what, path, strerror(ENOTDIR));
+		return -1;
+	}
+	if (access(path, W_OK | X_OK) != 0) {
+		snprintf(err, errlen, "%s '%s': %s", what, path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 int
 qs_config_validate(const struct qs_config *cfg, char *err, size_t errlen)
 {
@@ -478,6 +505,9 @@ qs_config_validate(const struct qs_config *cfg, char *err, size_t errlen)
 	if (check_readable("[tls] cert", cfg->cert, false, err, errlen) < 0 ||
 	    check_readable("[tls] key", cfg->key, false, err, errlen) < 0 ||
 	    check_readable("[http] docroot", cfg->docroot, true, err, errlen) < 0)
+		return -1;
+	if (qs_config_qlog_on(cfg) &&
+	    check_writable_dir("[debug] qlog_dir", cfg->qlog_dir, err, errlen) < 0)
 		return -1;
 	return 0;
 }
@@ -531,4 +561,7 @@ qs_config_dump(const struct qs_config *cfg, FILE *out)
 	fprintf(out, "\n[log]\naccess_log = %s\naccess_format = %s\naccess_ring = %u\n",
 		qs_config_access_log_on(cfg) ? cfg->access_log : "off",
 		access_format_words[cfg->access_format], cfg->access_ring);
+	fprintf(out, "\n[debug]\nqlog_dir = %s\nqlog_sample = %u\nqlog_ring = %u\n",
+		qs_config_qlog_on(cfg) ? cfg->qlog_dir : "off", cfg->qlog_sample,
+		cfg->qlog_ring);
 }

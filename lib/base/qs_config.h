@@ -110,6 +110,11 @@ struct qs_config {
 	char access_log[PATH_MAX];      /* "" or "off": no access log */
 	enum qs_access_format access_format;
 	uint32_t access_ring;           /* records per worker, a power of 2 */
+
+	/* [debug] */
+	char qlog_dir[PATH_MAX];        /* "" or "off": no qlog */
+	uint32_t qlog_sample;           /* one connection in N gets qlog */
+	uint32_t qlog_ring;             /* records per worker, a power of 2 */
 };
 
 /* The access log is on (a path, not "off"). */
@@ -117,6 +122,13 @@ static inline bool
 qs_config_access_log_on(const struct qs_config *cfg)
 {
 	return cfg->access_log[0] != '\0' && strcmp(cfg->access_log, "off") != 0;
+}
+
+/* qlog is on (a directory, not "off"). */
+static inline bool
+qs_config_qlog_on(const struct qs_config *cfg)
+{
+	return cfg->qlog_dir[0] != '\0' && strcmp(cfg->qlog_dir, "off") != 0;
 }
 
 void qs_config_defaults(struct qs_config *cfg);
@@ -134,7 +146,8 @@ int qs_config_set(struct qs_config *cfg, const char *section, const char *key,
  * file's list rather than adding to it). */
 void qs_config_clear_addrs(struct qs_config *cfg);
 
-/* Checks what no single key can: at least one address, files readable. */
+/* Checks what no single key can: at least one address, files readable,
+ * the qlog directory writable. */
 int qs_config_validate(const struct qs_config *cfg, char *err, size_t errlen);
 
 /* Writes the effective configuration in the file's own format. */

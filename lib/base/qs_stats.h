@@ -31,7 +31,8 @@
 	X(quic_conn_closed_abuse) \
 	X(quic_mem_ngtcp2) X(quic_mem_nghttp3) \
 	X(h3_requests) X(h3_responses_2xx) X(h3_responses_4xx) X(h3_responses_5xx) \
-	X(h3_streams_reset_by_peer) X(access_log_dropped)
+	X(h3_streams_reset_by_peer) X(access_log_dropped) \
+	X(qlog_dropped) X(qlog_truncated)
 
 struct qs_stats {
 #define QS_COUNTER_FIELD(name) uint64_t name;

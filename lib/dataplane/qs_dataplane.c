@@ -224,20 +224,31 @@ qs_dataplane_init(struct qs_dataplane *dp, const struct qs_config *cfg)
 	for (uint16_t w = 0; n_io && w < dp->n_workers; w++)
 		dp->workers[w]->tx_ring = dp->lcores[dp->n_workers + w % n_io]->tx_ring;
 
-	if (qs_config_access_log_on(cfg)) {
+	if (qs_config_access_log_on(cfg) || qs_config_qlog_on(cfg)) {
 		char err[PATH_MAX + 128];
 
-		if (qs_logwriter_init(&dp->access_log, cfg, dp->n_workers, err,
+		if (qs_logwriter_init(&dp->logwriter, cfg, dp->n_workers, err,
 				      sizeof(err)) != 0) {
 			RTE_LOG(ERR, QS_DP, "%s\n", err);
 			return -1;
 		}
-		dp->access_log_on = true;
+		dp->logwriter_on = true;
+		dp->access_log_on = dp->logwriter.access_on;
+		dp->qlog_on = dp->logwriter.qlog_on;
+	}
+	if (dp->access_log_on) {
 		for (uint16_t w = 0; w < dp->n_workers; w++)
-			dp->workers[w]->env.access_log = dp->access_log.rings[w];
+			dp->workers[w]->env.access_log = dp->logwriter.rings[w];
 		RTE_LOG(INFO, QS_DP, "access log: %s (%s), %u records per worker\n",
 			cfg->access_log, cfg->access_format == QS_ACCESS_JSON ?
 			"json" : "text", cfg->access_ring);
+	}
+	if (dp->qlog_on) {
+		for (uint16_t w = 0; w < dp->n_workers; w++)
+			dp->workers[w]->env.qlog = dp->logwriter.qlog.rings[w];
+		RTE_LOG(INFO, QS_DP, "qlog: %s/<first server CID>.sqlog, one "
+			"connection in %u per worker, %u records per worker\n",
+			cfg->qlog_dir, cfg->qlog_sample, cfg->qlog_ring);
 	}
 
 	RTE_LOG(INFO, QS_DP, "%s layout: %u workers%s, steering %s, cid format %s\n",
@@ -269,7 +280,7 @@ qs_dataplane_launch(struct qs_dataplane *dp)
 		}
 	}
 	dp->launched = true;
-	if (dp->access_log_on && qs_logwriter_start(&dp->access_log) != 0)
+	if (dp->logwriter_on && qs_logwriter_start(&dp->logwriter) != 0)
 		return -1;
 	return 0;
 }
@@ -278,7 +289,7 @@ void
 qs_dataplane_reopen_logs(struct qs_dataplane *dp)
 {
 	if (dp->access_log_on)
-		qs_logwriter_reopen(&dp->access_log);
+		qs_logwriter_reopen(&dp->logwriter);
 }
 
 void
@@ -290,11 +301,6 @@ qs_dataplane_fini(struct qs_dataplane *dp)
 	if (dp->launched)
 		rte_eal_mp_wait_lcore();
 	dp->launched = false;
-	/* the workers are done: what their rings hold is the last */
-	if (dp->access_log_on) {
-		qs_logwriter_fini(&dp->access_log);
-		dp->access_log_on = false;
-	}
 	qs_port_stop_all(dp->ports, dp->n_ports);
 	dp->n_ports = 0;
 	rte_spinlock_lock(&dp->stats_lock);
@@ -329,6 +335,15 @@ qs_dataplane_fini(struct qs_dataplane *dp)
 		dp->lcores[i] = NULL;
 	}
 	rte_spinlock_unlock(&dp->stats_lock);
+	/* the workers are done and qs_server_fini freed the connections left
+	 * (their last access records and qlog FINs): what the rings hold is
+	 * the last */
+	if (dp->logwriter_on) {
+		qs_logwriter_fini(&dp->logwriter);
+		dp->logwriter_on = false;
+		dp->access_log_on = false;
+		dp->qlog_on = false;
+	}
 	rte_mempool_free(dp->pool);
 	dp->pool = NULL;
 	qs_tls_fini();

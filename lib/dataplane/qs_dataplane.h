@@ -128,8 +128,11 @@ struct qs_dataplane {
 	volatile bool quit;              /* leave the loop now */
 	uint64_t stop_deadline;          /* ns; close what is left by then */
 	uint32_t workers_stopped;        /* I/O lcores outlive the workers */
-	struct qs_logwriter access_log;  /* when [log] access_log is on */
-	bool access_log_on;
+	/* the control thread that writes the access log and qlog */
+	struct qs_logwriter logwriter;
+	bool logwriter_on;               /* either is on */
+	bool access_log_on;              /* [log] access_log */
+	bool qlog_on;                    /* [debug] qlog_dir */
 	/* drain (rolling restart): set once, never cleared */
 	bool drain_claimed;              /* qs_dataplane_drain ran */
 	volatile bool draining;          /* workers: GOAWAY, close, refuse new */

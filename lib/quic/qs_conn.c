@@ -407,6 +407,17 @@ static const ngtcp2_cc_algo cc_algos[] = {
 	[QS_CC_BBR] = NGTCP2_CC_ALGO_BBR,     [QS_CC_BBR2] = NGTCP2_CC_ALGO_BBR2,
 };
 
+/* ngtcp2's qlog callback (settings.qlog.write) of a sampled connection:
+ * the chunk goes to the worker's qlog ring, never to a file here */
+static void
+cb_qlog_write(void *user_data, uint32_t flags, const void *data, size_t datalen)
+{
+	struct qs_conn *c = user_data;
+	struct qs_env *env = c->set->env;
+
+	qs_qlog_write(&c->qlog, env->qlog, flags, data, datalen, env->stats);
+}
+
 /* ---- life ---- */
 
 static void
@@ -465,6 +476,14 @@ qs_conn_new(struct qs_conn_set *set, const ngtcp2_pkt_hd *hd,
 	settings.handshake_timeout =
 		(uint64_t)cfg->handshake_timeout_ms * NGTCP2_MILLISECONDS;
 	settings.token = hd->token;
+	/* one connection in qlog_sample, decided now: ngtcp2 takes its qlog
+	 * writer only here (the header goes out from ngtcp2_conn_server_new) */
+	if (env->qlog != NULL &&
+	    qs_qlog_sample(&env->qlog_sample_count, cfg->qlog_sample)) {
+		qs_qlog_start(&c->qlog, scid.data, (uint8_t)scid.datalen);
+		settings.qlog.write = cb_qlog_write;
+		settings.qlog.odcid = ocid != NULL ? *ocid : hd->dcid;
+	}
 
 	ngtcp2_transport_params_default(&params);
 	params.initial_max_stream_data_bidi_local = cfg->max_stream_data;

@@ -17,6 +17,7 @@
 #include "net/qs_classify.h"
 #include "quic/qs_cidtab.h"
 #include "quic/qs_env.h"
+#include "quic/qs_qlog.h"
 #include "quic/qs_quic_glue.h"
 #include "quic/qs_timers.h"
 
@@ -88,6 +89,7 @@ struct qs_conn {
 					       * (0: not pending) */
 	uint64_t goaway_final_at;             /* ns: when it went */
 	bool handshake_done;
+	struct qs_qlog qlog;                  /* sampled at the start, or off */
 
 	struct qs_timer timer;                /* expiry in ns */
 	bool dirty;

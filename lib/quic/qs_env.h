@@ -45,6 +45,11 @@ struct qs_env {
 	/* the application's log records (HTTP/3: one per response), for the
 	 * control plane to write; NULL: not logging */
 	struct rte_ring *access_log;
+	/* qlog records of the sampled connections (quic/qs_qlog.h), for the
+	 * control plane to write; NULL: no qlog */
+	struct rte_ring *qlog;
+	uint32_t qlog_sample_count;      /* connections since the last
+					  * sampled one (qs_qlog_sample) */
 };
 
 #endif

@@ -59,6 +59,10 @@ test_defaults(void)
 	/* address validation under load without the operator asking */
 	CHECK_EQ(cfg.retry, QS_RETRY_AUTO);
 	CHECK_EQ(cfg.retry_auto_unvalidated, 128);
+	/* qlog is opt-in */
+	CHECK_EQ(qs_config_qlog_on(&cfg), false);
+	CHECK_EQ(cfg.qlog_sample, 1);
+	CHECK_EQ(cfg.qlog_ring, 4096);
 	CHECK(cfg.file[0] == '\0');
 }
 
@@ -85,6 +89,10 @@ test_set_good_values(void)
 		U("dataplane", "inbox_size", "0x800", inbox_size, 2048),
 		U("log", "access_ring", "16", access_ring, 16),
 		U("log", "access_ring", "1048576", access_ring, 1048576),
+		U("debug", "qlog_sample", "1", qlog_sample, 1),
+		U("debug", "qlog_sample", "4294967295", qlog_sample, UINT32_MAX),
+		U("debug", "qlog_ring", "16", qlog_ring, 16),
+		U("debug", "qlog_ring", "1048576", qlog_ring, 1048576),
 		U("dataplane", "inbox_drain", "1", inbox_drain, 1),
 		U("dataplane", "inbox_drain", "4096", inbox_drain, 4096),
 		U("dataplane", "rx_desc", "64", rx_desc, 64),
@@ -225,6 +233,11 @@ test_set_good_values(void)
 	CHECK(strcmp(cfg.key, "/etc/quicsteer/key.pem") == 0);
 	CHECK_EQ(set(&cfg, "http", "docroot", "/srv/quicsteer", err), 0);
 	CHECK(strcmp(cfg.docroot, "/srv/quicsteer") == 0);
+	CHECK_EQ(set(&cfg, "debug", "qlog_dir", "/var/tmp/qlog", err), 0);
+	CHECK(strcmp(cfg.qlog_dir, "/var/tmp/qlog") == 0);
+	CHECK_EQ(qs_config_qlog_on(&cfg), true);
+	CHECK_EQ(set(&cfg, "debug", "qlog_dir", "off", err), 0);
+	CHECK_EQ(qs_config_qlog_on(&cfg), false);
 }
 
 struct bad_value {
@@ -256,6 +269,12 @@ static const struct bad_value bad_values[] = {
 	{"log", "access_ring", "8", "out of range"},
 	{"log", "access_format", "csv", "'csv' is not one of: text, json"},
 	{"log", "access_log", "", "empty"},
+	{"debug", "qlog_sample", "0", "out of range"},
+	{"debug", "qlog_sample", "4294967296", "out of range"},
+	{"debug", "qlog_ring", "8", "out of range"},
+	{"debug", "qlog_ring", "1000", "not a power of 2"},
+	{"debug", "qlog_dir", "", "empty"},
+	{"debug", "qlog", "on", "unknown key"},
 	{"dataplane", "steer", "rss", "'rss' is not one of: cid, off"},
 	{"dataplane", "steer", "", "not one of"},
 	{"quic", "retry", "yes", "'yes' is not one of: off, on, auto"},
@@ -579,6 +598,33 @@ test_validate(void)
 		CHECK_CONTAINS(err, "[tls] key");
 	}
 
+	/* [debug] qlog_dir: a directory it can write, or a message naming the
+	 * section, key, path and errno */
+	CHECK_EQ(set(&cfg, "tls", "key", cert, err), 0);
+	CHECK_EQ(set(&cfg, "debug", "qlog_dir", tmpdir, err), 0);
+	CHECK_EQ(qs_config_validate(&cfg, err, sizeof(err)), 0);
+	CHECK_EQ(set(&cfg, "debug", "qlog_dir", missing, err), 0);
+	CHECK_EQ(qs_config_validate(&cfg, err, sizeof(err)), -1);
+	CHECK_CONTAINS(err, "[debug] qlog_dir");
+	CHECK_CONTAINS(err, missing);
+	CHECK_CONTAINS(err, "No such file or directory");
+	CHECK_EQ(set(&cfg, "debug", "qlog_dir", cert, err), 0);
+	CHECK_EQ(qs_config_validate(&cfg, err, sizeof(err)), -1);
+	CHECK_CONTAINS(err, "[debug] qlog_dir");
+	CHECK_CONTAINS(err, cert);
+	CHECK_CONTAINS(err, "Not a directory");
+	if (geteuid() != 0) {
+		char ro[160];
+
+		snprintf(ro, sizeof(ro), "%s/read-only", tmpdir);
+		CHECK_EQ(mkdir(ro, 0555), 0);
+		CHECK_EQ(set(&cfg, "debug", "qlog_dir", ro, err), 0);
+		CHECK_EQ(qs_config_validate(&cfg, err, sizeof(err)), -1);
+		CHECK_CONTAINS(err, "Permission denied");
+	}
+	CHECK_EQ(set(&cfg, "debug", "qlog_dir", "off", err), 0);
+	CHECK_EQ(qs_config_validate(&cfg, err, sizeof(err)), 0);
+
 	qs_config_clear_addrs(&cfg);
 	CHECK_EQ(qs_config_validate(&cfg, err, sizeof(err)), -1);
 	CHECK_CONTAINS(err, "no listen address");
@@ -625,6 +671,8 @@ test_dump(void)
 			     "port = 443\n");
 	CHECK_CONTAINS(text, "steer = off\n");
 	CHECK_CONTAINS(text, "burst = 32\n");
+	CHECK_CONTAINS(text, "[debug]\nqlog_dir = off\nqlog_sample = 1\n"
+			     "qlog_ring = 4096\n");
 	CHECK(text != NULL && strstr(text, "00112233") == NULL); /* no secret */
 	free(text);
 }
