@@ -201,10 +201,12 @@ usage(FILE *f)
 "        server ID of a short header's DCID (@th,80) and of a Handshake's\n"
 "        (@th,120). Plaintext configurations only: a key hides the server\n"
 "        ID. With --table: a whole table (load with nft -f; it replaces\n"
-"        itself atomically) whose nat prerouting chain sends UDP to the\n"
-"        service (IPv4 A.B.C.D:PORT, IPv6 [ADDR]:PORT) by CID, Initials,\n"
-"        0-RTT and other QUIC versions by a 4-tuple hash over the nodes in\n"
-"        service (--in-service, default all), and drops the rest.\n"
+"        itself atomically) that sends UDP to the service (IPv4\n"
+"        A.B.C.D:PORT, IPv6 [ADDR]:PORT) by CID, Initials, 0-RTT and other\n"
+"        QUIC versions by a 4-tuple hash over the nodes in service\n"
+"        (--in-service, default all), drops the rest, and gives the nodes'\n"
+"        replies the service address; stateless (no conntrack): each\n"
+"        datagram goes by its own header.\n"
 "\n"
 "  -h, --help                    this text\n"
 "Exit status: 0 done, 1 the CID is not of this configuration, 2 bad usage\n"
@@ -770,12 +772,29 @@ print_spread(const char *ip, unsigned int n_in)
 		       addr_text(&tool.nodes[i].addr, buf, sizeof(buf)));
 		k++;
 	}
-	printf(" }\n");
+	printf(" } accept\n");
+}
+
+/* Every node's address, as an nftables set: the source of replies. */
+static void
+print_node_set(void)
+{
+	char buf[INET6_ADDRSTRLEN];
+
+	printf("{ ");
+	for (unsigned int i = 0; i < tool.n_nodes; i++)
+		printf("%s%s", i > 0 ? ", " : "",
+		       addr_text(&tool.nodes[i].addr, buf, sizeof(buf)));
+	printf(" }");
 }
 
 /* The table: replaces itself, routes the service by CID, spreads what has
- * no CID of ours by 4-tuple, drops the rest. family ("ip", "ip6") is also
- * the keyword of the address matches. */
+ * no CID of ours by 4-tuple, drops the rest. Stateless: every datagram is
+ * routed by its own header and rewritten in both directions, nothing is
+ * tracked (conntrack's NAT decides once per 4-tuple, and a client port
+ * that a new connection reuses while the old flow lives would follow it
+ * to the old node). family ("ip", "ip6") is also the keyword of the
+ * address matches. */
 static void
 print_table(const char *family, const char *daddr, const struct addr *svc_addr,
 	    uint16_t port)
@@ -784,8 +803,8 @@ print_table(const char *family, const char *daddr, const struct addr *svc_addr,
 	unsigned int bits = 8 * tool.node_len, n_in = 0;
 	char svc[INET6_ADDRSTRLEN], match[128];
 
-	snprintf(match, sizeof(match), "%s daddr %s udp dport %u", family,
-		 addr_text(svc_addr, svc, sizeof(svc)), port);
+	addr_text(svc_addr, svc, sizeof(svc));
+	snprintf(match, sizeof(match), "%s daddr %s udp dport %u", family, svc, port);
 	for (unsigned int i = 0; i < tool.n_nodes; i++)
 		n_in += tool.nodes[i].in_service;
 
@@ -793,8 +812,9 @@ print_table(const char *family, const char *daddr, const struct addr *svc_addr,
 	       "service).\n"
 	       "# Load with `nft -f FILE`: one transaction replaces the table (the\n"
 	       "# empty table first makes the delete succeed on the first load).\n"
-	       "# nat rules see the first packet of a flow; conntrack sends the rest\n"
-	       "# of that flow to the same node.\n",
+	       "# Stateless: each datagram goes by its own header, the node's replies\n"
+	       "# leave from the service address; no conntrack, so a client port a\n"
+	       "# new connection reuses cannot follow an old flow to another node.\n",
 	       family, tool.table_name, svc, port, tool.n_nodes, n_in);
 	printf("table %s %s {}\n", family, tool.table_name);
 	printf("delete table %s %s\n", family, tool.table_name);
@@ -805,37 +825,53 @@ print_table(const char *family, const char *daddr, const struct addr *svc_addr,
 	printf("\t# node id (the server ID's first %u byte%s) -> node address\n",
 	       tool.node_len, tool.node_len == 1 ? "" : "s");
 	print_map("\t", daddr);
-	printf("\tchain prerouting {\n"
-	       "\t\ttype nat hook prerouting priority dstnat; policy accept;\n");
+	printf("\t# the service's datagrams and the nodes' replies: not tracked\n");
+	printf("\tchain untracked {\n"
+	       "\t\ttype filter hook prerouting priority raw; policy accept;\n");
+	printf("\t\t%s notrack\n", match);
+	printf("\t\t%s saddr ", family);
+	print_node_set();
+	printf(" udp sport %u notrack\n\t}\n", port);
+	printf("\t# to a node: the destination rewritten before routing\n");
+	printf("\tchain route {\n"
+	       "\t\ttype filter hook prerouting priority mangle; policy accept;\n");
 	printf("\t\t# short header, DCID of config %u: to the node its server ID "
 	       "names\n", lb->config_id);
-	printf("\t\t%s @th,%u,1 0 @th,%u,3 %u dnat to @th,%u,%u map @%s\n",
-	       match, TH_FIRST_OCTET, TH_SHORT_DCID, lb->config_id,
+	printf("\t\t%s @th,%u,1 0 @th,%u,3 %u %s set @th,%u,%u map @%s accept\n",
+	       match, TH_FIRST_OCTET, TH_SHORT_DCID, lb->config_id, daddr,
 	       TH_SERVER_ID(TH_SHORT_DCID), bits, tool.map_name);
 	printf("\t\t# Handshake (QUIC v1 long header type 2), DCID of %u bytes "
-	       "and config %u:\n\t\t# to the node its server ID names\n",
-	       lb->cid_len, lb->config_id);
-	printf("\t\t%s @th,%u,8 & 0xf0 == 0xe0 @th,%u,8 %u @th,%u,3 %u dnat to "
-	       "@th,%u,%u map @%s\n", match, TH_FIRST_OCTET, TH_LONG_DCID_LEN,
-	       lb->cid_len, TH_LONG_DCID, lb->config_id,
-	       TH_SERVER_ID(TH_LONG_DCID), bits, tool.map_name);
+	       "and config %u:\n\t\t# to the node its server ID names. The types "
+	       "are read without the fixed\n\t\t# bit (0x40), which clients "
+	       "grease (RFC 9287)\n", lb->cid_len, lb->config_id);
+	printf("\t\t%s @th,%u,8 & 0xb0 == 0xa0 @th,%u,32 0x%08x @th,%u,8 %u "
+	       "@th,%u,3 %u %s set @th,%u,%u map @%s accept\n", match,
+	       TH_FIRST_OCTET, TH_VERSION, QUIC_V1, TH_LONG_DCID_LEN, lb->cid_len,
+	       TH_LONG_DCID, lb->config_id, daddr, TH_SERVER_ID(TH_LONG_DCID), bits,
+	       tool.map_name);
 	printf("\t\t# Initial and 0-RTT (v1 types 0 and 1): the client chose the "
 	       "DCID, so a\n\t\t# hash of the 4-tuple picks one of the nodes in "
 	       "service (in node-id order)\n");
-	printf("\t\t%s @th,%u,8 & 0xe0 == 0xc0 dnat to ", match, TH_FIRST_OCTET);
+	printf("\t\t%s @th,%u,8 & 0xa0 == 0x80 @th,%u,32 0x%08x %s set ", match,
+	       TH_FIRST_OCTET, TH_VERSION, QUIC_V1, daddr);
 	print_spread(family, n_in);
 	printf("\t\t# a long header of another version (not 1, not 0 = Version "
 	       "Negotiation):\n\t\t# any node answers with Version Negotiation; "
 	       "the same hash as Initials, so\n\t\t# the client's next Initial "
 	       "from that 4-tuple goes to the same node\n");
-	printf("\t\t%s @th,%u,1 1 @th,%u,32 != { 0x00000000, 0x%08x } dnat to ",
-	       match, TH_FIRST_OCTET, TH_VERSION, QUIC_V1);
+	printf("\t\t%s @th,%u,1 1 @th,%u,32 != { 0x00000000, 0x%08x } %s set ",
+	       match, TH_FIRST_OCTET, TH_VERSION, QUIC_V1, daddr);
 	print_spread(family, n_in);
 	printf("\t\t# the rest: CIDs of another config or of a node not in the "
 	       "map, Retry and\n\t\t# Version Negotiation (only servers send "
 	       "them), runts: counted, dropped\n");
-	printf("\t\t%s counter name %s drop\n", match, UNROUTABLE_COUNTER);
-	printf("\t}\n}\n");
+	printf("\t\t%s counter name %s drop\n\t}\n", match, UNROUTABLE_COUNTER);
+	printf("\t# from a node: the client sees the service address\n");
+	printf("\tchain replies {\n"
+	       "\t\ttype filter hook postrouting priority mangle; policy accept;\n");
+	printf("\t\t%s saddr ", family);
+	print_node_set();
+	printf(" udp sport %u %s saddr set %s\n\t}\n}\n", port, family, svc);
 }
 
 static int
@@ -886,10 +922,10 @@ cmd_nft_map(void)
 	printf("# " PROG " nft-map: QUIC-LB config %u, %s, server ID %u bytes "
 	       "(node %u, worker 1)\n", lb->config_id, lb->mode_name,
 	       lb->server_id_len, tool.node_len);
-	printf("# short header: dnat to @th,%u,%u map @%s\n",
+	printf("# short header: %s set @th,%u,%u map @%s\n", daddr,
 	       TH_SERVER_ID(TH_SHORT_DCID), 8 * tool.node_len, tool.map_name);
-	printf("# Handshake (DCID at its long-header offset): dnat to @th,%u,%u "
-	       "map @%s\n", TH_SERVER_ID(TH_LONG_DCID), 8 * tool.node_len,
+	printf("# Handshake (DCID at its long-header offset): %s set @th,%u,%u "
+	       "map @%s\n", daddr, TH_SERVER_ID(TH_LONG_DCID), 8 * tool.node_len,
 	       tool.map_name);
 	if (tool.table_name == NULL)
 		print_map("", daddr);

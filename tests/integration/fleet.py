@@ -15,25 +15,25 @@ after a failure or SIGTERM; reap_stale() removes them after a SIGKILL):
                         198.18.1N.254 ------------veth--- quicsteer --addr 198.18.1N.1
 
 - the client namespace holds the clients (gtlsclient, quicsteer-load); its
-  veth computes checksums and segments in software (rig.client_offloads_off),
-  and no UDP port is used by two sockets there in a test's life (see
-  FreshPorts: with one client address, a port's stale flow in the LB would
-  send a later socket's datagrams to the earlier socket's node);
+  veth computes checksums and segments in software (rig.client_offloads_off);
+  one client address churns through thousands of UDP ports, and the kernel
+  gives a new socket a port an earlier one used;
 - the LB namespace forwards (ip_forward) and loads the nftables table that
-  quicsteer-cid prints (lb_load): short-header and Handshake datagrams to
-  the service are DNATed to the node their DCID's server ID names,
-  Initials and 0-RTT by a hash of the 4-tuple over the nodes in service;
-  NAT runs once per conntrack flow, so later datagrams of a 4-tuple follow
-  its first one, and a rebinding or a migration (a new 4-tuple) is routed
-  by the server ID again. The veths to the nodes have their offloads off
-  too: forwarded frames reach af_packet with real checksums;
+  quicsteer-cid prints (lb_load): stateless, each datagram to the service
+  gets the address of the node its DCID's server ID names (short header,
+  Handshake), or of a node in service by a hash of the 4-tuple (Initial,
+  0-RTT), and the nodes' replies get the service address; nothing is
+  tracked, so a reused client port cannot follow an old flow to an old
+  node (conntrack-based DNAT would: a flow outlives its socket by up to
+  120 s). The veths to the nodes have their offloads off too: forwarded
+  frames reach af_packet with real checksums;
 - node namespace N runs quicsteer (one rig.Rig on a rig.Network) on
   net_af_packet on its veth, answering for 198.18.1N.1 with no kernel
   address there, with QUIC-LB CIDs (node byte N, then worker byte, 8 nonce
   bytes, plaintext) and secrets shared by the nodes and kept across a
   restart. quicsteer answers to the MAC a datagram came from, so replies go
-  back through the LB, whose conntrack undoes the DNAT: the client only
-  ever sees 198.18.0.1.
+  back through the LB, which gives them the service address: the client
+  only ever sees 198.18.0.1.
 
 The Rig of node N (fleet.nodes[N]) has the LB namespace as its "client"
 side: rig.probe() sends from the LB straight to the node, past the table.
@@ -45,7 +45,6 @@ import contextlib
 import json
 import os
 import re
-import select
 import shutil
 import signal
 import subprocess
@@ -67,9 +66,8 @@ CONFIG_ID, SERVER_ID_LEN, NONCE_LEN = 0, 2, 8
 CID_LEN = 1 + SERVER_ID_LEN + NONCE_LEN
 NODES = 3
 WORKERS = 3                     # per node: 12 lcores on the 2 CPUs
-# the client namespace's ephemeral ports (the kernel's default range is
-# 28,232 ports; FreshPorts never lets one be used twice): the ports below
-# are free for a NAT in the client namespace (nat.Nat) to map to
+# the client namespace's ephemeral ports: the ports below are free for a
+# NAT in the client namespace (nat.Nat) to map to
 CLIENT_PORTS = (12000, 65535)
 DRAIN_TIMEOUT = 30.0
 DRAIN_POLL = 0.1
@@ -99,133 +97,6 @@ def short_header_to(node, worker, length=64):
 
 def quicsteer_cid_binary():
     return binary("QUICSTEER_CID", "app/quicsteer-cid/quicsteer-cid")
-
-
-FRESH_PORTS_NICE = -15          # ahead of the lcores that busy-poll the CPUs
-FRESH_PORTS_START_TIMEOUT = 10.0
-FRESH_PORTS_TABLE = "qs_fresh_ports"
-
-# runs in the client namespace (see FreshPorts)
-_FRESH_PORTS = r"""
-import ctypes, json, os, re, select, signal, subprocess, sys
-
-def ranges(ports):
-    out, first, prev = [], None, None
-    for p in sorted(ports) + [None]:
-        if prev is not None and p == prev + 1:
-            prev = p
-            continue
-        if first is not None:
-            out.append(str(first) if first == prev else f"{first}-{prev}")
-        first = prev = p
-    return ",".join(out)
-
-def reserve(fd, ports):
-    # a write at a non-zero offset adds to the bitmap (see FreshPorts)
-    data, off = ranges(ports).encode(), 0
-    while off < len(data):
-        off += os.pwrite(fd, data[off:], 1 + off)
-
-stop = []
-signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
-def die_with_parent():
-    ctypes.CDLL(None).prctl(1, signal.SIGTERM)      # PR_SET_PDEATHSIG
-
-events = subprocess.Popen(["stdbuf", "-oL", "conntrack", "-E", "-e", "NEW", "-p", "udp",
-                           "-b", str(8 << 20)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                          preexec_fn=die_with_parent)
-fd = events.stdout.fileno()
-sport = re.compile(rb"sport=(\d+)")
-reserved, flows, writes, buf = set(), 0, 0, b""
-sysctl = os.open("/proc/sys/net/ipv4/ip_local_reserved_ports", os.O_WRONLY)
-print("ready", flush=True)
-while not stop:
-    try:
-        ready, _, _ = select.select([fd], [], [], 0.5)
-    except InterruptedError:
-        continue
-    if not ready:
-        continue
-    chunk = os.read(fd, 1 << 16)
-    if not chunk:
-        break
-    *lines, buf = (buf + chunk).split(b"\n")
-    new = {int(m.group(1)) for m in map(sport.search, lines) if m}
-    flows += len(new)
-    if new - reserved:
-        reserve(sysctl, new - reserved)
-        reserved |= new
-        writes += 1
-lost = None if events.poll() is None else events.stderr.read().decode().strip()
-events.terminate()
-events.wait(5)
-print(json.dumps({"flows": flows, "ports": len(reserved), "writes": writes,
-                  "conntrack_exited": lost}), flush=True)
-"""
-
-
-class FreshPorts:
-    """Keeps the client namespace from giving a new UDP socket a port that
-    an earlier socket sent from: a process in that namespace (niced ahead
-    of the busy-polling lcores) follows the namespace's connection
-    tracking (conntrack -E: an event per new flow, from its first datagram
-    on, also for a socket that sends one datagram and closes) and adds each
-    flow's source port to ip_local_reserved_ports, which the kernel skips
-    when it picks an ephemeral port. stop() returns what it did: {"flows",
-    "ports", "writes", "conntrack_exited"}.
-
-    Why: the LB's NAT runs once per conntrack flow, and a flow lives on
-    for up to 120 s (nf_conntrack_udp_timeout_stream) after its socket
-    closed. One client address churning through hundreds of sockets (new
-    connections, rebindings, migrations) picks a port with a stale flow
-    about once in a hundred new sockets (the kernel's ephemeral range is
-    28,232 ports); a rebound or migrated connection on such a port follows
-    the stale flow's mapping to the node of the port's previous
-    connection, which drops its datagrams (quic_drop_other_node), and the
-    connection dies; a new connection on such a port goes to the stale
-    flow's node, even one out of service, which refuses it while draining.
-    Clients behind many addresses seldom meet that; the test's one client
-    address met it in nearly every run. (A limit of conntrack-based DNAT
-    for QUIC, not of quicsteer.) Watching the sockets instead
-    (/proc/net/udp) missed the ones that live a moment: quicsteer-load
-    moves a connection to a new port and may close it from there, one
-    datagram later. Each port is added with a write at a non-zero offset,
-    which ORs it into the kernel's bitmap: rewriting the whole list would
-    free, between its page-sized pieces, the ports of the later pieces."""
-
-    def __init__(self, fleet):
-        # conntrack in the client namespace: a rule that looks at it
-        fleet.run_in_client(["nft", "-f", "-"], timeout=10, input=(
-            f"table ip {FRESH_PORTS_TABLE} {{\n\tchain out {{\n"
-            f"\t\ttype filter hook output priority 0; policy accept;\n"
-            f"\t\tct state new counter\n\t}}\n}}\n"))
-        self.proc = fleet.popen_in_client(
-            ["nice", "-n", FRESH_PORTS_NICE, sys.executable, "-c", _FRESH_PORTS],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        ready, _, _ = select.select([self.proc.stdout], [], [], FRESH_PORTS_START_TIMEOUT)
-        line = self.proc.stdout.readline().strip() if ready else ""
-        check(line == "ready", f"fresh ports: the watcher in the client namespace did not "
-                               f"start within {FRESH_PORTS_START_TIMEOUT} s ({line!r}; "
-                               f"exit {self.proc.poll()})")
-        self.summary = None
-
-    def alive(self):
-        return self.proc.poll() is None
-
-    def stop(self):
-        if self.summary is None:
-            if self.proc.poll() is None:
-                self.proc.send_signal(signal.SIGTERM)
-            try:
-                out, err = self.proc.communicate(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                out, err = self.proc.communicate(timeout=5)
-            try:
-                self.summary = json.loads(out.strip().splitlines()[-1])
-            except (ValueError, IndexError):
-                self.summary = {"error": (out + err).strip()[-500:]}
-        return self.summary
 
 
 def _ini(sections):
@@ -271,7 +142,6 @@ class Fleet:
         self.in_service = []
         self.restarts = {n: 0 for n in self.node_ns}
         self._procs = []
-        self.fresh_ports = None
         self._stack = None
         self._tmp = None
 
@@ -297,7 +167,6 @@ class Fleet:
         try:
             reap_stale()
             self._make_network()
-            self.fresh_ports = FreshPorts(self)
             for n in self.node_ns:
                 rig = Rig(f"{self.name}n{n}", workers=self.workers, start=False,
                           pmd="af_packet", hugepages=False,
@@ -320,13 +189,11 @@ class Fleet:
         return False
 
     def _cleanup(self, exc_type, exc, tb):
-        if self.fresh_ports is not None:
-            self.fresh_ports.stop()
         for proc in self._procs:
             _stop_process(proc)
         if exc_type is not None:
             with contextlib.suppress(Exception):
-                print(f"---- LB table and flows ----\n{self.lb_summary()}", file=sys.stderr)
+                print(f"---- LB table and counters ----\n{self.lb_summary()}", file=sys.stderr)
         try:
             # each node rig stops its quicsteer (and says how it ended)
             self._stack.__exit__(exc_type, exc, tb)
@@ -481,7 +348,8 @@ class Fleet:
 
     def lb_load(self, in_service):
         """Loads (atomically replaces) the LB's table with in_service
-        taking new connections; existing flows keep their mapping."""
+        taking new connections; connections already open keep reaching
+        their node by CID."""
         check(in_service and set(in_service) <= set(self.nodes),
               f"lb_load({in_service}): not a non-empty subset of {list(self.nodes)}")
         table = self.lb_table(in_service)
@@ -494,9 +362,9 @@ class Fleet:
     def lb_counters(self):
         """What the LB saw: {"dropped": datagrams to the service no rule
         routed (the table's counters: quicsteer-cid names its
-        quicsteer_unroutable), "flows": {node: conntrack flows DNATed to
-        it}, "to_node": {node: packets the LB sent it}, "from_node": {node:
-        packets it sent the LB}}. A table load starts its counters at 0."""
+        quicsteer_unroutable), "to_node": {node: packets the LB sent it},
+        "from_node": {node: packets it sent the LB}}. A table load starts
+        its counters at 0."""
         doc = json.loads(run(["ip", "netns", "exec", self.lb_ns, "nft", "-j", "list",
                               "table", "ip", LB_TABLE], timeout=10).stdout)
         dropped = 0
@@ -506,22 +374,13 @@ class Fleet:
             for expr in item.get("rule", {}).get("expr", []):
                 if isinstance(expr, dict) and isinstance(expr.get("counter"), dict):
                     dropped += expr["counter"]["packets"]
-        flows = {n: 0 for n in self.nodes}
-        out = run(["ip", "netns", "exec", self.lb_ns, "conntrack", "-L", "-p", "udp",
-                   "--orig-dst", SERVICE_V4], timeout=10, check_rc=False).stdout
-        by_addr = {node_v4(n): n for n in self.nodes}
-        for line in out.splitlines():
-            m = re.search(rf"dport={self.port}\b.*? src=(\S+) dst=", line)
-            if m and m.group(1) in by_addr:
-                flows[by_addr[m.group(1)]] += 1
         to_node, from_node = {}, {}
         for n in self.nodes:
             link = json.loads(run(["ip", "-n", self.lb_ns, "-s", "-j", "link", "show",
                                    self.lb_if[n]], timeout=10).stdout)[0]
             to_node[n] = link["stats64"]["tx"]["packets"]
             from_node[n] = link["stats64"]["rx"]["packets"]
-        return {"dropped": dropped, "flows": flows, "to_node": to_node,
-                "from_node": from_node}
+        return {"dropped": dropped, "to_node": to_node, "from_node": from_node}
 
     def lb_summary(self):
         table = run(["ip", "netns", "exec", self.lb_ns, "nft", "list", "table", "ip",

@@ -100,10 +100,9 @@ def load_phase(fleet, site):
         per_node[n]["steered"] = off_diagonal(m)
         print(f"node {n}: " + ", ".join(f"{k} {v}" for k, v in per_node[n].items())
               + f"; steering matrix {m}")
-    flows = {n: lb["flows"][n] for n in fleet.nodes}
     to_node = {n: lb["to_node"][n] - lb_before["to_node"][n] for n in fleet.nodes}
     from_node = {n: lb["from_node"][n] - lb_before["from_node"][n] for n in fleet.nodes}
-    print(f"LB: conntrack flows per node {flows}, packets to nodes {to_node}, from nodes "
+    print(f"LB: packets to nodes {to_node}, from nodes "
           f"{from_node}, unroutable (dropped) {lb['dropped'] - lb_before['dropped']}")
     shares = {n: f["quic_handshakes_completed"] for n, f in per_node.items()}
     print(f"connections per node {shares} of {conns}; requests {requests}; moves {moves}; "

@@ -114,7 +114,6 @@ def test():
                   f"(raise DURATION if this machine is that slow)")
             rep = load.wait(DURATION + LOAD_END_TIMEOUT)
             print(f"quicsteer-load: {load_summary(rep)}")
-            print(f"client ports kept fresh: {fleet.fresh_ports.stop()}")
             new = {n: c for n, (c, _) in fleet.wait_quiet().items()}
 
             for n in nodes:

@@ -60,8 +60,8 @@ VECTORS = [
 # as the fleet rig reads it
 MAP_ONLY_EXAMPLE = """\
 # quicsteer-cid nft-map: QUIC-LB config 0, plaintext, server ID 2 bytes (node 1, worker 1)
-# short header: dnat to @th,80,8 map @quicsteer_nodes
-# Handshake (DCID at its long-header offset): dnat to @th,120,8 map @quicsteer_nodes
+# short header: ip daddr set @th,80,8 map @quicsteer_nodes
+# Handshake (DCID at its long-header offset): ip daddr set @th,120,8 map @quicsteer_nodes
 map quicsteer_nodes {
 \ttypeof @th,80,8 : ip daddr
 \telements = { 0x01 : 198.18.11.1, 0x02 : 198.18.12.1, 0x03 : 198.18.13.1 }
@@ -414,12 +414,22 @@ def test_nft_text():
     spread = ("jhash ip saddr . udp sport . ip daddr . udp dport mod 2 seed 0x51c1 "
               "map { 0 : 198.18.9.1, 1 : 198.18.12.1 }")
     want = [
-        f"{svc} @th,64,1 0 @th,72,3 5 dnat to @th,80,16 map @fleet",
-        f"{svc} @th,64,8 & 0xf0 == 0xe0 @th,104,8 10 @th,112,3 5 dnat to @th,120,16 map @fleet",
-        f"{svc} @th,64,8 & 0xe0 == 0xc0 dnat to {spread}",
-        f"{svc} @th,64,1 1 @th,72,32 != {{ 0x00000000, 0x00000001 }} dnat to {spread}",
+        f"{svc} notrack",
+        f"{svc} @th,64,1 0 @th,72,3 5 ip daddr set @th,80,16 map @fleet accept",
+        f"{svc} @th,64,8 & 0xb0 == 0xa0 @th,72,32 0x00000001 @th,104,8 10 @th,112,3 5 "
+        f"ip daddr set @th,120,16 map @fleet accept",
+        f"{svc} @th,64,8 & 0xa0 == 0x80 @th,72,32 0x00000001 ip daddr set {spread} accept",
+        f"{svc} @th,64,1 1 @th,72,32 != {{ 0x00000000, 0x00000001 }} ip daddr set "
+        f"{spread} accept",
         f"{svc} counter name quicsteer_unroutable drop",
     ]
+    # the nodes' replies: untracked, and from the service address
+    replies = [ln.strip() for ln in out.splitlines() if ln.strip().startswith("ip saddr")]
+    nodes = "{ 198.18.7.1, 198.18.9.1, 198.18.12.1 }"
+    want_replies = [f"ip saddr {nodes} udp sport 4433 notrack",
+                    f"ip saddr {nodes} udp sport 4433 ip saddr set 198.18.0.1"]
+    check(replies == want_replies, "--table reply rules:\n" + "\n".join(replies) +
+          "\nwanted:\n" + "\n".join(want_replies))
     check(rules == want, "--table rules:\n" + "\n".join(rules) +
           "\nwanted:\n" + "\n".join(want))
     head = [ln for ln in out.splitlines() if not ln.startswith("#")][:3]
