@@ -6,6 +6,7 @@ server gtlsserver (kernel UDP sockets), both loaded by the same client
 then the receive-stage and net_null figures of tests/bench.
 
     sudo tests/bench/run_all.py [--build DIR] [--duration 5] [--only 1,3]
+                                [--pmds af_packet,af_xdp,virtio_user]
 
 Items (numbers as in the table):
  1 small responses: requests/s, 64-byte bodies, 1 quicsteer worker
@@ -19,6 +20,12 @@ Items (numbers as in the table):
  7 tests/bench: bench_steer and bench_null.sh summary lines
  8 instructions per request (callgrind; perf has no hardware counters
    in this guest when `perf stat -e instructions true` says so)
+
+With --pmds, items 1, 3 and 6 (--steer cid) run for quicsteer once more on
+each PMD named besides af_packet (net_af_xdp; net_virtio_user behind the
+rig's vhost-user vSwitch, on hugepages), each in a rig of its own opened
+for the measurement and closed after it, and a second table ("per PMD")
+sets each PMD's figure beside af_packet's.
 
 A benchmark, not a test: it prints figures, never fails on a number, and
 is not registered with meson. Needs root (namespaces). Addresses only
@@ -46,13 +53,15 @@ sys.path.insert(0, str(REPO / "tests" / "integration"))
 sys.path.insert(0, str(REPO / "tests" / "load"))
 
 import rig as riglib  # noqa: E402
-from rig import (CLIENT_V4, SERVER_V4, DPDK_RUN_DIR, Rig, TestFailure,  # noqa: E402
-                 delta, lcores_option, total)
+from rig import (SERVER_V4, Rig, TestFailure, delta, total)  # noqa: E402
 from loadlib import die_with_parent, make_cert  # noqa: E402
 
 PORT = 4433
 BIG = 100 << 20                      # item 3: bytes of the download
 MIGRATION_PATH_BYTES = 32768          # item 6: each response
+PMD_ITEMS = (1, 3, 6)                 # the items --pmds repeats per PMD
+# rig names per PMD (the first 4 characters name the veth ends)
+PMD_RIG_NAMES = {"af_packet": "bench", "af_xdp": "bxdp", "virtio_user": "bvirtio"}
 
 # ---- helpers ---------------------------------------------------------------
 
@@ -136,11 +145,19 @@ def fmt(v, unit=""):
 
 
 class Table:
-    """Rows of (item, measure, quicsteer, gtlsserver, ratio, note)."""
+    """Rows of (item, measure, quicsteer, gtlsserver, ratio, note), or of
+    the columns head names (add_row)."""
 
-    def __init__(self):
+    HEAD = ("#", "measure", "quicsteer", "gtlsserver", "q/g", "note")
+
+    def __init__(self, head=HEAD):
+        self.head = head
         self.rows = []
         self.notes = []
+
+    def add_row(self, *cells):
+        self.rows.append(tuple(map(str, cells)))
+        print("  => " + " | ".join(self.rows[-1]), flush=True)
 
     def add(self, item, measure, qs=None, gt=None, note="", unit="", ratio=None):
         if ratio is None and isinstance(qs, (int, float)) and isinstance(gt, (int, float)) \
@@ -152,8 +169,9 @@ class Table:
         print("  => " + " | ".join(row), flush=True)
 
     def render(self):
-        head = ("#", "measure", "quicsteer", "gtlsserver", "q/g", "note")
-        widths = [max(len(str(r[i])) for r in [head, *self.rows]) for i in range(6)]
+        head = self.head
+        widths = [max(len(str(r[i])) for r in [head, *self.rows])
+                  for i in range(len(head))]
         out = ["| " + " | ".join(h.ljust(w) for h, w in zip(head, widths)) + " |",
                "|" + "|".join("-" * (w + 2) for w in widths) + "|"]
         for r in self.rows:
@@ -169,14 +187,18 @@ def log(msg):
 
 
 class BenchRig(Rig):
-    """tests/integration/rig.py's namespaces and quicsteer, plus: the
-    server veth can carry kernel addresses for gtlsserver (kernel mode) or
-    none for quicsteer on af_packet (DPDK mode); quicsteer starts with
-    the EAL memory and a wrapper (valgrind) of our choice."""
+    """tests/integration/rig.py's namespaces and quicsteer (Rig.start, on
+    the rig's pmd, --no-huge unless hugepages), plus: the server veth can
+    carry kernel addresses for gtlsserver (kernel mode) or none for
+    quicsteer (DPDK mode); quicsteer starts with the EAL memory and a
+    wrapper (valgrind) of our choice, from the build directory build."""
 
-    def __init__(self, name, build):
-        super().__init__(name, workers=1, start=False, port=PORT)
+    def __init__(self, name, build, pmd="af_packet", hugepages=False):
+        super().__init__(name, workers=1, start=False, port=PORT, pmd=pmd,
+                         hugepages=hugepages)
         self.build = Path(build)
+        # Rig.start runs $QUICSTEER (rig.quicsteer_binary)
+        os.environ["QUICSTEER"] = str(self.build / "app" / "quicsteer" / "quicsteer")
         self.gtls = None
         self.gtls_log = None
 
@@ -237,42 +259,13 @@ class BenchRig(Rig):
 
     def start_qs(self, workers=1, config="", app_args=(), mem=512, wrapper=(),
                  ready_timeout=20.0):
-        """quicsteer on af_packet (qpairs = workers) with a fresh prefix."""
+        """quicsteer on the rig's PMD (Rig.start: a queue pair per worker;
+        af_xdp: the pipeline layout behind the rig's I/O lcore for more
+        than one worker; virtio_user: the vSwitch) with a fresh prefix."""
         self.dpdk_mode()
-        self._starts += 1
-        self.workers = workers
-        self.prefix = riglib.dpdk_prefix(self.name, self._starts)
-        self._prefixes.append(self.prefix)
-        ini = self.write_file(f"quicsteer-{self._starts}.ini", config)
-        argv = ["ip", "netns", "exec", self.server_ns, *wrapper,
-                str(self.build / "app" / "quicsteer" / "quicsteer"),
-                "--no-huge", "--no-pci", "-m", str(mem), "--file-prefix", self.prefix,
-                "--lcores", lcores_option(workers),
-                f"--vdev=net_af_packet0,iface={self.server_if},qpairs={workers}",
-                "--", "--addr", SERVER_V4, "--port", str(PORT), "--config", ini,
-                *app_args]
-        self.qs_argv = argv[4:]
-        self._log = self._tmp / f"quicsteer-{self._starts}.log"
-        with open(self._log, "wb") as f:
-            self.proc = subprocess.Popen(argv, stdout=f, stderr=subprocess.STDOUT,
-                                         stdin=subprocess.DEVNULL,
-                                         preexec_fn=die_with_parent)
-        deadline = time.monotonic() + ready_timeout
-        last = ""
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise TestFailure(f"quicsteer exited {self.proc.returncode} at start:\n"
-                                  f"{self.output()[-3000:]}")
-            try:
-                stats = self.telemetry("/quicsteer/stats", timeout=2)
-                if stats and stats.get("workers") == workers:
-                    return
-                last = str(stats)
-            except (OSError, ValueError) as e:
-                last = str(e)
-            time.sleep(0.2)
-        raise TestFailure(f"quicsteer not ready in {ready_timeout} s ({last}):\n"
-                          f"{self.output()[-3000:]}")
+        self.start(workers=workers, config=config, app_args=app_args, wrapper=wrapper,
+                   memory_mib=mem, ready_timeout=ready_timeout)
+        self.qs_argv = self.argv[4:]          # without `ip netns exec NS`
 
     def stop_qs(self, timeout=20.0):
         if self.proc is None or self.proc.poll() is not None:
@@ -334,8 +327,15 @@ class Bench:
     def ca(self, kind):
         return ["--ca", self.site["cert"] if kind == "gt" else self.qs_cert]
 
+    def anon(self, text):
+        """text with the run's temporary directories written TMP (the
+        site's lives in the first rig's, a per-PMD rig has its own)."""
+        for tmp in {str(self.site["tmp"]), str(self.rig._tmp)}:
+            text = text.replace(tmp, "TMP")
+        return text
+
     def note_cmd(self, what, rep):
-        self.commands.append((what, rep["_cmd"].replace(str(self.rig._tmp), "TMP")))
+        self.commands.append((what, self.anon(rep["_cmd"])))
 
     def gt_start(self, args=()):
         self.rig.stop_qs()
@@ -350,8 +350,18 @@ class Bench:
         self.rig.stop_qs()
         self.rig.start_qs(workers, config, ["--cert", self.qs_cert, "--key", self.qs_key,
                                             *app_args], mem, wrapper, ready_timeout)
-        self.commands.append((f"quicsteer {workers}w",
-                              " ".join(self.rig.qs_argv).replace(str(self.rig._tmp), "TMP")))
+        pmd = "" if self.rig.pmd == "af_packet" else f" {self.rig.pmd}"
+        self.commands.append((f"quicsteer {workers}w{pmd}",
+                              self.anon(" ".join(self.rig.qs_argv))))
+        argv = self.rig.qs_argv
+        ini = argv[argv.index("--config") + 1] if "--config" in argv else None
+        keys = [ln.strip() for ln in Path(ini).read_text().splitlines()
+                if ln.strip()] if ini else []
+        if keys:
+            self.commands.append((f"quicsteer {workers}w{pmd} --config", "; ".join(keys)))
+        if self.rig.vswitch is not None:
+            self.commands.append((f"vSwitch {self.rig.vswitch.queues}q",
+                                  self.anon(" ".join(self.rig.vswitch.argv[6:]))))
 
     # -- 1, 2, 3, 5: throughput-like runs against one server ----------------
 
@@ -379,17 +389,39 @@ class Bench:
         except (TestFailure, OSError, ValueError, KeyError, IndexError):
             return None
 
+    def vswitch_drops(self, vs_pid):
+        """pmd virtio_user: frames the vSwitch lost, None without one:
+        missed on receive by its two ports (imissed + ierrors +
+        rx_nombuf) plus received but not sent on by io forwarding (one
+        port's ipackets - the other's opackets; up to a burst per queue
+        may be in flight when read)."""
+        if vs_pid is None:
+            return None
+        try:
+            st = self.rig.vswitch.stats()
+        except (TestFailure, OSError, ValueError):
+            return None
+        ap, vh = st["af_packet"], st["vhost"]
+        return (sum(x["imissed"] + x["ierrors"] + x["rx_nombuf"] for x in (ap, vh)) +
+                ap["ipackets"] - vh["opackets"] + vh["ipackets"] - ap["opackets"])
+
     def timed_load(self, kind, args, timeout):
         """A load run; the report gets the server's CPU use (utime+stime
         over wall time, 1.0 = one CPU busy) as server_cpu, and the
         datagrams it dropped as server_drops."""
         pid = self.server_pid(kind)
-        d0 = self.server_drops(kind)
-        c0, t0 = cpu_seconds(pid), time.monotonic()
+        vs = self.rig.vswitch
+        vs_pid = vs.proc.pid if kind == "qs" and vs is not None and vs.alive() else None
+        d0, vd0 = self.server_drops(kind), self.vswitch_drops(vs_pid)
+        c0, v0, t0 = cpu_seconds(pid), cpu_seconds(vs_pid), time.monotonic()
         rep = self.rig.load(args, timeout=timeout)
-        c1, t1 = cpu_seconds(pid), time.monotonic()
-        d1 = self.server_drops(kind)
+        c1, v1, t1 = cpu_seconds(pid), cpu_seconds(vs_pid), time.monotonic()
+        d1, vd1 = self.server_drops(kind), self.vswitch_drops(vs_pid)
+        rep["vswitch_drops"] = vd1 - vd0 if vd0 is not None and vd1 is not None else None
         rep["server_cpu"] = (c1 - c0) / (t1 - t0) if c0 is not None and c1 is not None \
+            else None
+        # pmd virtio_user: the vSwitch's (dpdk-testpmd's) CPU use, apart
+        rep["vswitch_cpu"] = (v1 - v0) / (t1 - t0) if v0 is not None and v1 is not None \
             else None
         rep["server_drops"] = d1 - d0 if d0 is not None and d1 is not None else None
         return rep
@@ -428,18 +460,22 @@ class Bench:
         self.rig.load([*self.ca(kind), *self.small_args()[:-2], "-D", 1,
                        self.url(kind, 64)], timeout=30)
 
-    def per_server_block(self, kind, res):
-        """Items 1, 2 and 3 against one server that is already running;
-        appends this round's figures to the lists in res."""
+    def per_server_block(self, kind, res, items=(1, 2, 3)):
+        """Items 1, 2 and 3 (those of items wanted) against one server
+        that is already running; appends this round's figures to the lists
+        in res."""
+        def want(item):
+            return item in items and self.want(item)
+
         self.guard("warm-up", lambda: self.warm_up(kind))
-        if self.want(1):
+        if want(1):
             res.setdefault("small", []).append(self.guard("1", lambda: self.run_small(kind)))
-        if self.want(2):
+        if want(2):
             res.setdefault("conns", []).append(
                 self.guard("2", lambda: self.run_conns(kind, False)))
             res.setdefault("resume", []).append(
                 self.guard("2r", lambda: self.run_conns(kind, True)))
-        if self.want(3):
+        if want(3):
             r = self.guard("3", lambda: self.run_big(kind))
             if isinstance(r, list):
                 res.setdefault("big", []).extend(r)
@@ -652,19 +688,61 @@ def make_site(tmp):
     with open(docroot / f"{BIG}.bin", "wb") as f:
         for _ in range(BIG >> 20):
             f.write(os.urandom(1 << 20))
-    return {"cert": cert, "key": key, "docroot": str(docroot)}
+    return {"cert": cert, "key": key, "docroot": str(docroot), "tmp": str(tmp)}
 
 
 def valgrind(out):
     return ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}"]
 
 
-def run_items(a, rig, table):
+class PmdRuns:
+    """quicsteer on the PMDs of --pmds besides af_packet (items 1, 3 and
+    6): each measurement in a BenchRig of the PMD's own, opened for it and
+    closed after it, so that no vSwitch (pmd virtio_user: dpdk-testpmd
+    busy-polls a CPU) runs while anything else is measured. A PMD the
+    machine cannot run (riglib.Skipped: no PMD library, no testpmd, no
+    hugepages) is tried once and then reported as skipped with the reason."""
+
+    def __init__(self, a, main_bench):
+        self.a, self.main = a, main_bench
+        self.pmds = [p for p in a.pmds if p != "af_packet"]
+        self.res = {p: {} for p in self.pmds}
+        self.commands = {p: [] for p in self.pmds}
+        self.skipped = {}
+
+    def each(self, what, fn):
+        """fn(bench, results of the PMD) for every PMD not skipped."""
+        for pmd in self.pmds:
+            if pmd in self.skipped:
+                continue
+            log(f"quicsteer on {pmd}: {what}")
+            m = self.main
+            try:
+                # virtio_user on hugepages, as in a VM (vhost-user shares
+                # quicsteer's memory with the vSwitch); the others --no-huge
+                with BenchRig(PMD_RIG_NAMES[pmd], m.rig.build, pmd=pmd,
+                              hugepages=(pmd == "virtio_user")) as r:
+                    b = Bench(self.a, r, m.site, m.qs_cert, m.t)
+                    b.qs_key, b.a_build = m.qs_key, m.a_build
+                    b.commands = self.commands[pmd]
+                    fn(b, self.res[pmd])
+            except riglib.Skipped as e:
+                self.skipped[pmd] = str(e)
+                log(f"quicsteer on {pmd}: SKIPPED: {e}")
+            except (TestFailure, OSError, subprocess.SubprocessError) as e:
+                self.res[pmd].setdefault("errors", []).append(
+                    f"{what}: {str(e).splitlines()[0][:200]}")
+                log(f"quicsteer on {pmd}: {what} failed: {e}")
+
+
+def run_items(a, rig, table, pmd_table):
     site = make_site(rig._tmp)
     b = Bench(a, rig, site, site["cert"], table)
     b.qs_key = site["key"]
     b.a_build = rig.build
     gt, qs = {}, {}
+    pr = PmdRuns(a, b)
+    pmd_items = [i for i in PMD_ITEMS if b.want(i)] if pr.pmds else []
 
     # ---- items 1, 2, 3 and 5: rounds alternating the servers, so that a
     # busy moment of the (shared) machine hits both alike; medians
@@ -681,6 +759,17 @@ def run_items(a, rig, table):
                 b.per_server_block("qs", qs)
                 if b.want(5) and not b.want(1):
                     qs["scale"][1].append(b.guard("5", lambda: b.run_small("qs")))
+            if 1 in pmd_items or 3 in pmd_items:
+                rig.stop_qs()           # nothing else runs while a PMD is measured
+                def pmd13(pb, res):
+                    failed = pb.guard("start", lambda: pb.qs_start(1))
+                    if failed is None:
+                        pb.per_server_block("qs", res, items=(1, 3))
+                        pb.rig.stop_qs()
+                    else:
+                        res.setdefault("errors", []).append(f"start: {failed['error']}")
+                pr.each(f"round {rnd}/{a.rounds}, 1 worker, items "
+                        f"{','.join(str(i) for i in pmd_items if i != 6)}", pmd13)
             if b.want(5) and b.want(1):
                 qs["scale"][1] = qs.get("small", [])
             if b.want(5):
@@ -730,6 +819,16 @@ def run_items(a, rig, table):
                 b.qs_start(4, qs_config(steer=steer))
                 return b.run_migration(steer)
             qs[f"mig_{steer}"] = b.guard("6", mig)
+    if 6 in pmd_items:
+        rig.stop_qs()
+        rig.stop_gtlsserver()
+        def pmd6(pb, res):
+            def mig():
+                pb.qs_start(4, qs_config(steer="cid"))
+                return pb.run_migration("cid")
+            res["mig_cid"] = pb.guard("6", mig)
+            pb.rig.stop_qs()
+        pr.each("4 workers, steer cid: item 6", pmd6)
     if b.want(8):
         log("quicsteer 1 worker under callgrind: item 8")
         def cg_qs():
@@ -747,6 +846,8 @@ def run_items(a, rig, table):
         bench7 = b.guard("7", lambda: run_tests_bench(a, b))
 
     report(a, b, table, gt, qs, bench7)
+    if pr.pmds:
+        report_pmds(a, b, pmd_table, qs, pr)
 
 
 def run_tests_bench(a, b):
@@ -928,6 +1029,113 @@ def report(a, b, t, gt, qs, bench7):
             t.notes.append(f"  [{what}] {cmd}")
 
 
+def report_pmds(a, b, t, qs, pr):
+    """The "per PMD" table: each PMD's figures of items 1, 3 and 6 beside
+    af_packet's (the main table's quicsteer column: the same runs)."""
+    def med(vals):
+        ok = [v for v in vals if v is not None]
+        return statistics.median(ok) if ok else None
+
+    def pct(v):
+        return "-" if v is None else f"{100 * v:.0f}%"
+
+    def small(res):
+        reps = [r for r in res.get("small") or [] if num(r, "requests_per_s") is not None]
+        per_cpu = [r["requests_per_s"] / (r["server_cpu"] + (r.get("vswitch_cpu") or 0))
+                   for r in reps if num(r, "server_cpu")]
+        vs = med([r.get("vswitch_cpu") for r in reps])
+        note = (f"rounds {'/'.join(fmt(rps(r)) for r in res.get('small') or []) or '-'}; "
+                f"request p50 {fmt(med([p50ms(r) for r in reps]))} ms; quicsteer CPU "
+                f"{pct(med([num(r, 'server_cpu') for r in reps]))}"
+                + (f", vSwitch CPU {pct(vs)}" if vs is not None else "") +
+                f"; server drops "
+                f"{'/'.join(str(num(r, 'server_drops')) for r in reps) or '-'}"
+                + (f", vSwitch drops "
+                   f"{'/'.join(str(r.get('vswitch_drops')) for r in reps)}"
+                   if vs is not None else "") + " "
+                + err_note(*(res.get("small") or [])))
+        return med([rps(r) for r in reps]), med(per_cpu), note
+
+    def big(res):
+        runs = res.get("big") or []
+        fails = "; ".join(e.get("error", "") for e in res.get("big_errors", []))
+        return (statistics.median(runs) if runs else None,
+                f"runs {'/'.join(f'{x:.0f}' for x in runs) or '-'} {fails}")
+
+    def mig(res):
+        entry = res.get("mig_cid")
+        if not isinstance(entry, tuple):
+            return None, (entry or {}).get("error", "not run")
+        rep, c = entry
+        m = rep["migrations"]
+        v = m["connections_survived"] / m["connections_moved"] \
+            if m["connections_moved"] else None
+        vs = rep.get("vswitch_cpu")
+        return (None if v is None else 100 * v,
+                f"{m['connections_survived']}/{m['connections_moved']} survived, "
+                f"requests {rep['requests']['completed']}/{rep['options']['requests']}, "
+                f"resets sent {c['quic_stateless_resets_sent']}, forwarded in "
+                f"{c['quic_forwarded_in']}, forward drops {c['quic_forward_dropped']}, "
+                f"server drops {rep.get('server_drops')}"
+                + (f", vSwitch drops {rep.get('vswitch_drops')}" if vs is not None else "")
+                + f"; quicsteer CPU {pct(rep.get('server_cpu'))}"
+                + (f", vSwitch CPU {pct(vs)}" if vs is not None else ""))
+
+    base = {"small": small(qs), "big": big(qs), "mig": mig(qs)}
+    rows = []
+    if b.want(1):
+        rows += [("1", "small responses (64 B), req/s; -c 16 -m 8, 1 worker", "small", 0),
+                 ("1", "  the same per CPU-second of quicsteer (+ vSwitch)", "small", 1)]
+    if b.want(3):
+        rows.append(("3", "one connection, 100 MiB, MB/s", "big", 0))
+    if b.want(6):
+        rows.append(("6", f"rebinding survival %, {a.mig_conns} conns, 1/4 rebind; "
+                     f"4 workers, --steer cid", "mig", 0))
+    fns = {"small": small, "big": big, "mig": mig}
+    for item, measure, key, idx in rows:
+        af = base[key][idx]
+        t.add_row(item, measure, "af_packet", fmt(af), fmt(af), "1.00" if af else "-",
+                  base[key][-1] if idx == 0 else "(the main table's quicsteer column)")
+        for pmd in pr.pmds:
+            if pmd in pr.skipped:
+                t.add_row(item, measure, pmd, "skipped", fmt(af), "-",
+                          pr.skipped[pmd][:160])
+                continue
+            fig = fns[key](pr.res[pmd])
+            v = fig[idx]
+            ratio = f"{v / af:.2f}" if v is not None and af else "-"
+            note = fig[-1] if idx == 0 else ""
+            t.add_row(item, measure, pmd, fmt(v), fmt(af), ratio, note)
+    for pmd, why in pr.skipped.items():
+        t.notes.append(f"{pmd} SKIPPED: {why}")
+    for pmd in pr.pmds:
+        for e in pr.res[pmd].get("errors", []):
+            t.notes.append(f"{pmd} failed: {e}")
+    t.notes += [
+        "af_packet: the same runs as the main table's quicsteer column (kernel fanout "
+        "over a queue pair per worker). Each PMD runs in a rig of its own (own "
+        "namespaces and veth), opened for its measurement and closed after it; within "
+        "a round the PMDs run one after another, not at once.",
+        "af_xdp: net_af_xdp on the veth (XDP program in native mode, copy mode sockets, "
+        "--no-huge); DPDK 22.11 opens 1 queue on a veth, so items 1 and 3 (1 worker) run "
+        "to completion on it, and item 6's 4 workers run in the pipeline layout behind "
+        "the rig's I/O lcore io0 (every datagram crosses an inbox ring; af_packet's "
+        "item 6 has 4 queue pairs and no I/O lcore).",
+        "virtio_user: net_virtio_user over vhost-user to the rig's vSwitch "
+        "(dpdk-testpmd io forwarding to an af_packet port on the veth), on hugepages "
+        "(--single-file-segments): a stand-in for a VM's virtio-net device with a hop "
+        "a real VM does not have (testpmd's af_packet copy), and testpmd busy-polls "
+        "most of a CPU of this machine; its CPU is given apart from quicsteer's.",
+        "", "commands per PMD (TMP: the run's temporary files; client in the client "
+        "namespace, quicsteer and the vSwitch in the server namespace):"]
+    for pmd in pr.pmds:
+        seen = set()
+        for what, cmd in pr.commands[pmd]:
+            if (what, cmd) not in seen:
+                seen.add((what, cmd))
+                t.notes.append(f"  [{pmd}: {what}] {cmd}")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -953,7 +1161,15 @@ def main():
                     help="DURATION of bench_null.sh (s)")
     ap.add_argument("--only", type=lambda s: {int(x) for x in s.split(",")}, default=set(),
                     help="comma-separated item numbers")
+    ap.add_argument("--pmds", default="af_packet",
+                    help="comma-separated PMDs of quicsteer for items 1, 3 and 6: "
+                         f"{', '.join(riglib.PMDS)} (default af_packet only; the "
+                         "others are measured besides it, table \"per PMD\")")
     a = ap.parse_args()
+    a.pmds = [p for p in a.pmds.split(",") if p]
+    for p in a.pmds:
+        if p not in riglib.PMDS:
+            ap.error(f"--pmds: {p!r} is not one of {', '.join(riglib.PMDS)}")
 
     if os.geteuid() != 0:
         print("run_all: needs root (network namespaces, af_packet)", file=sys.stderr)
@@ -990,10 +1206,12 @@ def main():
     print(f"date:    {time.strftime('%Y-%m-%d %H:%M:%S %Z')}")
     t_start = time.monotonic()
     table = Table()
+    pmd_table = Table(("#", "measure", "PMD", "quicsteer on PMD", "on af_packet",
+                       "PMD/af_packet", "note"))
 
     try:
-        with BenchRig("bench", build) as rig:
-            run_items(a, rig, table)
+        with BenchRig(PMD_RIG_NAMES["af_packet"], build) as rig:
+            run_items(a, rig, table, pmd_table)
     except riglib.Interrupted as e:
         print(f"run_all: interrupted by {e}; cleaned up", file=sys.stderr)
         return 1
@@ -1004,6 +1222,13 @@ def main():
     print(table.render())
     for n in table.notes:
         print(n)
+    if pmd_table.rows:
+        print()
+        print("per PMD (quicsteer only; items 1, 3 and 6)")
+        print()
+        print(pmd_table.render())
+        for n in pmd_table.notes:
+            print(n)
     return 0
 
 if __name__ == "__main__":

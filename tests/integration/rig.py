@@ -622,6 +622,7 @@ class Rig:
         self.server_mac = self.client_mac = None
         self.proc = None
         self.prefix = None
+        self.argv = None        # quicsteer's command line at the last start()
         self._starts = 0
         self._prefixes = []
         self._log = None
@@ -731,8 +732,12 @@ class Rig:
     # -- the server process --
 
     def start(self, workers=4, config=None, app_args=(), wait_ready=True,
-              interactive=False, io_lcores=0):
-        """Starts quicsteer (again, after stop()) with a fresh --file-prefix."""
+              interactive=False, io_lcores=0, wrapper=(), memory_mib=None,
+              ready_timeout=None):
+        """Starts quicsteer (again, after stop()) with a fresh --file-prefix.
+        wrapper: a command quicsteer runs under (valgrind ...); memory_mib:
+        EAL -m instead of SERVER_MEMORY_MIB; ready_timeout: the bound of
+        wait_ready() instead of READY_TIMEOUT. self.argv: the command."""
         check(self.proc is None or self.proc.poll() is not None,
               "start(): quicsteer is still running")
         self._starts += 1
@@ -765,11 +770,12 @@ class Rig:
                 # would be hundreds ("Too many memory regions"); --no-huge is
                 # one memfd, shared too
                 memory.append("--single-file-segments")
-        argv = ["ip", "netns", "exec", self.server_ns, quicsteer_binary(),
-                *memory, "--no-pci", "-m", str(SERVER_MEMORY_MIB),
+        argv = ["ip", "netns", "exec", self.server_ns, *wrapper, quicsteer_binary(),
+                *memory, "--no-pci", "-m", str(memory_mib or SERVER_MEMORY_MIB),
                 "--file-prefix", self.prefix,
                 "--lcores", lcores_option(workers + io_lcores),
                 *eal_log, vdev, "--", *app]
+        self.argv = argv
         self._log = self._tmp / f"quicsteer-{self._starts}.log"
         with open(self._log, "wb") as log:
             # `ip netns exec` execs quicsteer: signals to proc reach it
@@ -778,13 +784,14 @@ class Rig:
                 stdin=subprocess.PIPE if interactive else subprocess.DEVNULL,
                 preexec_fn=_die_with_parent)
         if wait_ready:
-            self.wait_ready()
+            self.wait_ready(ready_timeout)
 
-    def wait_ready(self):
-        """Waits (bounded) until quicsteer answers on telemetry with all its
-        workers up: what start() does unless wait_ready=False (e.g. to
-        start several servers at once, then wait for each)."""
-        self._wait_ready()
+    def wait_ready(self, timeout=None):
+        """Waits (bounded: timeout, else READY_TIMEOUT s) until quicsteer
+        answers on telemetry with all its workers up: what start() does
+        unless wait_ready=False (e.g. to start several servers at once,
+        then wait for each)."""
+        self._wait_ready(timeout or READY_TIMEOUT)
         if self.pmd == "af_xdp":
             self._report_xdp()
 
@@ -836,8 +843,8 @@ class Rig:
         return (f"--vdev=net_virtio_user0,path={self.vswitch.socket},"
                 f"queues={queues},mac={VIRTIO_MAC}")
 
-    def _wait_ready(self):
-        deadline = time.monotonic() + READY_TIMEOUT
+    def _wait_ready(self, timeout):
+        deadline = time.monotonic() + timeout
         last = "no telemetry socket"
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -855,7 +862,7 @@ class Rig:
             except (OSError, ValueError) as e:
                 last = str(e)
             time.sleep(0.1)
-        raise TestFailure(f"quicsteer not ready within {READY_TIMEOUT} s ({last}):\n"
+        raise TestFailure(f"quicsteer not ready within {timeout} s ({last}):\n"
                           f"{self.output()}")
 
     def _vswitch_linked(self):
