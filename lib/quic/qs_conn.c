@@ -736,13 +736,11 @@ qs_conn_shutdown(struct qs_conn *c)
 {
 	ngtcp2_conn_stat st;
 
-	/* one still in its handshake gets it when that completes */
-	if (c->state != QS_CONN_OPEN || c->goaway_sent || !c->handshake_done)
+	/* HTTP/3 starts with the 1-RTT keys, before the handshake completes;
+	 * one not started yet gets GOAWAY when the handshake completes (until
+	 * then a stop does not wait for it, a drain does) */
+	if (c->state != QS_CONN_OPEN || c->goaway_sent || c->q.h3 == NULL)
 		return;
-	if (c->q.h3 == NULL) {
-		qs_conn_close_now(c);
-		return;
-	}
 	nghttp3_conn_submit_shutdown_notice(c->q.h3);
 	c->goaway_sent = true;
 	ngtcp2_conn_get_conn_stat(c->q.conn, &st);
