@@ -174,9 +174,9 @@ unsigned int qs_dataplane_ask_all(struct qs_dataplane *dp,
 void qs_dataplane_stop(struct qs_dataplane *dp);
 
 /* Drain, before a node leaves a fleet (rolling restart): every worker
- * sends GOAWAY on each connection (on one still in its handshake when that
- * completes), refuses new connections (CONNECTION_REFUSED), serves what is
- * in flight, closes each connection once it is finished and, at
+ * sends GOAWAY on each connection (as soon as its HTTP/3 has started),
+ * refuses new connections (CONNECTION_REFUSED), serves what is in
+ * flight, closes each connection once it is finished and, at
  * shutdown_timeout_ms, whatever is left; the dataplane goes on running
  * until stopped. Async-signal-safe (SIGUSR1 calls it). Returns true when
  * this call started the drain, false when one was under way. */
