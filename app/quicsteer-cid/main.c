@@ -213,17 +213,23 @@ usage(FILE *f)
 "or input.\n");
 }
 
+/* The one line an error gets, then the exit status that says its kind */
+static void __attribute__((format(printf, 2, 0), noreturn))
+vfail(int status, const char *fmt, va_list ap)
+{
+	fputs(PROG ": ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	exit(status);
+}
+
 static void __attribute__((format(printf, 1, 2), noreturn))
 fail_usage(const char *fmt, ...)
 {
 	va_list ap;
 
-	fputs(PROG ": ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	exit(EXIT_USAGE);
+	vfail(EXIT_USAGE, fmt, ap);
 }
 
 static void __attribute__((format(printf, 1, 2), noreturn))
@@ -231,12 +237,8 @@ fail_not_ours(const char *fmt, ...)
 {
 	va_list ap;
 
-	fputs(PROG ": ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	exit(EXIT_NOT_OURS);
+	vfail(EXIT_NOT_OURS, fmt, ap);
 }
 
 /* ---- input ---- */
