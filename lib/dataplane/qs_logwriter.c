@@ -30,6 +30,30 @@
 
 /* ---- the access log ---- */
 
+/* One ring of size records of elem bytes per worker, rings[0..n-1];
+ * -1 with err naming key when memory runs out (the caller's fini frees
+ * what was made). */
+static int
+rings_create(struct rte_ring **rings, uint16_t n, const char *prefix,
+	     unsigned int elem, uint32_t size, const char *key, char *err,
+	     size_t errlen)
+{
+	for (uint16_t w = 0; w < n; w++) {
+		char name[RTE_RING_NAMESIZE];
+
+		snprintf(name, sizeof(name), "%s_%u", prefix, w);
+		rings[w] = rte_ring_create_elem(name, elem, size, (int)rte_socket_id(),
+						RING_F_SP_ENQ | RING_F_SC_DEQ);
+		if (rings[w] == NULL) {
+			snprintf(err, errlen, "%s %u: no memory for worker %u's ring "
+				 "of %u-byte records (%s; give EAL more with -m)",
+				 key, size, w, elem, rte_strerror(rte_errno));
+			return -1;
+		}
+	}
+	return 0;
+}
+
 static FILE *
 open_log(const char *path, char *err, size_t errlen)
 {
@@ -63,22 +87,8 @@ access_init(struct qs_logwriter *lw, const struct qs_config *cfg, char *err,
 	lw->f = open_log(lw->path, err, errlen);
 	if (lw->f == NULL)
 		return -1;
-	for (uint16_t w = 0; w < lw->n_workers; w++) {
-		char name[RTE_RING_NAMESIZE];
-
-		snprintf(name, sizeof(name), "qs_alog_%u", w);
-		lw->rings[w] = rte_ring_create_elem(name, QS_ACCESS_RECORD_SIZE,
-						    cfg->access_ring, (int)rte_socket_id(),
-						    RING_F_SP_ENQ | RING_F_SC_DEQ);
-		if (lw->rings[w] == NULL) {
-			snprintf(err, errlen, "[log] access_ring %u: no memory for worker "
-				 "%u's ring of %u-byte records (%s; give EAL more with -m)",
-				 cfg->access_ring, w, QS_ACCESS_RECORD_SIZE,
-				 rte_strerror(rte_errno));
-			return -1;
-		}
-	}
-	return 0;
+	return rings_create(lw->rings, lw->n_workers, "qs_alog", QS_ACCESS_RECORD_SIZE,
+			    cfg->access_ring, "[log] access_ring", err, errlen);
 }
 
 static void
@@ -188,22 +198,8 @@ qlog_init(struct qs_logwriter *lw, const struct qs_config *cfg, char *err,
 			 "of %u open files", q->max_open);
 		return -1;
 	}
-	for (uint16_t w = 0; w < lw->n_workers; w++) {
-		char name[RTE_RING_NAMESIZE];
-
-		snprintf(name, sizeof(name), "qs_qlog_%u", w);
-		q->rings[w] = rte_ring_create_elem(name, QS_QLOG_RECORD_SIZE,
-						   cfg->qlog_ring, (int)rte_socket_id(),
-						   RING_F_SP_ENQ | RING_F_SC_DEQ);
-		if (q->rings[w] == NULL) {
-			snprintf(err, errlen, "[debug] qlog_ring %u: no memory for worker "
-				 "%u's ring of %u-byte records (%s; give EAL more with -m)",
-				 cfg->qlog_ring, w, QS_QLOG_RECORD_SIZE,
-				 rte_strerror(rte_errno));
-			return -1;
-		}
-	}
-	return 0;
+	return rings_create(q->rings, lw->n_workers, "qs_qlog", QS_QLOG_RECORD_SIZE,
+			    cfg->qlog_ring, "[debug] qlog_ring", err, errlen);
 }
 
 /* A file for the connection whose first record r is, or NULL (counted). */
