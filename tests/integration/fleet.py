@@ -56,7 +56,7 @@ from pathlib import Path
 from h3 import sanitizer_reports
 from rig import (CLIENT_V4, QUIC_PORT, SERVER_V4, TOOLS, Network, Rig, TestFailure,
                  _die_with_parent, _stop_process, binary, check, client_offloads_off,
-                 delta, handled, matrix_delta, reap_stale, run)
+                 delta, handled, matrix_delta, reap_stale, run, wait_stable)
 
 SERVICE_V4 = SERVER_V4          # 198.18.0.1: what the clients connect to
 LB_TABLE = "quicsteer_lb"
@@ -266,14 +266,7 @@ class Fleet:
         def view(snap):
             return {n: (handled(c), m) for n, (c, m) in snap.items()}
 
-        deadline = time.monotonic() + timeout
-        snap = self.snapshot()
-        while time.monotonic() < deadline:
-            time.sleep(interval)
-            last, snap = snap, self.snapshot()
-            if view(snap) == view(last):
-                break
-        return snap
+        return wait_stable(self.snapshot, view, timeout, interval)
 
     def stats(self):
         """Every node's /quicsteer/stats summed (as Rig.stats() for one)."""

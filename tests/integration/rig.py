@@ -160,6 +160,19 @@ def handled(snapshot):
             for w, c in snapshot.items()}
 
 
+def wait_stable(read, view, timeout, interval):
+    """Calls read() every interval until view() of two readings in a row
+    is equal, or timeout; the last reading."""
+    deadline = time.monotonic() + timeout
+    snap = read()
+    while time.monotonic() < deadline:
+        time.sleep(interval)
+        last, snap = snap, read()
+        if view(snap) == view(last):
+            break
+    return snap
+
+
 def matrix_delta(before, after):
     return [[a - b for a, b in zip(row_a, row_b)]
             for row_a, row_b in zip(after, before)]
@@ -1005,14 +1018,7 @@ class Rig:
         dataplane has finished with what was sent) or timeout; the last one.
         The lcore load figures (MOVING_FIGURES) move on an idle lcore too:
         they are not compared."""
-        deadline = time.monotonic() + timeout
-        snap = self.counters()
-        while time.monotonic() < deadline:
-            time.sleep(interval)
-            last, snap = snap, self.counters()
-            if handled(snap) == handled(last):
-                break
-        return snap
+        return wait_stable(self.counters, handled, timeout, interval)
 
     # -- the client side --
 
