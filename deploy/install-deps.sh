@@ -13,6 +13,7 @@ PACKAGES=(
   nftables conntrack tcpdump tshark
   chromium
   python3-prometheus-client prometheus
+  python3-matplotlib
 )
 
 if [ "$(id -u)" -ne 0 ]; then

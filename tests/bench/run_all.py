@@ -7,6 +7,8 @@ then the receive-stage and net_null figures of tests/bench.
 
     sudo tests/bench/run_all.py [--build DIR] [--duration 5] [--only 1,3]
                                 [--pmds af_packet,af_xdp,virtio_user]
+                                [--results-json FILE] [--plot DIR]
+    tests/bench/run_all.py --replot FILE --plot DIR
 
 Items (numbers as in the table):
  1 small responses: requests/s, 64-byte bodies, 1 quicsteer worker
@@ -27,6 +29,13 @@ rig's vhost-user vSwitch, on hugepages), each in a rig of its own opened
 for the measurement and closed after it, and a second table ("per PMD")
 sets each PMD's figure beside af_packet's.
 
+With --results-json FILE, every figure of the run goes to FILE as JSON
+(numbers, units, rounds, the machine; RESULTS.md section "Charts"); with
+--plot DIR, tests/bench/plot.py draws them as PNG charts into DIR (and
+writes DIR/results.json); --replot FILE --plot DIR draws a saved FILE
+again without running anything (no root). Charts need Debian's
+python3-matplotlib.
+
 A benchmark, not a test: it prints figures, never fails on a number, and
 is not registered with meson. Needs root (namespaces). Addresses only
 from 198.18.0.0/15; every wait bounded; namespaces, processes and DPDK
@@ -34,6 +43,7 @@ runtime directories removed on exit (also on SIGTERM or an error).
 Results and their reading: tests/bench/RESULTS.md.
 """
 import argparse
+import importlib.util
 import json
 import os
 import platform
@@ -44,6 +54,7 @@ import signal
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -62,6 +73,9 @@ MIGRATION_PATH_BYTES = 32768          # item 6: each response
 PMD_ITEMS = (1, 3, 6)                 # the items --pmds repeats per PMD
 # rig names per PMD (the first 4 characters name the veth ends)
 PMD_RIG_NAMES = {"af_packet": "bench", "af_xdp": "bxdp", "virtio_user": "bvirtio"}
+PEER = "gtlsserver"                   # the main table's other server
+RESULTS_FORMAT, RESULTS_VERSION = "quicsteer-bench-results", 1
+PERCENTILES = ("p50", "p90", "p99")   # of quicsteer-load's latency histograms
 
 # ---- helpers ---------------------------------------------------------------
 
@@ -146,20 +160,36 @@ def fmt(v, unit=""):
 
 class Table:
     """Rows of (item, measure, quicsteer, gtlsserver, ratio, note), or of
-    the columns head names (add_row)."""
+    the columns head names (add_row); and the figures behind them as
+    numbers, for --results-json and --plot (figure)."""
 
-    HEAD = ("#", "measure", "quicsteer", "gtlsserver", "q/g", "note")
+    HEAD = ("#", "measure", "quicsteer", PEER, "q/g", "note")
 
     def __init__(self, head=HEAD):
         self.head = head
         self.rows = []
         self.notes = []
+        self.figures = []
+
+    def figure(self, item, measure, qs, peer, key, unit, labels=None, peer_name=PEER,
+               note="", **extra):
+        """One figure of the results file (RESULTS.md, "Charts"): key and
+        labels name it, qs and peer are numbers or None; extra holds
+        quicsteer_rounds, peer_rounds (a value per round) or fastest."""
+        self.figures.append(dict(item=int(item), key=key, labels=labels or {},
+                                 measure=measure.strip(), unit=unit, quicsteer=qs,
+                                 peer=peer, peer_name=peer_name, note=note.strip(),
+                                 **extra))
 
     def add_row(self, *cells):
         self.rows.append(tuple(map(str, cells)))
         print("  => " + " | ".join(self.rows[-1]), flush=True)
 
-    def add(self, item, measure, qs=None, gt=None, note="", unit="", ratio=None):
+    def add(self, item, measure, qs=None, gt=None, note="", unit="", ratio=None,
+            fig=None):
+        """A row; fig: the figure's key, unit and more (figure), if any."""
+        if fig is not None:
+            self.figure(item, measure, qs, gt, note=note, **fig)
         if ratio is None and isinstance(qs, (int, float)) and isinstance(gt, (int, float)) \
                 and gt:
             ratio = qs / gt
@@ -858,7 +888,8 @@ def run_tests_bench(a, b):
         rc, so, se = run_group([steer], timeout=180)
         out["bench_steer"] = [l for l in so.splitlines()
                               if "cycles/packet" in l or l.startswith("ratio") or
-                              l.startswith("forwarded")] or [f"exit {rc}: {se[-300:]}"]
+                              l.startswith("forwarded") or STEER_FORMAT_RE.match(l)] or \
+            [f"exit {rc}: {se[-300:]}"]
         b.commands.append(("7 bench_steer", str(steer)))
     else:
         out["bench_steer"] = [f"{steer} not built"]
@@ -873,6 +904,42 @@ def run_tests_bench(a, b):
     return out
 
 
+# bench_steer's summary lines: a CID format's heading, then a line per loop
+STEER_FORMAT_RE = re.compile(r"^(\S.*) \((\d+)-byte CIDs\)$")
+STEER_LOOP_RE = re.compile(r"^(.*?)\s+([\d.]+) cycles/packet\s+([\d.]+) Mpps\s+"
+                           r"\(fastest pass ([\d.]+)\)")
+STEER_LOOPS = {"baseline": "baseline", "steer (": "steer", "other workers": "drain",
+               "steer and drain": "steer_and_drain"}
+# bench_null.sh: "null  testpmd io:  44.78 Mpps   quicsteer:  31.06 Mpps ..."
+NULL_RE = re.compile(r"^(\S+)\s+testpmd io:\s+([\d.]+) Mpps\s+quicsteer:\s+([\d.]+) Mpps")
+
+
+def tests_bench_figures(t, bench7):
+    """Item 7's figures from the summary lines run_tests_bench kept:
+    bench_steer's cycles per packet per CID format and loop (median pass,
+    the fastest apart), bench_null's Mpps against testpmd io."""
+    cid_format = cid_len = None
+    for line in bench7.get("bench_steer", []):
+        m = STEER_FORMAT_RE.match(line)
+        if m:
+            cid_format, cid_len = m.group(1), int(m.group(2))
+            continue
+        m = STEER_LOOP_RE.match(line)
+        loop = m and next((v for k, v in STEER_LOOPS.items() if m.group(1).startswith(k)),
+                          None)
+        if loop and cid_format:
+            t.figure("7", f"bench_steer {cid_format}: {m.group(1)}", float(m.group(2)),
+                     None, "steer_cycles", "cycles/packet", peer_name=None,
+                     labels=dict(cid_format=cid_format, cid_len=cid_len, loop=loop),
+                     fastest=float(m.group(4)))
+    for line in bench7.get("bench_null", []):
+        m = NULL_RE.match(line)
+        if m:
+            t.figure("7", f"bench_null {m.group(1)}: Mpps", float(m.group(3)),
+                     float(m.group(2)), "null_mpps", "Mpps", peer_name="testpmd io",
+                     labels=dict(pmd=m.group(1)))
+
+
 def num(rep, *keys):
     if not isinstance(rep, dict) or "error" in rep:
         return None
@@ -881,18 +948,37 @@ def num(rep, *keys):
     return rep
 
 
-def p50ms(rep):
-    v = num(rep, "latency_us", "request", "p50")
+def latency_ms(rep, hist="request", p="p50"):
+    """A percentile of one of quicsteer-load's latency histograms, ms."""
+    v = num(rep, "latency_us", hist, p)
     return None if v is None else v / 1000
+
+
+def per_round(reps, fn):
+    return [fn(r) for r in reps or []]
 
 
 def report(a, b, t, gt, qs, bench7):
     def med(reps, fn):
         """Median over the rounds of fn(report) and the per-round values."""
-        vals = [fn(r) for r in reps or []]
+        vals = per_round(reps, fn)
         ok = [v for v in vals if v is not None]
         return (statistics.median(ok) if ok else None,
                 "/".join(fmt(v) for v in vals) or "-")
+
+    def fig(key, unit, fn=None, q=None, g=None, **labels):
+        """Table.figure's arguments; with fn, the values per round of q and
+        g (lists of load reports)."""
+        d = dict(key=key, unit=unit, labels=labels)
+        if fn is not None:
+            d.update(quicsteer_rounds=per_round(q, fn), peer_rounds=per_round(g, fn))
+        return d
+
+    def latencies(item, q, g, hist, of, what):
+        for p in PERCENTILES:
+            ms = lambda r, p=p: latency_ms(r, hist, p)  # noqa: E731
+            t.figure(item, f"{what} {p}", med(q, ms)[0], med(g, ms)[0],
+                     **fig("latency_ms", "ms", ms, q, g, of=of, percentile=p))
 
     def cpu(reps):
         v = med(reps, lambda r: num(r, "server_cpu"))[0]
@@ -910,17 +996,22 @@ def report(a, b, t, gt, qs, bench7):
         qv, qr = med(q, rps)
         gv, gr = med(g, rps)
         t.add("1", "small responses (64 B), req/s; -c 16 -m 8, 1 worker", qv, gv,
-              note=f"rounds {qr} / {gr}; request p50 {fmt(med(q, p50ms)[0])} / "
-                   f"{fmt(med(g, p50ms)[0])} ms; server CPU {cpu(q)} / {cpu(g)}; "
-                   f"server drops {drops(q)} / {drops(g)} " + errs(q, g))
+              note=f"rounds {qr} / {gr}; request p50 {fmt(med(q, latency_ms)[0])} / "
+                   f"{fmt(med(g, latency_ms)[0])} ms; server CPU {cpu(q)} / {cpu(g)}; "
+                   f"server drops {drops(q)} / {drops(g)} " + errs(q, g),
+              fig=fig("small_rps", "req/s", rps, q, g))
         per_cpu = lambda r: r["requests_per_s"] / r["server_cpu"] \
             if num(r, "server_cpu") else None  # noqa: E731
         t.add("1", "  the same per server CPU-second", med(q, per_cpu)[0],
               med(g, per_cpu)[0], note="req/s divided by the server's CPU use "
-              "(quicsteer's includes its polling)")
+              "(quicsteer's includes its polling)",
+              fig=fig("small_rps_per_cpu", "req/CPU-s", per_cpu, q, g))
+        latencies("1", q, g, "request", "small", "request latency, small responses,")
     if b.want(2):
-        for key, what in (("conns", "new connections/s, 1 request each, -c 32"),
-                          ("resume", "  same with --resume (0-RTT)")):
+        for key, what, rkey in (("conns", "new connections/s, 1 request each, -c 32",
+                                 "conns_per_s"),
+                                ("resume", "  same with --resume (0-RTT)",
+                                 "resume_conns_per_s")):
             g, q = gt.get(key), qs.get(key)
             hs = lambda r: num(r, "handshakes_per_s")  # noqa: E731
             qv, qr = med(q, hs)
@@ -934,7 +1025,10 @@ def report(a, b, t, gt, qs, bench7):
             note += (f"handshake p50 {fmt(med(q, hp)[0])} / {fmt(med(g, hp)[0])} us; "
                      f"server CPU {cpu(q)} / {cpu(g)}; server drops {drops(q)} / "
                      f"{drops(g)} ")
-            t.add("2", what, qv, gv, note=note + errs(q, g))
+            t.add("2", what, qv, gv, note=note + errs(q, g),
+                  fig=fig(rkey, "connections/s", hs, q, g))
+            latencies("2", q, g, "handshake", key, "handshake latency, new connections" +
+                      (" with --resume," if key == "resume" else ","))
     if b.want(3):
         g, q = gt.get("big") or [], qs.get("big") or []
         fail = "; ".join(e.get("error", "") for e in
@@ -942,7 +1036,8 @@ def report(a, b, t, gt, qs, bench7):
         t.add("3", f"one connection, 100 MiB, MB/s (median of {len(q)}/{len(g)})",
               statistics.median(q) if q else None, statistics.median(g) if g else None,
               note=f"runs {'/'.join(f'{x:.0f}' for x in q)} / "
-                   f"{'/'.join(f'{x:.0f}' for x in g)} {fail}")
+                   f"{'/'.join(f'{x:.0f}' for x in g)} {fail}",
+              fig=dict(fig("big_mbps", "MB/s"), quicsteer_rounds=q, peer_rounds=g))
     if b.want(4):
         g, q = gt.get("idle") or {}, qs.get("idle") or {}
         kib = lambda r: r.get("per_conn") / 1024 if r.get("per_conn") else None  # noqa
@@ -956,10 +1051,18 @@ def report(a, b, t, gt, qs, bench7):
                     + ", ".join(f"{fmt(v / 1024)} KiB {k}" for k, v in
                                 (q.get("libs_per_conn") or {}).items())
                     + " (heap bytes allocated; RSS counts only pages touched); "
-                    f"{q.get('error', '')}{g.get('error', '')}"))
+                    f"{q.get('error', '')}{g.get('error', '')}"),
+              fig=fig("idle_kib_per_conn", "KiB"))
+        parts = {"rte_malloc": q.get("heap_per_conn"), **(q.get("libs_per_conn") or {})}
+        for part, v in parts.items():
+            if v is not None:
+                t.figure("4", f"quicsteer heap bytes per idle connection: {part}",
+                         v / 1024, None, peer_name=None,
+                         **fig("idle_alloc_kib_per_conn", "KiB", part=part))
         ramp = lambda r: r["held"] / r["ramp_s"] if r.get("held") else None  # noqa
         t.add("4", "  ramp-up of those, connections/s (--max-pending 64)", ramp(q), ramp(g),
-              note="handshake + 1 request each, all held open")
+              note="handshake + 1 request each, all held open",
+              fig=fig("idle_ramp_conns_per_s", "connections/s"))
     if b.want(5):
         sc = qs.get("scale", {})
         one = med(sc.get(1), rps)[0]
@@ -972,7 +1075,9 @@ def report(a, b, t, gt, qs, bench7):
             elif w == 2:
                 note += f"2 workers + 2 client threads on {os.cpu_count()} CPUs"
             t.add("5", f"scaling: req/s, {w} worker{'s' if w > 1 else ''} (load of 1)",
-                  r, gmed, note=note + " " + errs(sc.get(w)))
+                  r, gmed, note=note + " " + errs(sc.get(w)),
+                  fig=dict(fig("scale_rps", "req/s", workers=w),
+                           quicsteer_rounds=per_round(sc.get(w), rps)))
     if b.want(6):
         def surv(entry):
             if not isinstance(entry, tuple):
@@ -997,7 +1102,8 @@ def report(a, b, t, gt, qs, bench7):
         for steer in ("cid", "off"):
             qp, qnote = surv(qs.get(f"mig_{steer}"))
             t.add("6", f"rebinding survival %, {a.mig_conns} conns, 1/4 rebind; "
-                  f"4 workers, --steer {steer}", qp, gp, note=f"quicsteer: {qnote}")
+                  f"4 workers, --steer {steer}", qp, gp, note=f"quicsteer: {qnote}",
+                  fig=fig("migration_survival_pct", "%", steer=steer))
         t.notes.append(f"6 gtlsserver: {gnote}")
     if b.want(8):
         q, g = qs.get("cg") or {}, gt.get("cg") or {}
@@ -1007,18 +1113,22 @@ def report(a, b, t, gt, qs, bench7):
               note=(f"user space, all threads, callgrind; the 4 handshakes included; "
                     f"idle {fmt(q.get('idle_per_s'))} / {fmt(g.get('idle_per_s'))} "
                     f"instr/s under valgrind; failed {q.get('failed')}/{g.get('failed')} "
-                    + errs))
+                    + errs), fig=fig("instr_per_request", "instructions"))
         t.add("8", "  the same minus idle polling for as long", q.get("net"), g.get("net"),
-              note="quicsteer's empty polls under valgrind subtracted")
+              note="quicsteer's empty polls under valgrind subtracted",
+              fig=fig("instr_per_request_net", "instructions"))
         t.add("8", f"instructions/new connection (handshake + 1 request, "
               f"{a.cg_conns} conns)", q.get("per_conn"), g.get("per_conn"),
-              note="kernel work (syscalls, af_packet copies) is not counted by callgrind")
+              note="kernel work (syscalls, af_packet copies) is not counted by callgrind",
+              fig=fig("instr_per_conn", "instructions"))
     if b.want(7):
         for name in ("bench_steer", "bench_null"):
             for line in (bench7 or {}).get(name, []):
                 t.notes.append(f"7 {name}: {line}")
         if isinstance(bench7, dict) and "error" in bench7:
             t.notes.append(f"7: {bench7['error']}")
+        else:
+            tests_bench_figures(t, bench7)
     t.notes.append("")
     t.notes.append("commands (the client runs in the client namespace, servers in the "
                    "server namespace; CERT/KEY/DOCROOT/TMP are the run's temporary files):")
@@ -1045,7 +1155,7 @@ def report_pmds(a, b, t, qs, pr):
                    for r in reps if num(r, "server_cpu")]
         vs = med([r.get("vswitch_cpu") for r in reps])
         note = (f"rounds {'/'.join(fmt(rps(r)) for r in res.get('small') or []) or '-'}; "
-                f"request p50 {fmt(med([p50ms(r) for r in reps]))} ms; quicsteer CPU "
+                f"request p50 {fmt(med([latency_ms(r) for r in reps]))} ms; quicsteer CPU "
                 f"{pct(med([num(r, 'server_cpu') for r in reps]))}"
                 + (f", vSwitch CPU {pct(vs)}" if vs is not None else "") +
                 f"; server drops "
@@ -1082,30 +1192,34 @@ def report_pmds(a, b, t, qs, pr):
                 + (f", vSwitch CPU {pct(vs)}" if vs is not None else ""))
 
     base = {"small": small(qs), "big": big(qs), "mig": mig(qs)}
-    rows = []
+    rows = []      # (item, measure, figure, index in the figure, results key, unit)
     if b.want(1):
-        rows += [("1", "small responses (64 B), req/s; -c 16 -m 8, 1 worker", "small", 0),
-                 ("1", "  the same per CPU-second of quicsteer (+ vSwitch)", "small", 1)]
+        rows += [("1", "small responses (64 B), req/s; -c 16 -m 8, 1 worker", "small", 0,
+                  "pmd_small_rps", "req/s"),
+                 ("1", "  the same per CPU-second of quicsteer (+ vSwitch)", "small", 1,
+                  "pmd_small_rps_per_cpu", "req/CPU-s")]
     if b.want(3):
-        rows.append(("3", "one connection, 100 MiB, MB/s", "big", 0))
+        rows.append(("3", "one connection, 100 MiB, MB/s", "big", 0, "pmd_big_mbps", "MB/s"))
     if b.want(6):
         rows.append(("6", f"rebinding survival %, {a.mig_conns} conns, 1/4 rebind; "
-                     f"4 workers, --steer cid", "mig", 0))
+                     f"4 workers, --steer cid", "mig", 0, "pmd_migration_survival_pct", "%"))
     fns = {"small": small, "big": big, "mig": mig}
-    for item, measure, key, idx in rows:
+    for item, measure, key, idx, rkey, unit in rows:
         af = base[key][idx]
         t.add_row(item, measure, "af_packet", fmt(af), fmt(af), "1.00" if af else "-",
                   base[key][-1] if idx == 0 else "(the main table's quicsteer column)")
         for pmd in pr.pmds:
             if pmd in pr.skipped:
-                t.add_row(item, measure, pmd, "skipped", fmt(af), "-",
-                          pr.skipped[pmd][:160])
-                continue
-            fig = fns[key](pr.res[pmd])
-            v = fig[idx]
-            ratio = f"{v / af:.2f}" if v is not None and af else "-"
-            note = fig[-1] if idx == 0 else ""
-            t.add_row(item, measure, pmd, fmt(v), fmt(af), ratio, note)
+                note, v = pr.skipped[pmd][:160], None
+                t.add_row(item, measure, pmd, "skipped", fmt(af), "-", note)
+            else:
+                fig = fns[key](pr.res[pmd])
+                v = fig[idx]
+                ratio = f"{v / af:.2f}" if v is not None and af else "-"
+                note = fig[-1] if idx == 0 else ""
+                t.add_row(item, measure, pmd, fmt(v), fmt(af), ratio, note)
+            t.figure(item, measure, v, af, rkey, unit, labels={"pmd": pmd},
+                     peer_name="af_packet", note=note)
     for pmd, why in pr.skipped.items():
         t.notes.append(f"{pmd} SKIPPED: {why}")
     for pmd in pr.pmds:
@@ -1134,6 +1248,100 @@ def report_pmds(a, b, t, qs, pr):
             if (what, cmd) not in seen:
                 seen.add((what, cmd))
                 t.notes.append(f"  [{pmd}: {what}] {cmd}")
+
+
+# ---- results file and charts ----------------------------------------------
+
+
+def results_doc(info, tables):
+    """The --results-json document (RESULTS.md, "Charts"): every figure of
+    the tables, with the machine and the run."""
+    return {"format": RESULTS_FORMAT, "version": RESULTS_VERSION,
+            "machine": info["machine"], "run": info["run"], "peer": PEER,
+            "figures": [f for t in tables for f in t.figures],
+            "notes": [n for t in tables for n in t.notes]}
+
+
+def load_results(path):
+    """A results file written by --results-json; ValueError saying what is
+    wrong with it (one line), OSError when it cannot be read."""
+    try:
+        res = json.loads(Path(path).read_text())
+    except ValueError as e:
+        raise ValueError(f"not JSON: {e}") from None
+    if not isinstance(res, dict) or res.get("format") != RESULTS_FORMAT:
+        raise ValueError(f"not a results file of run_all.py (no \"format\": "
+                         f"\"{RESULTS_FORMAT}\")")
+    if res.get("version") != RESULTS_VERSION:
+        raise ValueError(f"version {res.get('version')!r}, this run_all.py reads "
+                         f"{RESULTS_VERSION}")
+    figures = res.get("figures")
+    if not isinstance(figures, list):
+        raise ValueError("\"figures\" is not a list")
+    for i, f in enumerate(figures):
+        ok = (isinstance(f, dict) and isinstance(f.get("item"), int) and
+              isinstance(f.get("key"), str) and isinstance(f.get("labels", {}), dict) and
+              all(isinstance(f.get(k), (int, float, type(None))) for k in ("quicsteer", "peer")))
+        if not ok:
+            raise ValueError(f"figure {i} is not an object with item (number), key (text), "
+                             f"labels (object), quicsteer and peer (numbers or null)")
+    return res
+
+
+def import_plot():
+    """tests/bench/plot.py, which imports matplotlib; SystemExit with the
+    reason when that fails."""
+    spec = importlib.util.spec_from_file_location("qs_bench_plot", HERE / "plot.py")
+    mod = importlib.util.module_from_spec(spec)
+    try:
+        spec.loader.exec_module(mod)
+    except ImportError as e:
+        raise SystemExit(f"run_all: --plot needs matplotlib, which {sys.executable} cannot "
+                         f"import ({e}): apt-get install python3-matplotlib "
+                         "(deploy/install-deps.sh); Debian's package serves /usr/bin/python3")
+    return mod
+
+
+def writable_dir(d, what):
+    """Makes directory d if missing and proves a file can be made in it;
+    SystemExit saying why not."""
+    try:
+        os.makedirs(d, exist_ok=True)
+        with tempfile.TemporaryFile(dir=d):
+            pass
+    except OSError as e:
+        raise SystemExit(f"run_all: {what}: cannot write in {d}: {e.strerror or e}")
+
+
+def plot_results(plotter, res, outdir):
+    try:
+        paths = plotter.plot_all(res, outdir)
+    except OSError as e:
+        raise SystemExit(f"run_all: --plot {outdir}: {e.strerror or e}")
+    for path in paths:
+        print(f"plot: wrote {path}")
+
+
+def write_results(res, path):
+    try:
+        Path(path).write_text(json.dumps(res, indent=1) + "\n")
+    except OSError as e:
+        raise SystemExit(f"run_all: --results-json {path}: {e.strerror or e}")
+    print(f"results: wrote {path}")
+
+
+def replot(a):
+    """--replot FILE --plot DIR: the charts of a saved results file."""
+    try:
+        res = load_results(a.replot)
+    except OSError as e:
+        raise SystemExit(f"run_all: --replot {a.replot}: {e.strerror or e}")
+    except ValueError as e:
+        raise SystemExit(f"run_all: --replot {a.replot}: {e}")
+    plotter = import_plot()
+    writable_dir(a.plot, "--plot")
+    plot_results(plotter, res, a.plot)
+    return 0
 
 
 def main():
@@ -1165,7 +1373,20 @@ def main():
                     help="comma-separated PMDs of quicsteer for items 1, 3 and 6: "
                          f"{', '.join(riglib.PMDS)} (default af_packet only; the "
                          "others are measured besides it, table \"per PMD\")")
+    ap.add_argument("--results-json", metavar="FILE",
+                    help="write every figure of the run there as JSON (RESULTS.md, "
+                         "\"Charts\")")
+    ap.add_argument("--plot", metavar="DIR",
+                    help="draw the figures as PNG charts into DIR (matplotlib), with "
+                         "DIR/results.json")
+    ap.add_argument("--replot", metavar="FILE",
+                    help="with --plot: draw the charts of a saved results file; runs "
+                         "nothing, needs no root")
     a = ap.parse_args()
+    if a.replot:
+        if not a.plot:
+            ap.error("--replot FILE needs --plot DIR")
+        return replot(a)
     a.pmds = [p for p in a.pmds.split(",") if p]
     for p in a.pmds:
         if p not in riglib.PMDS:
@@ -1184,6 +1405,12 @@ def main():
         print("run_all: gtlsserver missing (ngtcp2-server; deploy/install-deps.sh)",
               file=sys.stderr)
         return 1
+    # before a run of minutes, not after it
+    plotter = import_plot() if a.plot else None
+    if a.plot:
+        writable_dir(a.plot, "--plot")
+    if a.results_json:
+        writable_dir(Path(a.results_json).resolve().parent, "--results-json")
 
     def interrupted(signum, _frame):
         raise riglib.Interrupted(f"signal {signum}")
@@ -1203,7 +1430,16 @@ def main():
     print(f"machine: {model}, nproc {ncpu}, kernel {kernel}, load average {loadavg()}")
     print(f"commit:  {commit}")
     print(f"build:   {build} (quicsteer linked {built} UTC)")
-    print(f"date:    {time.strftime('%Y-%m-%d %H:%M:%S %Z')}")
+    date = time.strftime("%Y-%m-%d %H:%M:%S %Z")
+    print(f"date:    {date}")
+    info = {"machine": {"model": model, "nproc": ncpu, "kernel": kernel},
+            "run": {"argv": sys.argv, "commit": commit, "build": str(build),
+                    "built_utc": built, "date": date,
+                    "load_start": loadavg(),
+                    "items": sorted(a.only) if a.only else list(range(1, 9)),
+                    "options": {k: getattr(a, k) for k in (
+                        "duration", "rounds", "client_threads", "idle_conns", "mig_conns",
+                        "big_runs", "cg_requests", "cg_conns", "null_duration", "pmds")}}}
     t_start = time.monotonic()
     table = Table()
     pmd_table = Table(("#", "measure", "PMD", "quicsteer on PMD", "on af_packet",
@@ -1229,6 +1465,15 @@ def main():
         print(pmd_table.render())
         for n in pmd_table.notes:
             print(n)
+    if a.results_json or a.plot:
+        info["run"].update(load_end=loadavg(), seconds=round(time.monotonic() - t_start))
+        res = results_doc(info, (table, pmd_table))
+        print()
+        if a.results_json:
+            write_results(res, a.results_json)
+        if a.plot:
+            write_results(res, Path(a.plot) / "results.json")
+            plot_results(plotter, res, a.plot)
     return 0
 
 if __name__ == "__main__":
