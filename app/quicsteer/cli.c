@@ -14,6 +14,7 @@
 #include <rte_log.h>
 
 #include "cli.h"
+#include "options.h"
 #include "dataplane/qs_ctl.h"
 
 #define PROMPT "quicsteer> "
@@ -137,6 +138,27 @@ drain_start(FILE *out)
 		fprintf(out, "drain started: GOAWAY to every connection, new ones "
 			"refused; `show drain` follows it\n");
 	drain_show(out);
+}
+
+static void
+reload_show(FILE *out)
+{
+	struct qs_reload_status st;
+
+	qs_reload_status(&cli_dp->reload, &st);
+	fprintf(out, "generation %" PRIu64 ": %" PRIu64 " reloads applied, %"
+		PRIu64 " refused, %u older generations still in use\n"
+		"last: %s\n", st.generation, st.reloads, st.refused,
+		st.retired, st.last);
+}
+
+static void
+reload_run(FILE *out)
+{
+	char msg[QS_ERR_LEN];
+
+	options_reload(cli_dp, msg, sizeof(msg));
+	fprintf(out, "%s\n", msg);
 }
 
 static int
@@ -372,6 +394,8 @@ cmd_show_parsed(void *parsed, struct cmdline *cl, void *data __rte_unused)
 		qs_config_dump(cli_dp->cfg, out);
 	else if (strcmp(res->what, "drain") == 0)
 		drain_show(out);
+	else if (strcmp(res->what, "reload") == 0)
+		reload_show(out);
 	else
 		stats_show(out);
 	fflush(out);
@@ -381,13 +405,13 @@ static cmdline_parse_token_string_t cmd_show_show =
 	TOKEN_STRING_INITIALIZER(struct cmd_show_result, show, "show");
 static cmdline_parse_token_string_t cmd_show_what =
 	TOKEN_STRING_INITIALIZER(struct cmd_show_result, what,
-				 "lcores#steering#config#stats#conns#drain");
+				 "lcores#steering#config#stats#conns#drain#reload");
 
 static cmdline_parse_inst_t cmd_show = {
 	.f = cmd_show_parsed,
-	.help_str = "show lcores|steering|config|stats|conns|drain: "
+	.help_str = "show lcores|steering|config|stats|conns|drain|reload: "
 		    "per-worker counters, forwarding matrix, effective config, "
-		    "summed counters, connections, drain progress",
+		    "summed counters, connections, drain progress, reloads",
 	.tokens = {(void *)&cmd_show_show, (void *)&cmd_show_what, NULL},
 };
 
@@ -545,6 +569,31 @@ static cmdline_parse_inst_t cmd_drain = {
 	.tokens = {(void *)&cmd_drain_drain, NULL},
 };
 
+/* ---- reload ---- */
+struct cmd_reload_result {
+	cmdline_fixed_string_t reload;
+};
+
+static void
+cmd_reload_parsed(void *parsed __rte_unused, struct cmdline *cl,
+		  void *data __rte_unused)
+{
+	FILE *out = cl_out(cl);
+
+	reload_run(out);
+	fflush(out);
+}
+
+static cmdline_parse_token_string_t cmd_reload_reload =
+	TOKEN_STRING_INITIALIZER(struct cmd_reload_result, reload, "reload");
+
+static cmdline_parse_inst_t cmd_reload = {
+	.f = cmd_reload_parsed,
+	.help_str = "reload: read the config file, TLS cert and key, and "
+		    "docroot again (also SIGHUP)",
+	.tokens = {(void *)&cmd_reload_reload, NULL},
+};
+
 /* ---- reopen ---- */
 struct cmd_reopen_result {
 	cmdline_fixed_string_t reopen;
@@ -597,12 +646,16 @@ cmd_help_parsed(void *parsed __rte_unused, struct cmdline *cl,
 		"show conn <cid>        one connection (CID in hex)\n"
 		"show config            the effective configuration\n"
 		"show drain             drain progress: connections left\n"
+		"show reload            generation, reloads, the last message\n"
 		"clear stats            zero the CLI's view of the counters\n"
 		"set log <type> <level> e.g. set log quicsteer.* debug\n"
 		"set qlog on <cid>      says why not: qlog is chosen at a\n"
 		"                       connection's start ([debug] qlog_sample)\n"
 		"drain                  GOAWAY everywhere, refuse new connections,\n"
 		"                       close each when done (before a restart)\n"
+		"reload                 read config, cert, key and docroot again;\n"
+		"                       new connections and requests get them\n"
+		"                       (SIGHUP: reload and reopen)\n"
 		"reopen                 reopen the access log (logrotate; SIGHUP)\n"
 		"quit                   stop the dataplane and exit\n");
 	fflush(out);
@@ -647,6 +700,7 @@ static cmdline_parse_ctx_t main_ctx[] = {
 	(cmdline_parse_inst_t *)&cmd_set_log,
 	(cmdline_parse_inst_t *)&cmd_set_qlog,
 	(cmdline_parse_inst_t *)&cmd_drain,
+	(cmdline_parse_inst_t *)&cmd_reload,
 	(cmdline_parse_inst_t *)&cmd_reopen,
 	(cmdline_parse_inst_t *)&cmd_help,
 	(cmdline_parse_inst_t *)&cmd_quit,
@@ -669,7 +723,8 @@ qs_cli_run_file(struct qs_dataplane *dp, const char *path)
 }
 
 void
-qs_cli_interact(struct qs_dataplane *dp, volatile bool *stop)
+qs_cli_interact(struct qs_dataplane *dp, volatile bool *stop,
+		void (*tick)(struct qs_dataplane *dp))
 {
 	struct cmdline *cl;
 	struct pollfd pfd = {.fd = STDIN_FILENO, .events = POLLIN};
@@ -682,6 +737,7 @@ qs_cli_interact(struct qs_dataplane *dp, volatile bool *stop)
 	while (!*stop && !quit_requested) {
 		int rc = poll(&pfd, 1, POLL_MS);
 
+		tick(dp);
 		if (rc <= 0)
 			continue;
 		if (pfd.revents & (POLLHUP | POLLERR | POLLNVAL)) {

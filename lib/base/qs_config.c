@@ -90,6 +90,22 @@ static const struct key_def keys[] = {
 	{"debug", "qlog_ring", K_UINT, F(qlog_ring), 16, 1u << 20, true, NULL, 0},
 };
 
+/* what a reload may change: each is read where it is used (a new
+ * connection, a request, a load of the store), never kept from start */
+static const struct {
+	const char *section, *key;
+} reloadable[] = {
+	{"quic", "retry"}, {"quic", "retry_auto_unvalidated"},
+	{"quic", "idle_timeout_ms"}, {"quic", "handshake_timeout_ms"},
+	{"quic", "cc"}, {"quic", "max_streams_bidi"},
+	{"quic", "max_stream_data"}, {"quic", "max_data"},
+	{"quic", "stream_resets_max"},
+	{"tls", "cert"}, {"tls", "key"},
+	{"http", "docroot"}, {"http", "docroot_max_mb"}, {"http", "bytes_max"},
+	{"http", "max_field_section_size"},
+	{"debug", "qlog_sample"},
+};
+
 /* keys that are gone, and what to write instead */
 static const struct {
 	const char *section, *old, *why;
@@ -510,6 +526,76 @@ qs_config_validate(const struct qs_config *cfg, char *err, size_t errlen)
 	    check_writable_dir("[debug] qlog_dir", cfg->qlog_dir, err, errlen) < 0)
 		return -1;
 	return 0;
+}
+
+static bool
+key_reloadable(const struct key_def *d)
+{
+	for (size_t i = 0; i < RTE_DIM(reloadable); i++)
+		if (strcmp(reloadable[i].section, d->section) == 0 &&
+		    strcmp(reloadable[i].key, d->key) == 0)
+			return true;
+	return false;
+}
+
+static bool
+key_differs(const struct key_def *d, const struct qs_config *a,
+	    const struct qs_config *b)
+{
+	const char *pa = (const char *)a + d->offset;
+	const char *pb = (const char *)b + d->offset;
+
+	switch (d->kind) {
+	case K_UINT:
+		if (d->offset == F(port))
+			return a->port != b->port;
+		return *(const uint32_t *)pa != *(const uint32_t *)pb;
+	case K_U64:
+		return *(const uint64_t *)pa != *(const uint64_t *)pb;
+	case K_PATH:
+	case K_NAME:
+		return strcmp(pa, pb) != 0;
+	case K_CHOICE:
+		return *(const int *)pa != *(const int *)pb;
+	case K_ADDR:
+		return a->listen.n_v4 != b->listen.n_v4 ||
+		       a->listen.n_v6 != b->listen.n_v6 ||
+		       memcmp(a->listen.v4, b->listen.v4,
+			      a->listen.n_v4 * sizeof(a->listen.v4[0])) != 0 ||
+		       memcmp(a->listen.v6, b->listen.v6,
+			      a->listen.n_v6 * sizeof(a->listen.v6[0])) != 0;
+	case K_HEX:
+		return *(const bool *)((const char *)a + d->set_flag) !=
+			       *(const bool *)((const char *)b + d->set_flag) ||
+		       memcmp(pa, pb, d->max) != 0;
+	}
+	return true;
+}
+
+unsigned int
+qs_config_fixed_changes(const struct qs_config *cur,
+			const struct qs_config *next, char *names,
+			size_t names_len)
+{
+	unsigned int n = 0;
+	size_t used = 0;
+
+	if (names_len > 0)
+		names[0] = '\0';
+	for (size_t i = 0; i < RTE_DIM(keys); i++) {
+		const struct key_def *d = &keys[i];
+		int w;
+
+		if (key_reloadable(d) || !key_differs(d, cur, next))
+			continue;
+		n++;
+		if (used >= names_len)
+			continue;
+		w = snprintf(names + used, names_len - used, "%s[%s] %s",
+			     n > 1 ? ", " : "", d->section, d->key);
+		used += w > 0 ? (size_t)w : 0;
+	}
+	return n;
 }
 
 void

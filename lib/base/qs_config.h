@@ -150,6 +150,14 @@ void qs_config_clear_addrs(struct qs_config *cfg);
  * the qlog directory writable. */
 int qs_config_validate(const struct qs_config *cfg, char *err, size_t errlen);
 
+/* The keys a reload cannot change (everything but what is read where it
+ * is used: [tls] cert and key, [http], most of [quic], [debug]
+ * qlog_sample) that differ between cur and next: how many, and their
+ * names ("[listen] port, [dataplane] burst") in names, cut to fit. */
+unsigned int qs_config_fixed_changes(const struct qs_config *cur,
+				     const struct qs_config *next, char *names,
+				     size_t names_len);
+
 /* Writes the effective configuration in the file's own format. */
 void qs_config_dump(const struct qs_config *cfg, FILE *out);
 

@@ -92,8 +92,11 @@ lcore_new(struct qs_dataplane *dp, unsigned int lcore_id, uint16_t index,
 	lc->tx.n_ports = dp->n_ports;
 	lc->tx.stats = &lc->stats;
 	qs_lcore_set_role(lc, role);
+	lc->gen = dp->reload.current;
+	lc->h3.content = lc->gen->content;
 	lc->env = (struct qs_env){
-		.cfg = cfg,
+		.cfg = &lc->gen->cfg,
+		.tls = lc->gen->tls,
 		.codec = &dp->codec,
 		.pool = dp->pool,
 		.app = &qs_h3_app_ops,
@@ -163,18 +166,23 @@ qs_dataplane_init(struct qs_dataplane *dp, const struct qs_config *cfg)
 	if (qs_stateless_init(cfg) != 0)
 		return -1;
 	if (qs_tls_init(cfg, err, sizeof(err)) != 0 ||
-	    qs_content_load(cfg->docroot, (uint64_t)cfg->docroot_max_mb << 20, err,
-			    sizeof(err)) != 0) {
+	    qs_reload_init(&dp->reload, cfg, dp->n_workers, err,
+			   sizeof(err)) != 0) {
 		fprintf(stderr, "quicsteer: config error: %s\n", err);
 		return -1;
 	}
+	dp->reload_on = true;
+	/* from here on the published generation's copy is the configuration */
+	cfg = dp->cfg = &dp->reload.current->cfg;
+	dp->shutdown_timeout_ms = cfg->shutdown_timeout_ms;
 	if (!qs_tls_enabled())
 		RTE_LOG(WARNING, QS_DP,
 			"no [tls] cert and key: HTTP/3 connections are refused "
 			"(quic_drop_no_tls); steering and resets still work\n");
 	if (cfg->docroot[0] != '\0')
 		RTE_LOG(INFO, QS_DP, "docroot %s: %zu files, %" PRIu64 " bytes\n",
-			cfg->docroot, qs_content_count(), qs_content_bytes());
+			cfg->docroot, qs_content_count(dp->reload.current->content),
+			qs_content_bytes(dp->reload.current->content));
 	qs_h3_global_init();
 
 	n_mbufs = pool_size(cfg, dp->n_lcores, RTE_MAX(n_ports, 1));
@@ -285,6 +293,39 @@ qs_dataplane_launch(struct qs_dataplane *dp)
 	return 0;
 }
 
+int
+qs_dataplane_reload(struct qs_dataplane *dp, const struct qs_config *next,
+		    char *msg, size_t msglen)
+{
+	int rc;
+
+	if (__atomic_load_n(&dp->stopping, __ATOMIC_RELAXED)) {
+		snprintf(msg, msglen, "reload refused: quicsteer is stopping");
+		return -1;
+	}
+	rc = qs_reload_apply(&dp->reload, next, msg, msglen);
+	dp->cfg = &dp->reload.current->cfg;
+	if (rc == 0)
+		RTE_LOG(INFO, QS_DP, "%s\n", msg);
+	else
+		RTE_LOG(ERR, QS_DP, "%s\n", msg);
+	return rc;
+}
+
+void
+qs_dataplane_reload_refused(struct qs_dataplane *dp, const char *msg)
+{
+	qs_reload_refused(&dp->reload, msg);
+	RTE_LOG(ERR, QS_DP, "%s\n", msg);
+}
+
+void
+qs_dataplane_tick(struct qs_dataplane *dp)
+{
+	if (dp->reload_on)
+		qs_reload_reclaim(&dp->reload);
+}
+
 void
 qs_dataplane_reopen_logs(struct qs_dataplane *dp)
 {
@@ -346,8 +387,11 @@ qs_dataplane_fini(struct qs_dataplane *dp)
 	}
 	rte_mempool_free(dp->pool);
 	dp->pool = NULL;
+	if (dp->reload_on)
+		qs_reload_fini(&dp->reload);
+	dp->reload_on = false;
+	dp->cfg = NULL;
 	qs_tls_fini();
-	qs_content_free();
 	qs_cid_codec_fini(&dp->codec);
 }
 
@@ -369,7 +413,7 @@ qs_dataplane_ask_all(struct qs_dataplane *dp, const struct qs_ctl_req *question,
 void
 qs_dataplane_stop(struct qs_dataplane *dp)
 {
-	uint64_t grace_ns = (uint64_t)dp->cfg->shutdown_timeout_ms * 1000000;
+	uint64_t grace_ns = (uint64_t)dp->shutdown_timeout_ms * 1000000;
 	uint64_t give_up = qs_now_ns() + grace_ns + STOP_SLACK_NS;
 	bool running = true;
 
@@ -402,7 +446,7 @@ qs_dataplane_drain(struct qs_dataplane *dp)
 					 __ATOMIC_ACQUIRE))
 		return false;
 	dp->drain_started = now;
-	dp->drain_deadline = now + (uint64_t)dp->cfg->shutdown_timeout_ms * 1000000;
+	dp->drain_deadline = now + (uint64_t)dp->shutdown_timeout_ms * 1000000;
 	/* workers read the times after they see the flag */
 	__atomic_store_n(&dp->draining, true, __ATOMIC_RELEASE);
 	return true;

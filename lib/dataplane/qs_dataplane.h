@@ -19,6 +19,7 @@
 #include "base/qs_stats.h"
 #include "dataplane/qs_ctl.h"
 #include "dataplane/qs_logwriter.h"
+#include "dataplane/qs_reload.h"
 #include "http/qs_h3.h"
 #include "net/qs_port.h"
 #include "net/qs_tx.h"
@@ -88,6 +89,7 @@ struct qs_lcore {
 	struct rte_ring *ctl;            /* requests from the control plane */
 
 	/* written only by this lcore */
+	const struct qs_generation *gen; /* picked up at the loop's top */
 	struct qs_env env;               /* what its connections see; env.now
 					  * is the time of this iteration */
 	uint64_t idle_polls;
@@ -111,7 +113,11 @@ struct qs_lcore {
 } __rte_cache_aligned;
 
 struct qs_dataplane {
+	/* the current generation's (main lcore: a reload replaces it) */
 	const struct qs_config *cfg;
+	struct qs_reload reload;         /* what workers read; reloads */
+	bool reload_on;                  /* reload initialised */
+	uint32_t shutdown_timeout_ms;    /* from start (not reloadable) */
 	struct qs_cid_codec codec;
 	uint16_t n_workers;
 	uint16_t n_lcores;               /* workers first, then I/O lcores */
@@ -196,6 +202,18 @@ void qs_dataplane_drain_status(struct qs_dataplane *dp,
 /* Has the access log writer reopen its file (logrotate); a no-op without
  * an access log. Async-signal-safe (SIGHUP). */
 void qs_dataplane_reopen_logs(struct qs_dataplane *dp);
+
+/* Reload (CLI `reload`, SIGHUP): makes next the configuration, with the
+ * credentials and document root it names, or changes nothing; msg says
+ * which (qs_reload_apply). Main lcore only. */
+int qs_dataplane_reload(struct qs_dataplane *dp, const struct qs_config *next,
+			char *msg, size_t msglen);
+/* A reload whose configuration did not build: logged and counted. */
+void qs_dataplane_reload_refused(struct qs_dataplane *dp, const char *msg);
+
+/* The control plane's periodic work (main lcore, every ~100 ms): frees
+ * what reloads retired once nothing uses it. */
+void qs_dataplane_tick(struct qs_dataplane *dp);
 
 /* How busy lc is; any thread. */
 void qs_lcore_load_read(const struct qs_lcore *lc, struct qs_load_view *v);

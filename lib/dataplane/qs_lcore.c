@@ -306,7 +306,7 @@ drain_progress(struct qs_lcore *lc)
 		if (lc->worker == 0)
 			RTE_LOG(INFO, QS_LCORE, "draining: GOAWAY to every "
 				"connection, new ones refused, up to %u ms for "
-				"responses in flight\n", dp->cfg->shutdown_timeout_ms);
+				"responses in flight\n", dp->shutdown_timeout_ms);
 	}
 	if (now >= lc->drain_sweep_at) {
 		lc->drain_sweep_at = now + DRAIN_SWEEP_NS;
@@ -368,6 +368,22 @@ rx_poll_none(struct qs_lcore *lc)
 	return 0;
 }
 
+/* The top of the loop: nothing of the last iteration is in use any more
+ * but what holds keep, so a reload's generation takes over here. */
+static inline void
+generation_pick_up(struct qs_lcore *lc)
+{
+	const struct qs_generation *g = qs_reload_pick_up(&lc->dp->reload,
+							  lc->worker);
+
+	if (unlikely(g != lc->gen)) {
+		lc->gen = g;
+		lc->env.cfg = &g->cfg;
+		lc->env.tls = g->tls;
+		lc->h3.content = g->content;
+	}
+}
+
 /* The loop of a lcore that owns connections: with its own queues (RTC) or
  * fed only through its inbox (pipeline worker). */
 static int
@@ -381,6 +397,7 @@ owner_loop(struct qs_lcore *lc, unsigned int (*poll_queues)(struct qs_lcore *))
 		uint64_t t0 = rte_rdtsc();
 		unsigned int work;
 
+		generation_pick_up(lc);
 		lc->env.now = qs_tsc_ns(t0);
 		work = poll_queues(lc);
 		work += inbox_drain(lc);
@@ -394,6 +411,7 @@ owner_loop(struct qs_lcore *lc, unsigned int (*poll_queues)(struct qs_lcore *))
 		load_account(lc, t0, work);
 		idle_backoff(lc, work);
 	}
+	qs_reload_worker_exit(&dp->reload, lc->worker);
 	RTE_LOG(INFO, QS_LCORE, "worker %s stopped\n", lc->name);
 	return 0;
 }

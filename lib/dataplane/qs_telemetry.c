@@ -251,6 +251,25 @@ tel_drain_locked(const char *cmd __rte_unused, const char *params,
 	return 0;
 }
 
+/* Where reloads stand (CLI `reload` and SIGHUP make them); the last
+ * message is cut to telemetry's string size (the log has it whole). */
+static int
+tel_reload(const char *cmd __rte_unused, const char *params __rte_unused,
+	   struct rte_tel_data *d)
+{
+	struct qs_reload_status st;
+
+	qs_reload_status(&tel_dp->reload, &st);
+	rte_tel_data_start_dict(d);
+	rte_tel_data_add_dict_u64(d, "generation", st.generation);
+	rte_tel_data_add_dict_u64(d, "reloads", st.reloads);
+	rte_tel_data_add_dict_u64(d, "refused", st.refused);
+	rte_tel_data_add_dict_u64(d, "retired_in_use", st.retired);
+	rte_tel_data_add_dict_int(d, "last_ok", st.last_ok);
+	rte_tel_data_add_dict_string(d, "last", st.last);
+	return 0;
+}
+
 /* The lock keeps qs_dataplane_fini from freeing workers mid-read. */
 #define TEL_LOCKED(fn) \
 	static int fn(const char *cmd, const char *params, \
@@ -286,7 +305,10 @@ qs_telemetry_register(struct qs_dataplane *dp)
 			"Heap bytes: libc's, DPDK's, and ngtcp2's and nghttp3's share") != 0 ||
 	    rte_telemetry_register_cmd("/quicsteer/drain", tel_drain,
 			"Drain progress: draining, drained, connections, "
-			"elapsed_ms. Param start: begin the drain") != 0)
+			"elapsed_ms. Param start: begin the drain") != 0 ||
+	    rte_telemetry_register_cmd("/quicsteer/reload", tel_reload,
+			"Reloads (CLI reload, SIGHUP): generation, reloads, "
+			"refused, retired_in_use, last_ok, last") != 0)
 		return -1;
 	return 0;
 }

@@ -30,12 +30,9 @@ static const struct {
 };
 #define DEFAULT_TYPE "application/octet-stream"
 
-/* read-only once loaded */
-static struct qs_content_file *files;
-static size_t n_files;
-static uint64_t total_bytes;
-
-/* loader state (nftw has no user pointer) */
+/* the store being loaded, and the loader's state (nftw has no user
+ * pointer) */
+static struct qs_content *loading;
 static size_t cap_files;
 static const char *root;
 static size_t root_len;
@@ -104,20 +101,20 @@ add_file(const char *fpath, const struct stat *sb, int type, struct FTW *ftw)
 	}
 	if (type != FTW_F || !S_ISREG(sb->st_mode))
 		return 0;
-	if (total_bytes + (uint64_t)sb->st_size > limit) {
+	if (loading->total_bytes + (uint64_t)sb->st_size > limit) {
 		snprintf(load_err, load_errlen,
 			 "[http] docroot '%s' holds more than docroot_max_mb "
 			 "(%llu MiB); raise it or serve fewer files", root,
 			 (unsigned long long)(limit >> 20));
 		return -1;
 	}
-	if (n_files == cap_files) {
+	if (loading->n_files == cap_files) {
 		size_t cap = cap_files ? 2 * cap_files : 64;
-		void *p = realloc(files, cap * sizeof(*files));
+		void *p = realloc(loading->files, cap * sizeof(*loading->files));
 
 		if (p == NULL)
 			goto nomem;
-		files = p;
+		loading->files = p;
 		cap_files = cap;
 	}
 	if (sb->st_size > 0 &&
@@ -126,7 +123,7 @@ add_file(const char *fpath, const struct stat *sb, int type, struct FTW *ftw)
 			 strerror(errno));
 		return -1;
 	}
-	f = &files[n_files];
+	f = &loading->files[loading->n_files];
 	f->path = strdup(fpath + root_len);  /* keeps the leading '/' */
 	if (f->path == NULL) {
 		free(data);
@@ -135,8 +132,8 @@ add_file(const char *fpath, const struct stat *sb, int type, struct FTW *ftw)
 	f->data = data != NULL ? data : empty_file;
 	f->len = (uint64_t)sb->st_size;
 	f->content_type = qs_content_type(f->path);
-	n_files++;
-	total_bytes += f->len;
+	loading->n_files++;
+	loading->total_bytes += f->len;
 	return 0;
 nomem:
 	snprintf(load_err, load_errlen, "[http] docroot: out of memory");
@@ -150,91 +147,103 @@ cmp_path(const void *a, const void *b)
 		      ((const struct qs_content_file *)b)->path);
 }
 
-int
-qs_content_load(const char *docroot, uint64_t max_bytes, char *err,
-		size_t errlen)
+struct qs_content *
+qs_content_load(const char *docroot, uint64_t max_bytes, uint16_t n_workers,
+		char *err, size_t errlen)
 {
+	struct qs_content *store = calloc(1, sizeof(*store));
 	struct stat st;
 	char *real;
 
-	qs_content_free();
+	if (store == NULL || qs_holds_init(&store->holds, n_workers) != 0) {
+		snprintf(err, errlen, "[http] docroot: out of memory");
+		free(store);
+		return NULL;
+	}
 	if (docroot[0] == '\0')
-		return 0;
+		return store;
 	real = realpath(docroot, NULL);
 	if (real == NULL || stat(real, &st) != 0 || !S_ISDIR(st.st_mode)) {
 		snprintf(err, errlen, "[http] docroot '%s': %s", docroot,
 			 real == NULL ? strerror(errno) : "not a directory");
 		free(real);
-		return -1;
+		qs_content_free(store);
+		return NULL;
 	}
+	loading = store;
+	cap_files = 0;
 	root = real;
 	root_len = strlen(real);
 	limit = max_bytes;
 	load_err = err;
 	load_errlen = errlen;
 	if (nftw(real, add_file, NFTW_FDS, FTW_PHYS) != 0) {
-		free(real);
-		qs_content_free();
-		return -1;
+		qs_content_free(store);
+		store = NULL;
+	} else if (store->n_files > 0) {  /* qsort(NULL, 0, ...) is undefined */
+		qsort(store->files, store->n_files, sizeof(*store->files),
+		      cmp_path);
 	}
 	free(real);
 	root = NULL;
-	if (n_files > 0)        /* qsort(NULL, 0, ...) is undefined */
-		qsort(files, n_files, sizeof(*files), cmp_path);
-	return 0;
+	loading = NULL;
+	return store;
 }
 
 void
-qs_content_free(void)
+qs_content_free(struct qs_content *store)
 {
-	for (size_t i = 0; i < n_files; i++) {
-		free(files[i].path);
-		if (files[i].data != empty_file)
-			free((void *)files[i].data);
+	if (store == NULL)
+		return;
+	for (size_t i = 0; i < store->n_files; i++) {
+		free(store->files[i].path);
+		if (store->files[i].data != empty_file)
+			free((void *)store->files[i].data);
 	}
-	free(files);
-	files = NULL;
-	n_files = cap_files = 0;
-	total_bytes = 0;
+	free(store->files);
+	qs_holds_fini(&store->holds);
+	free(store);
 }
 
 static const struct qs_content_file *
-find_exact(const char *path)
+find_exact(const struct qs_content *store, const char *path)
 {
 	struct qs_content_file key = {.path = (char *)path};
 
-	if (n_files == 0)
+	if (store->n_files == 0)
 		return NULL;
-	return bsearch(&key, files, n_files, sizeof(*files), cmp_path);
+	return bsearch(&key, store->files, store->n_files,
+		       sizeof(*store->files), cmp_path);
 }
 
 const struct qs_content_file *
-qs_content_find(const char *path, size_t len)
+qs_content_find(const struct qs_content *store, const char *path, size_t len)
 {
 	char buf[1024];
 	const struct qs_content_file *f;
 
-	if (len == 0 || path[0] != '/' || len + sizeof(INDEX_NAME) + 1 > sizeof(buf))
+	if (store == NULL || len == 0 || path[0] != '/' ||
+	    len + sizeof(INDEX_NAME) + 1 > sizeof(buf))
 		return NULL;
 	memcpy(buf, path, len);
 	buf[len] = '\0';
-	if (buf[len - 1] != '/' && (f = find_exact(buf)) != NULL)
+	if (buf[len - 1] != '/' && (f = find_exact(store, buf)) != NULL)
 		return f;
 	/* a directory: its index */
 	if (buf[len - 1] != '/')
 		buf[len++] = '/';
 	memcpy(buf + len, INDEX_NAME, sizeof(INDEX_NAME));
-	return find_exact(buf);
+	return find_exact(store, buf);
 }
 
 size_t
-qs_content_count(void)
+qs_content_count(const struct qs_content *store)
 {
-	return n_files;
+	return store != NULL ? store->n_files : 0;
 }
 
 uint64_t
-qs_content_bytes(void)
+qs_content_bytes(const struct qs_content *store)
 {
-	return total_bytes;
+	return store != NULL ? store->total_bytes : 0;
 }

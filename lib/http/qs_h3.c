@@ -55,14 +55,27 @@ stream_get(struct qs_h3_lcore *h)
 	st->status = 0;
 	st->t_start = st->body_len = 0;
 	st->body = NULL;
+	st->content = NULL;
 	st->body_left = st->unacked = 0;
 	st->synthetic = false;
 	return st;
 }
 
-static void
-stream_put(struct qs_h3_lcore *h, struct qs_h3_stream *st)
+static struct qs_h3_lcore *
+h3_lcore(const struct qs_conn *c)
 {
+	return qs_conn_env(c)->app_ctx;
+}
+
+/* The stream of c goes: the store its body read from is free of it. */
+static void
+stream_put(struct qs_conn *c, struct qs_h3_stream *st)
+{
+	struct qs_h3_lcore *h = h3_lcore(c);
+
+	if (st->content != NULL)
+		qs_holds_drop(&st->content->holds, qs_conn_env(c)->worker);
+	st->content = NULL;
 	if (h->n_free_streams >= STREAM_CACHE_MAX) {
 		rte_free(st);
 		return;
@@ -82,12 +95,6 @@ qs_h3_lcore_fini(struct qs_h3_lcore *h)
 		rte_free(st);
 	}
 	h->n_free_streams = 0;
-}
-
-static struct qs_h3_lcore *
-h3_lcore(const struct qs_conn *c)
-{
-	return qs_conn_env(c)->app_ctx;
 }
 
 static int
@@ -343,9 +350,11 @@ respond(struct qs_conn *c, struct qs_h3_stream *st)
 		return submit(c, st, 200, "application/octet-stream", n, !head,
 			      false);
 	}
-	f = qs_content_find(st->path, plen);
+	f = qs_content_find(h3_lcore(c)->content, st->path, plen);
 	if (f == NULL)
 		return submit_error(c, st, 404, "404 Not Found\n", head);
+	st->content = h3_lcore(c)->content;
+	qs_holds_take(&st->content->holds, env->worker);
 	st->body = f->data;
 	st->body_left = f->len;
 	return submit(c, st, 200, f->content_type, f->len, !head, false);
@@ -380,7 +389,7 @@ stream_forget(struct qs_conn *c, int64_t stream_id)
 		else
 			c->app_streams = st->next;
 		c->n_streams--;
-		stream_put(h3_lcore(c), st);
+		stream_put(c, st);
 		return;
 	}
 }
@@ -480,7 +489,7 @@ h3_release(struct qs_conn *c)
 		    qs_conn_env(c)->access_log != NULL)
 			access_log(c, st, NGHTTP3_H3_NO_ERROR);
 		c->app_streams = st->next;
-		stream_put(h3_lcore(c), st);
+		stream_put(c, st);
 	}
 	c->n_streams = 0;
 }

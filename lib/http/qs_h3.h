@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "http/qs_content.h"
 #include "quic/qs_env.h"
 
 #define QS_H3_PATH_MAX 1024
@@ -28,6 +29,8 @@ struct qs_h3_stream {
 	uint64_t body_len;           /* content-length of the response */
 	/* response body: a file in the content store, or /bytes/N */
 	const uint8_t *body;
+	struct qs_content *content;  /* body's store, held until the stream
+				      * goes (NULL: no store body) */
 	uint64_t body_left;          /* /bytes/N still to hand to nghttp3 */
 	uint64_t unacked;            /* handed to nghttp3, not yet acked */
 	bool synthetic;
@@ -36,6 +39,9 @@ struct qs_h3_stream {
 /* Per-lcore HTTP/3 state (qs_env.app_ctx): request streams are recycled
  * here instead of going back to the allocator. */
 struct qs_h3_lcore {
+	/* the store new requests read (published by the control plane; a
+	 * reload replaces it between two loop iterations) */
+	struct qs_content *content;
 	struct qs_h3_stream *free_streams;
 	uint32_t n_free_streams;
 };

@@ -289,11 +289,21 @@ cb_handshake_completed(ngtcp2_conn *conn, void *user_data)
  * its Finished (RFC 9001 4.1.3, 6). Freed, it no longer costs an idle
  * connection its 10-15 KiB. */
 static void
+tls_end(struct qs_conn *c)
+{
+	if (c->q.tls != NULL)
+		gnutls_deinit(c->q.tls);
+	c->q.tls = NULL;
+	if (c->tls_creds != NULL)
+		qs_holds_drop(&c->tls_creds->holds, c->set->env->worker);
+	c->tls_creds = NULL;
+}
+
+static void
 tls_release(struct qs_conn *c)
 {
 	ngtcp2_conn_set_tls_native_handle(c->q.conn, NULL);
-	gnutls_deinit(c->q.tls);
-	c->q.tls = NULL;
+	tls_end(c);
 }
 
 /* CRYPTO data after the TLS session is gone: a post-handshake message no
@@ -514,8 +524,12 @@ qs_conn_new(struct qs_conn_set *set, const ngtcp2_pkt_hd *hd,
 				   hd->version, &callbacks, &settings, &params,
 				   &c->q.ngtcp2_mem, c) != 0)
 		goto fail;
-	if (qs_tls_session_new(&c->q.tls, &c->q.conn_ref, set->anti_replay) != 0)
+	if (env->tls == NULL ||
+	    qs_tls_session_new(&c->q.tls, &c->q.conn_ref, set->anti_replay,
+			       env->tls) != 0)
 		goto fail;
+	c->tls_creds = env->tls;
+	qs_holds_take(&c->tls_creds->holds, env->worker);
 	ngtcp2_conn_set_tls_native_handle(c->q.conn, c->q.tls);
 
 	if (add_cid(c, &scid) != 0)
@@ -553,8 +567,7 @@ qs_conn_destroy(struct qs_conn *c)
 		nghttp3_conn_del(c->q.h3);
 	if (c->q.conn != NULL)
 		ngtcp2_conn_del(c->q.conn);
-	if (c->q.tls != NULL)
-		gnutls_deinit(c->q.tls);
+	tls_end(c);
 	rte_free(c->close_pkt);
 	rte_free(c);
 }

@@ -89,6 +89,7 @@ struct qs_conn {
 					       * (0: not pending) */
 	uint64_t goaway_final_at;             /* ns: when it went */
 	bool handshake_done;
+	struct qs_tls_creds *tls_creds;       /* held while q.tls lives */
 	struct qs_qlog qlog;                  /* sampled at the start, or off */
 
 	struct qs_timer timer;                /* expiry in ns */

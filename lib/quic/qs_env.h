@@ -17,6 +17,7 @@
 #include "steer/qs_cid.h"
 
 struct qs_conn;
+struct qs_tls_creds;
 struct rte_ring;
 
 /* The application above QUIC on a connection (HTTP/3: http/qs_h3.c). */
@@ -28,8 +29,12 @@ struct qs_app_ops {
 };
 
 struct qs_env {
-	/* read-only after start */
+	/* what the control plane published (a reload replaces them between
+	 * two loop iterations): the configuration, and the credentials new
+	 * connections take (NULL: no TLS) */
 	const struct qs_config *cfg;
+	struct qs_tls_creds *tls;
+	/* read-only after start */
 	const struct qs_cid_codec *codec;
 	struct rte_mempool *pool;        /* mbufs for what connections send */
 	uint16_t worker;                 /* the owner every CID here names */

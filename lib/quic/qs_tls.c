@@ -1,5 +1,6 @@
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <gnutls/crypto.h>
@@ -19,14 +20,13 @@
 static const char h3_alpn[] = "h3";
 
 /* read-only after qs_tls_init */
-static gnutls_certificate_credentials_t creds;
 static gnutls_priority_t priority;
 static gnutls_datum_t ticket_key;
 
 bool
 qs_tls_enabled(void)
 {
-	return creds != NULL;
+	return priority != NULL;
 }
 
 int
@@ -37,28 +37,12 @@ qs_tls_init(const struct qs_config *cfg, char *err, size_t errlen)
 
 	if (cfg->cert[0] == '\0')
 		return 0;
-	if ((rv = gnutls_certificate_allocate_credentials(&creds)) != 0) {
-		snprintf(err, errlen, "TLS credentials: %s", gnutls_strerror(rv));
-		return -1;
-	}
-	rv = gnutls_certificate_set_x509_key_file(creds, cfg->cert, cfg->key,
-						  GNUTLS_X509_FMT_PEM);
-	if (rv < 0) {
-		if (rv == GNUTLS_E_CERTIFICATE_KEY_MISMATCH)
-			snprintf(err, errlen,
-				 "[tls] key '%s' does not match cert '%s'",
-				 cfg->key, cfg->cert);
-		else
-			snprintf(err, errlen,
-				 "[tls] cert '%s' / key '%s': %s", cfg->cert,
-				 cfg->key, gnutls_strerror(rv));
-		goto fail;
-	}
 	rv = gnutls_priority_init(&priority, QS_TLS_PRIORITY, &perr);
 	if (rv != 0) {
 		snprintf(err, errlen, "TLS priority at '%s': %s", perr ? perr : "",
 			 gnutls_strerror(rv));
-		goto fail;
+		priority = NULL;
+		return -1;
 	}
 	if (cfg->ticket_key_set) {
 		ticket_key.data = gnutls_malloc(QS_TICKET_KEY_LEN);
@@ -96,9 +80,53 @@ qs_tls_fini(void)
 	if (priority != NULL)
 		gnutls_priority_deinit(priority);
 	priority = NULL;
-	if (creds != NULL)
-		gnutls_certificate_free_credentials(creds);
-	creds = NULL;
+}
+
+struct qs_tls_creds *
+qs_tls_creds_load(const struct qs_config *cfg, uint16_t n_workers, char *err,
+		  size_t errlen)
+{
+	struct qs_tls_creds *creds = calloc(1, sizeof(*creds));
+	int rv;
+
+	if (creds == NULL || qs_holds_init(&creds->holds, n_workers) != 0) {
+		free(creds);
+		snprintf(err, errlen, "TLS credentials: out of memory");
+		return NULL;
+	}
+	if ((rv = gnutls_certificate_allocate_credentials(&creds->cert)) != 0) {
+		snprintf(err, errlen, "TLS credentials: %s", gnutls_strerror(rv));
+		creds->cert = NULL;
+		goto fail;
+	}
+	rv = gnutls_certificate_set_x509_key_file(creds->cert, cfg->cert,
+						  cfg->key, GNUTLS_X509_FMT_PEM);
+	if (rv < 0) {
+		if (rv == GNUTLS_E_CERTIFICATE_KEY_MISMATCH)
+			snprintf(err, errlen,
+				 "[tls] key '%s' does not match cert '%s'",
+				 cfg->key, cfg->cert);
+		else
+			snprintf(err, errlen,
+				 "[tls] cert '%s' / key '%s': %s", cfg->cert,
+				 cfg->key, gnutls_strerror(rv));
+		goto fail;
+	}
+	return creds;
+fail:
+	qs_tls_creds_free(creds);
+	return NULL;
+}
+
+void
+qs_tls_creds_free(struct qs_tls_creds *creds)
+{
+	if (creds == NULL)
+		return;
+	if (creds->cert != NULL)
+		gnutls_certificate_free_credentials(creds->cert);
+	qs_holds_fini(&creds->holds);
+	free(creds);
 }
 
 /* Accepts every 0-RTT ClientHello inside GnuTLS's time window: quicsteer
@@ -139,7 +167,7 @@ client_hello_cb(gnutls_session_t session, unsigned int htype, unsigned when,
 
 int
 qs_tls_session_new(gnutls_session_t *session, ngtcp2_crypto_conn_ref *ref,
-		   gnutls_anti_replay_t ar)
+		   gnutls_anti_replay_t ar, const struct qs_tls_creds *creds)
 {
 	gnutls_datum_t alpn = {.data = (unsigned char *)h3_alpn,
 			       .size = sizeof(h3_alpn) - 1};
@@ -152,7 +180,7 @@ qs_tls_session_new(gnutls_session_t *session, ngtcp2_crypto_conn_ref *ref,
 	if (gnutls_priority_set(s, priority) != 0 ||
 	    gnutls_session_ticket_enable_server(s, &ticket_key) != 0 ||
 	    qs_quic_tls_configure(s, true) != 0 ||
-	    gnutls_credentials_set(s, GNUTLS_CRD_CERTIFICATE, creds) != 0 ||
+	    gnutls_credentials_set(s, GNUTLS_CRD_CERTIFICATE, creds->cert) != 0 ||
 	    gnutls_alpn_set_protocols(s, &alpn, 1,
 				      GNUTLS_ALPN_MANDATORY |
 					      GNUTLS_ALPN_SERVER_PRECEDENCE) != 0) {

@@ -1,6 +1,9 @@
 /* TLS 1.3 for QUIC through GnuTLS and ngtcp2's GnuTLS crypto helper:
- * credentials, session-ticket key and priority shared (read-only) by all
- * lcores; one gnutls session per connection. */
+ * session-ticket key and priority set once at start, certificate
+ * credentials loaded at start and again on each reload, all shared
+ * read-only by the lcores; one gnutls session per connection. A session
+ * holds the credentials it was made with (base/qs_holds.h) until it is
+ * freed, so a reload frees old credentials after their last handshake. */
 #ifndef QS_TLS_H
 #define QS_TLS_H
 
@@ -10,19 +13,37 @@
 #include <ngtcp2/ngtcp2_crypto.h>
 
 #include "base/qs_config.h"
+#include "base/qs_holds.h"
 
-/* Loads cert and key; err names the file and what is wrong. */
+/* A certificate chain and its key. */
+struct qs_tls_creds {
+	struct qs_holds holds;           /* sessions made with them, per worker */
+	gnutls_certificate_credentials_t cert;
+};
+
+/* Priority and session-ticket key, when cfg names a certificate (else TLS
+ * stays off: qs_tls_enabled is false); err says what is wrong. */
 int qs_tls_init(const struct qs_config *cfg, char *err, size_t errlen);
 void qs_tls_fini(void);
 bool qs_tls_enabled(void);
 
+/* Reads cfg's cert and key, with holds for n_workers; NULL with err naming
+ * the files and what is wrong. */
+struct qs_tls_creds *qs_tls_creds_load(const struct qs_config *cfg,
+				       uint16_t n_workers, char *err,
+				       size_t errlen);
+/* NULL is harmless. */
+void qs_tls_creds_free(struct qs_tls_creds *creds);
+
 /* Per-lcore 0-RTT anti-replay window (GnuTLS needs one per thread). */
 int qs_tls_anti_replay_new(gnutls_anti_replay_t *ar);
 
-/* A server session bound to conn_ref (ngtcp2's crypto helper finds the
- * connection through it). */
+/* A server session with creds, bound to conn_ref (ngtcp2's crypto helper
+ * finds the connection through it); the caller holds creds while the
+ * session lives. */
 int qs_tls_session_new(gnutls_session_t *session, ngtcp2_crypto_conn_ref *ref,
-		       gnutls_anti_replay_t ar);
+		       gnutls_anti_replay_t ar,
+		       const struct qs_tls_creds *creds);
 /* After the handshake: a session ticket for resumption and 0-RTT. */
 void qs_tls_send_ticket(gnutls_session_t session);
 

@@ -305,6 +305,10 @@ check_end(struct qs_fuzz *f)
 		s->h3_requests);
 	REQUIRE(f->s.tx.q[0].n == 0);
 	REQUIRE(rte_mempool_avail_count(f->s.pool) == N_MBUFS);
+	/* a reload frees the credentials and the store once no handshake
+	 * and no response holds them: every hold was given back */
+	REQUIRE(f->s.tls == NULL || qs_holds_total(&f->s.tls->holds) == 0);
+	REQUIRE(qs_holds_total(&f->s.content->holds) == 0);
 	/* the only rte_malloc memory that may outlive an input: the HTTP/3
 	 * streams kept for reuse */
 	REQUIRE(heap_allocs() - f->heap_allocs ==

@@ -198,16 +198,19 @@ class ClientResult:
 
 class Client:
     """A gtlsclient process in the client namespace (started, not waited);
-    wait() gives its ClientResult, seconds measured to its actual exit."""
+    wait() gives its ClientResult, seconds measured to its actual exit.
+    quic_dump (not quiet): gtlsclient's hex dump of the CRYPTO and STREAM
+    data it receives is in the output."""
 
     def __init__(self, rig, paths, download, family=4, quiet=True, args=(),
-                 exit_on_close=True, idle=CLIENT_IDLE):
+                 exit_on_close=True, idle=CLIENT_IDLE, quic_dump=False):
         check(shutil.which(GTLSCLIENT) is not None,
               f"{GTLSCLIENT} not found: install ngtcp2-client (deploy/install-deps.sh)")
         self.download = Path(download)
         self.download.mkdir(parents=True, exist_ok=True)
         host = SERVER_V4 if family == 4 else SERVER_V6
-        opts = ["-q"] if quiet else ["--no-quic-dump", "--no-http-dump"]
+        opts = (["-q"] if quiet else ["--no-http-dump"] if quic_dump
+                else ["--no-quic-dump", "--no-http-dump"])
         if exit_on_close:
             opts.append("--exit-on-all-streams-close")
         opts += [f"--timeout={idle}", f"--download={self.download}", *args]

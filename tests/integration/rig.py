@@ -1089,6 +1089,10 @@ class Rig:
         self._procs.append(proc)
         return proc
 
+    def popen_in_client(self, argv, **kw):
+        """popen_in("client", ...): what fleet.Load starts its client with."""
+        return self.popen_in("client", argv, **kw)
+
     def capture(self, bpf, side="server", snaplen=128):
         """A tcpdump on the server's or the client's veth (promiscuous)
         with the filter bpf, started and listening when this returns; stop()

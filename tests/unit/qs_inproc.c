@@ -234,9 +234,15 @@ qs_inproc_init(struct qs_inproc *s, const char *name, unsigned int n_mbufs,
 		qs_inproc_die("qs_stateless_init", NULL);
 	if (qs_tls_init(&s->cfg, err, sizeof(err)) != 0)
 		qs_inproc_die("qs_tls_init", err);
-	if (qs_content_load(s->cfg.docroot, (uint64_t)s->cfg.docroot_max_mb << 20,
-			    err, sizeof(err)) != 0)
+	if (qs_tls_enabled() &&
+	    (s->tls = qs_tls_creds_load(&s->cfg, 1, err, sizeof(err))) == NULL)
+		qs_inproc_die("qs_tls_creds_load", err);
+	s->content = qs_content_load(s->cfg.docroot,
+				     (uint64_t)s->cfg.docroot_max_mb << 20, 1,
+				     err, sizeof(err));
+	if (s->content == NULL)
 		qs_inproc_die("qs_content_load", err);
+	s->h3.content = s->content;
 	qs_h3_global_init();
 	s->n_mbufs = n_mbufs;
 	s->pool = rte_pktmbuf_pool_create(name, n_mbufs, 0, 0,
@@ -257,6 +263,7 @@ qs_inproc_init(struct qs_inproc *s, const char *name, unsigned int n_mbufs,
 	s->clock = clock;
 	s->env = (struct qs_env){
 		.cfg = &s->cfg,
+		.tls = s->tls,
 		.codec = &s->codec,
 		.pool = s->pool,
 		.worker = 0,
@@ -295,8 +302,18 @@ qs_inproc_fini(struct qs_inproc *s)
 	s->n_captured = 0;
 	rte_mempool_free(s->pool);
 	s->pool = NULL;
+	/* every connection and response is gone: so is every hold */
+	if (s->tls != NULL && qs_holds_total(&s->tls->holds) != 0)
+		qs_inproc_die("TLS credentials still held after the server "
+			      "ended", NULL);
+	if (qs_holds_total(&s->content->holds) != 0)
+		qs_inproc_die("content store still held after the server ended",
+			      NULL);
+	qs_tls_creds_free(s->tls);
+	s->tls = NULL;
+	qs_content_free(s->content);
+	s->content = NULL;
 	qs_tls_fini();
-	qs_content_free();
 	return missing;
 }
 

@@ -92,6 +92,8 @@ struct qs_inproc {
 	struct qs_stats stats;
 	struct qs_ratelimit reset_limit;
 	struct qs_h3_lcore h3;
+	struct qs_tls_creds *tls;        /* generation of cfg: credentials */
+	struct qs_content *content;      /* ... and the store */
 	struct qs_tx tx;
 	struct qs_env env;
 	struct qs_server srv;

@@ -218,33 +218,45 @@ remove_tree(void)
 	free(big);
 }
 
+/* the store the checks look at: the last load's, NULL when it failed */
+static struct qs_content *store;
+
+static void
+drop_store(void)
+{
+	qs_content_free(store);
+	store = NULL;
+}
+
 static int
 load(const char *docroot, uint64_t max_bytes, char *err, size_t errlen)
 {
 	err[0] = '\0';
-	return qs_content_load(docroot, max_bytes, err, errlen);
+	drop_store();
+	store = qs_content_load(docroot, max_bytes, 1, err, errlen);
+	return store != NULL ? 0 : -1;
 }
 
 static void
 check_nothing_loaded(void)
 {
-	CHECK_EQ(qs_content_count(), 0);
-	CHECK_EQ(qs_content_bytes(), 0);
-	CHECK(qs_content_find("/", 1) == NULL);
-	CHECK(qs_content_find("/a.txt", 6) == NULL);
+	CHECK_EQ(qs_content_count(store), 0);
+	CHECK_EQ(qs_content_bytes(store), 0);
+	CHECK(qs_content_find(store, "/", 1) == NULL);
+	CHECK(qs_content_find(store, "/a.txt", 6) == NULL);
 }
 
 /* Every file of the tree, exactly, with its type. */
 static void
 check_tree_served(void)
 {
-	CHECK_EQ(qs_content_count(), N_TREE);
-	CHECK_EQ(qs_content_bytes(), www_bytes);
+	CHECK_EQ(qs_content_count(store), N_TREE);
+	CHECK_EQ(qs_content_bytes(store), www_bytes);
 	for (size_t i = 0; i < N_TREE; i++) {
 		const struct qs_content_file *f;
 
 		TEST_CONTEXT("%s", tree[i].path);
-		f = qs_content_find(tree[i].path, strlen(tree[i].path));
+		f = qs_content_find(store, tree[i].path, strlen(tree[i].path));
 		CHECK(f != NULL);
 		if (f == NULL)
 			continue;
@@ -262,7 +274,7 @@ check_tree_served(void)
 static const struct qs_content_file *
 find(const char *path)
 {
-	return qs_content_find(path, strlen(path));
+	return qs_content_find(store, path, strlen(path));
 }
 
 static void
@@ -338,24 +350,24 @@ test_lookups(void)
 		CHECK(find(missing[i]) == NULL);
 	}
 	TEST_CONTEXT_CLEAR();
-	CHECK(qs_content_find("", 0) == NULL);
+	CHECK(qs_content_find(store, "", 0) == NULL);
 
 	/* the length is what counts, not a terminator */
-	CHECK(qs_content_find("/a.txtGARBAGE", 6) == find("/a.txt"));
-	CHECK(qs_content_find("/a.txt", 5) == NULL);
-	CHECK(qs_content_find("/dir/xyz", 4) == dir_index);
-	CHECK(qs_content_find("/dir/xyz", 5) == dir_index);
-	CHECK(qs_content_find("/x", 1) == root_index);
+	CHECK(qs_content_find(store, "/a.txtGARBAGE", 6) == find("/a.txt"));
+	CHECK(qs_content_find(store, "/a.txt", 5) == NULL);
+	CHECK(qs_content_find(store, "/dir/xyz", 4) == dir_index);
+	CHECK(qs_content_find(store, "/dir/xyz", 5) == dir_index);
+	CHECK(qs_content_find(store, "/x", 1) == root_index);
 
 	/* overlong paths: nothing, and no overflow */
 	longpath[0] = '/';
 	memset(longpath + 1, 'a', sizeof(longpath) - 1);
 	for (size_t i = 0; i < sizeof(long_lens) / sizeof(long_lens[0]); i++) {
 		TEST_CONTEXT("path of %zu bytes", long_lens[i]);
-		CHECK(qs_content_find(longpath, long_lens[i]) == NULL);
+		CHECK(qs_content_find(store, longpath, long_lens[i]) == NULL);
 	}
 	memset(longpath + 1, '/', sizeof(longpath) - 1);
-	CHECK(qs_content_find(longpath, sizeof(longpath)) == NULL);
+	CHECK(qs_content_find(store, longpath, sizeof(longpath)) == NULL);
 	TEST_CONTEXT_CLEAR();
 }
 
@@ -406,8 +418,8 @@ test_limits(void)
 	check_nothing_loaded();
 	TEST_CONTEXT("1 MiB + 1 byte file, limit one byte more");
 	CHECK_EQ(load(at("bigroot"), BIG_LEN, err, sizeof(err)), 0);
-	CHECK_EQ(qs_content_count(), 1);
-	CHECK_EQ(qs_content_bytes(), BIG_LEN);
+	CHECK_EQ(qs_content_count(store), 1);
+	CHECK_EQ(qs_content_bytes(store), BIG_LEN);
 	CHECK(find("/huge.bin") != NULL);
 	if (find("/huge.bin") != NULL) {
 		CHECK_EQ(find("/huge.bin")->len, BIG_LEN);
@@ -421,7 +433,9 @@ test_limits(void)
 	/* a short error buffer is cut, never overrun */
 	TEST_CONTEXT("short error buffer");
 	memset(small, '#', sizeof(small));
-	CHECK_EQ(qs_content_load(www, 1, small, 16), -1);
+	drop_store();
+	store = qs_content_load(www, 1, 1, small, 16);
+	CHECK(store == NULL);
 	CHECK_EQ(strlen(small), 15);
 	for (size_t i = 16; i < sizeof(small); i++)
 		CHECK_EQ(small[i], '#');
@@ -436,7 +450,7 @@ test_odd_docroots(void)
 
 	/* "" means no content at all, and drops what was loaded */
 	CHECK_EQ(load(www, UINT64_MAX, err, sizeof(err)), 0);
-	CHECK_EQ(qs_content_count(), N_TREE);
+	CHECK_EQ(qs_content_count(store), N_TREE);
 	TEST_CONTEXT("empty docroot string");
 	CHECK_EQ(load("", UINT64_MAX, err, sizeof(err)), 0);
 	check_nothing_loaded();
@@ -461,9 +475,9 @@ test_odd_docroots(void)
 
 	TEST_CONTEXT("free twice");
 	CHECK_EQ(load(www, UINT64_MAX, err, sizeof(err)), 0);
-	qs_content_free();
+	drop_store();
 	check_nothing_loaded();
-	qs_content_free();
+	qs_content_free(NULL);
 	check_nothing_loaded();
 	TEST_CONTEXT_CLEAR();
 }
@@ -490,7 +504,7 @@ test_unreadable(void)
 		check_nothing_loaded();
 	} else {
 		CHECK_EQ(load(at("noread"), UINT64_MAX, err, sizeof(err)), 0);
-		CHECK_EQ(qs_content_count(), 2);
+		CHECK_EQ(qs_content_count(store), 2);
 	}
 	chmod(path, 0644);
 
@@ -510,7 +524,7 @@ test_unreadable(void)
 		check_nothing_loaded();
 	} else {
 		CHECK_EQ(load(at("nolist"), UINT64_MAX, err, sizeof(err)), 0);
-		CHECK_EQ(qs_content_count(), 2);
+		CHECK_EQ(qs_content_count(store), 2);
 		CHECK(find("/locked/f.txt") != NULL);
 	}
 	chmod(path, 0755);
@@ -518,10 +532,48 @@ test_unreadable(void)
 	/* readable again: the same docroots load */
 	TEST_CONTEXT("permissions restored");
 	CHECK_EQ(load(at("noread"), UINT64_MAX, err, sizeof(err)), 0);
-	CHECK_EQ(qs_content_count(), 2);
+	CHECK_EQ(qs_content_count(store), 2);
 	CHECK_EQ(load(at("nolist"), UINT64_MAX, err, sizeof(err)), 0);
-	CHECK_EQ(qs_content_count(), 2);
+	CHECK_EQ(qs_content_count(store), 2);
 	TEST_CONTEXT_CLEAR();
+}
+
+/* A reload loads the next store beside the running one: a load that
+ * fails gives NULL and leaves the running store whole, and a new store
+ * starts with no holds. */
+static void
+test_failed_load_keeps_store(void)
+{
+	char err[512];
+	struct qs_content *running, *next;
+
+	CHECK_EQ(load(www, UINT64_MAX, err, sizeof(err)), 0);
+	running = store;
+	CHECK_EQ(qs_holds_total(&running->holds), 0);
+	next = qs_content_load(at("no-such-dir"), UINT64_MAX, 4, err,
+			       sizeof(err));
+	CHECK(next == NULL);
+	CHECK_CONTAINS(err, "no-such-dir");
+	next = qs_content_load(www, www_bytes - 1, 4, err, sizeof(err));
+	CHECK(next == NULL);
+	CHECK_CONTAINS(err, "docroot_max_mb");
+	check_tree_served();
+	next = qs_content_load(at("bigroot"), BIG_LEN, 4, err, sizeof(err));
+	CHECK(next != NULL);
+	if (next != NULL) {
+		CHECK_EQ(qs_content_count(next), 1);
+		CHECK_EQ(next->holds.n_workers, 4);
+		qs_holds_take(&next->holds, 3);
+		qs_holds_take(&next->holds, 0);
+		qs_holds_take(&next->holds, 3);
+		CHECK_EQ(qs_holds_total(&next->holds), 3);
+		qs_holds_drop(&next->holds, 3);
+		qs_holds_drop(&next->holds, 0);
+		qs_holds_drop(&next->holds, 3);
+		CHECK_EQ(qs_holds_total(&next->holds), 0);
+	}
+	check_tree_served();
+	qs_content_free(next);
 }
 
 int
@@ -534,7 +586,8 @@ main(void)
 	test_limits();
 	test_odd_docroots();
 	test_unreadable();
-	qs_content_free();
+	test_failed_load_keeps_store();
+	drop_store();
 	remove_tree();
 	return test_done("test_content");
 }
