@@ -28,14 +28,15 @@ struct qs_holds {
 static inline int
 qs_holds_init(struct qs_holds *h, uint16_t n_workers)
 {
-	size_t size = (size_t)RTE_MAX(n_workers, 1) * sizeof(struct qs_hold);
+	uint16_t n = n_workers > 0 ? n_workers : 1;
 
-	h->by_worker = aligned_alloc(RTE_CACHE_LINE_SIZE, size);
+	h->by_worker = aligned_alloc(RTE_CACHE_LINE_SIZE,
+				     (size_t)n * sizeof(struct qs_hold));
 	if (h->by_worker == NULL)
 		return -1;
-	for (size_t i = 0; i < RTE_MAX(n_workers, 1); i++)
+	for (uint16_t i = 0; i < n; i++)
 		h->by_worker[i].n = 0;
-	h->n_workers = RTE_MAX(n_workers, 1);
+	h->n_workers = n;
 	return 0;
 }
 

@@ -18,6 +18,7 @@
 #include <rte_malloc.h>
 
 #include "quic/qs_timers.h"
+#include "quic/qs_tls.h"
 #include "interpose.h"
 #include "qs_frames.h"
 #include "server_harness.h"
