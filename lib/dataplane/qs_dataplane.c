@@ -305,6 +305,8 @@ qs_dataplane_reload(struct qs_dataplane *dp, const struct qs_config *next,
 	}
 	rc = qs_reload_apply(&dp->reload, next, msg, msglen);
 	dp->cfg = &dp->reload.current->cfg;
+	if (rc == 0 && dp->logwriter_on)
+		qs_logwriter_reconfigure(&dp->logwriter, dp->cfg);
 	if (rc == 0)
 		RTE_LOG(INFO, QS_DP, "%s\n", msg);
 	else

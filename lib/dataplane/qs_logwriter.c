@@ -172,12 +172,32 @@ qlog_name(char *name, size_t size, const uint8_t *cid, uint8_t cid_len,
 	snprintf(name + len, size - len, truncated ? ".sqlog.truncated" : ".sqlog");
 }
 
+/* Longer than any connection of cfg goes without a packet. */
+static uint64_t
+qlog_stale_ns(const struct qs_config *cfg)
+{
+	uint64_t longest = RTE_MAX(cfg->idle_timeout_ms, cfg->handshake_timeout_ms);
+
+	return (2 * longest + cfg->shutdown_timeout_ms) * NS_PER_MS +
+	       QLOG_STALE_SLACK_NS;
+}
+
+void
+qs_logwriter_reconfigure(struct qs_logwriter *lw, const struct qs_config *cfg)
+{
+	uint64_t stale = qlog_stale_ns(cfg);
+
+	/* connections that started before keep their (maybe longer) timeouts */
+	if (lw->qlog_on &&
+	    stale > __atomic_load_n(&lw->qlog.stale_ns, __ATOMIC_RELAXED))
+		__atomic_store_n(&lw->qlog.stale_ns, stale, __ATOMIC_RELAXED);
+}
+
 static int
 qlog_init(struct qs_logwriter *lw, const struct qs_config *cfg, char *err,
 	  size_t errlen)
 {
 	struct qs_qlog_writer *q = &lw->qlog;
-	uint64_t longest = RTE_MAX(cfg->idle_timeout_ms, cfg->handshake_timeout_ms);
 
 	lw->qlog_on = true;
 	snprintf(q->dir, sizeof(q->dir), "%s", cfg->qlog_dir);
@@ -188,8 +208,7 @@ qlog_init(struct qs_logwriter *lw, const struct qs_config *cfg, char *err,
 		return -1;
 	}
 	q->max_open = QS_QLOG_MAX_OPEN;
-	q->stale_ns = (2 * longest + cfg->shutdown_timeout_ms) * NS_PER_MS +
-		      QLOG_STALE_SLACK_NS;
+	q->stale_ns = qlog_stale_ns(cfg);
 	q->files = calloc(q->max_open, sizeof(*q->files));
 	if (q->files == NULL ||
 	    qs_cidtab_init(&q->open, "qs_qlog_files", q->max_open,
@@ -320,7 +339,9 @@ qlog_sweep(struct qs_qlog_writer *q, uint64_t now)
 	for (uint32_t i = 0; i < q->max_open && q->n_open > 0; i++) {
 		struct qs_qlog_file *file = &q->files[i];
 
-		if (file->f != NULL && now - file->last_ns > q->stale_ns)
+		if (file->f != NULL && now - file->last_ns >
+					       __atomic_load_n(&q->stale_ns,
+							       __ATOMIC_RELAXED))
 			qlog_close(q, file, "no record for longer than a "
 				   "connection lives silent: its end was lost");
 	}

@@ -93,6 +93,10 @@ int qs_logwriter_init(struct qs_logwriter *lw, const struct qs_config *cfg,
 		      uint16_t n_workers, char *err, size_t errlen);
 /* Starts the writer thread. */
 int qs_logwriter_start(struct qs_logwriter *lw);
+/* After a reload to cfg: a qlog file goes stale only after the longest
+ * silence a connection of cfg or of an earlier configuration may keep. */
+void qs_logwriter_reconfigure(struct qs_logwriter *lw,
+			      const struct qs_config *cfg);
 /* Asks the writer to reopen the access log; async-signal-safe. */
 void qs_logwriter_reopen(struct qs_logwriter *lw);
 /* Once nothing puts records on the rings any more: writes what they still

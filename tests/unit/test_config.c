@@ -677,6 +677,109 @@ test_dump(void)
 	free(text);
 }
 
+/* What a reload may change and what it must refuse, key by key: every
+ * key of the file either is in the reloadable list or, changed alone, is
+ * named in the refusal (secrets too, though `show config` hides them). */
+static void
+test_fixed_changes(void)
+{
+	static const struct {
+		const char *section, *key, *value;
+		bool reloadable;
+	} cases[] = {
+		{"listen", "addr", "198.18.0.9", false},
+		{"listen", "port", "8443", false},
+		{"dataplane", "steer", "off", false},
+		{"dataplane", "layout", "pipeline", false},
+		{"dataplane", "io_lcores", "2", false},
+		{"dataplane", "cid_format", "quic-lb", false},
+		{"dataplane", "burst", "16", false},
+		{"dataplane", "inbox_size", "2048", false},
+		{"dataplane", "inbox_drain", "32", false},
+		{"dataplane", "rx_desc", "512", false},
+		{"dataplane", "tx_desc", "512", false},
+		{"dataplane", "mbufs", "9000", false},
+		{"dataplane", "idle_sleep_us", "50", false},
+		{"quic_lb", "config_id", "3", false},
+		{"quic_lb", "server_id_len", "3", false},
+		{"quic_lb", "nonce_len", "6", false},
+		{"quic_lb", "node_id", "7", false},
+		{"quic_lb", "key", "000102030405060708090a0b0c0d0e0f", false},
+		{"quic_lb", "self_describing_length", "off", false},
+		{"quic", "reset_secret", SECRET_HEX, false},
+		{"quic", "reset_rate", "5", false},
+		{"quic", "reset_burst", "5", false},
+		{"quic", "token_secret", SECRET_HEX, false},
+		{"quic", "max_conns", "77", false},
+		{"quic", "shutdown_timeout_ms", "1000", false},
+		{"tls", "ticket_key", SECRET_HEX SECRET_HEX, false},
+		{"log", "access_log", "/tmp/x.log", false},
+		{"log", "access_format", "json", false},
+		{"log", "access_ring", "1024", false},
+		{"debug", "qlog_dir", "/tmp", false},
+		{"debug", "qlog_ring", "1024", false},
+		{"quic", "retry", "on", true},
+		{"quic", "retry_auto_unvalidated", "5", true},
+		{"quic", "idle_timeout_ms", "5000", true},
+		{"quic", "handshake_timeout_ms", "5000", true},
+		{"quic", "cc", "bbr", true},
+		{"quic", "max_streams_bidi", "7", true},
+		{"quic", "max_stream_data", "4096", true},
+		{"quic", "max_data", "8192", true},
+		{"quic", "stream_resets_max", "9", true},
+		{"tls", "cert", "/tmp/c.pem", true},
+		{"tls", "key", "/tmp/k.pem", true},
+		{"http", "docroot", "/tmp", true},
+		{"http", "docroot_max_mb", "3", true},
+		{"http", "bytes_max", "1000", true},
+		{"http", "max_field_section_size", "2048", true},
+		{"debug", "qlog_sample", "10", true},
+	};
+	struct qs_config cur, next;
+	char err[QS_ERR_LEN], names[QS_ERR_LEN], want[128], tiny[8];
+
+	qs_config_defaults(&cur);
+	CHECK_EQ(set(&cur, "listen", "addr", "198.18.0.1", err), 0);
+	next = cur;
+	CHECK_EQ(qs_config_fixed_changes(&cur, &next, names, sizeof(names)), 0);
+	CHECK_EQ(names[0], '\0');
+	for (size_t i = 0; i < RTE_DIM(cases); i++) {
+		TEST_CONTEXT("[%s] %s = %s", cases[i].section, cases[i].key,
+			     cases[i].value);
+		next = cur;
+		if (strcmp(cases[i].key, "addr") == 0)
+			qs_config_clear_addrs(&next);
+		CHECK_EQ(set(&next, cases[i].section, cases[i].key,
+			     cases[i].value, err), 0);
+		CHECK_EQ(qs_config_fixed_changes(&cur, &next, names,
+						 sizeof(names)),
+			 cases[i].reloadable ? 0u : 1u);
+		snprintf(want, sizeof(want), "[%s] %s", cases[i].section,
+			 cases[i].key);
+		if (!cases[i].reloadable)
+			CHECK(strcmp(names, want) == 0);
+	}
+	TEST_CONTEXT_CLEAR();
+
+	/* several: all named, in the file's order; a short buffer is cut */
+	next = cur;
+	CHECK_EQ(set(&next, "quic", "max_conns", "5", err), 0);
+	CHECK_EQ(set(&next, "dataplane", "burst", "8", err), 0);
+	CHECK_EQ(set(&next, "http", "bytes_max", "5", err), 0);
+	CHECK_EQ(qs_config_fixed_changes(&cur, &next, names, sizeof(names)), 2);
+	CHECK(strcmp(names, "[dataplane] burst, [quic] max_conns") == 0);
+	memset(tiny, '#', sizeof(tiny));
+	CHECK_EQ(qs_config_fixed_changes(&cur, &next, tiny, 6), 2);
+	CHECK_EQ(strlen(tiny), 5);
+	CHECK_EQ(tiny[6], '#');
+	/* the same secret set again is no change; unsetting it is one */
+	CHECK_EQ(set(&cur, "quic", "reset_secret", SECRET_HEX, err), 0);
+	next = cur;
+	CHECK_EQ(qs_config_fixed_changes(&cur, &next, names, sizeof(names)), 0);
+	CHECK_EQ(set(&next, "quic", "reset_secret", "", err), 0);
+	CHECK_EQ(qs_config_fixed_changes(&cur, &next, names, sizeof(names)), 1);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -695,6 +798,7 @@ main(int argc, char **argv)
 	test_load_bad_files();
 	test_validate();
 	test_dump();
+	test_fixed_changes();
 	if (argc > 1)
 		test_example_config(argv[1]);
 
