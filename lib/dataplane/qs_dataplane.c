@@ -174,6 +174,7 @@ qs_dataplane_init(struct qs_dataplane *dp, const struct qs_config *cfg)
 	dp->reload_on = true;
 	/* from here on the published generation's copy is the configuration */
 	cfg = dp->cfg = &dp->reload.current->cfg;
+	dp->listen = cfg->listen;
 	dp->shutdown_timeout_ms = cfg->shutdown_timeout_ms;
 	if (!qs_tls_enabled())
 		RTE_LOG(WARNING, QS_DP,

@@ -117,7 +117,10 @@ struct qs_dataplane {
 	const struct qs_config *cfg;
 	struct qs_reload reload;         /* what workers read; reloads */
 	bool reload_on;                  /* reload initialised */
-	uint32_t shutdown_timeout_ms;    /* from start (not reloadable) */
+	/* from start (not reloadable), for lcores that report no quiescent
+	 * state (I/O lcores) and the signal handlers */
+	struct qs_listen listen;         /* what the RX path answers for */
+	uint32_t shutdown_timeout_ms;
 	struct qs_cid_codec codec;
 	uint16_t n_workers;
 	uint16_t n_lcores;               /* workers first, then I/O lcores */

@@ -116,7 +116,7 @@ qs_rx_slow(struct qs_lcore *lc, const struct qs_tx_caps *caps,
 		return;
 	}
 	c = qs_net_classify(rte_pktmbuf_mtod(m, const uint8_t *),
-			    rte_pktmbuf_data_len(m), &lc->dp->cfg->listen,
+			    rte_pktmbuf_data_len(m), &lc->dp->listen,
 			    &caps->mac, &meta);
 	switch (c) {
 	case QS_PKT_QUIC:
@@ -196,7 +196,7 @@ qs_rx_burst_by(struct qs_lcore *lc, uint16_t pi, struct rte_mbuf **pkts,
 {
 	const struct qs_dataplane *dp = lc->dp;
 	const struct qs_tx_caps *caps = &dp->ports[pi].caps;
-	const struct qs_listen *l = &dp->cfg->listen;
+	const struct qs_listen *l = &dp->listen;
 	const struct qs_cid_codec *codec = &dp->codec;
 	struct qs_steer_stage *st = &lc->stage;
 	const uint16_t self_row = qs_steer_self_row(lc->worker);
