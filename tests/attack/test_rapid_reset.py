@@ -15,7 +15,9 @@ machine runs meanwhile). Asserted:
   H3_EXCESSIVE_LOAD (0x107), as quicsteer-load reports the peer's close
   error, after it reset more than stream_resets_max streams;
 - quic_conn_closed_abuse moved by the number of attacker connections the
-  server closed, h3_streams_reset_by_peer by more than stream_resets_max;
+  attacker saw closed by the server, plus at most those it still had open
+  when its -D ended (a close that crossed its end); h3_streams_reset_by_peer
+  by more than stream_resets_max;
 - the normal clients' rate with the attacker (mean of its runs) is at
   most 20 % below their rate without it (mean of the runs alone; a higher
   rate while attacked is the machine's noise, not a failure), and none of their
@@ -142,8 +144,14 @@ def test():
                       f"{c['code']:#x} {c['name']}, not H3_EXCESSIVE_LOAD (0x107): {codes}")
             check_eq(failed, closed, "attacker connections that failed vs closed by the server")
             check(streams > RESETS_MAX, f"the attacker reset only {streams} streams")
-            check_eq(abuse, closed,
-                     "quic_conn_closed_abuse vs the attacker's connections closed")
+            # the server may close a connection for abuse as the attacker's
+            # -D ends: counted here, while the client, gone, never saw it
+            # (at most the connections still open at its end)
+            open_at_end = started - failed
+            check(closed <= abuse <= closed + open_at_end,
+                  f"quic_conn_closed_abuse +{abuse}: the attacker saw {closed} "
+                  f"connections closed by the server and had {open_at_end} open "
+                  f"at its end")
             check(resets > RESETS_MAX, f"h3_streams_reset_by_peer moved by only {resets}")
 
             mean_alone = sum(alone) / len(alone)
