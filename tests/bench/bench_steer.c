@@ -149,6 +149,7 @@ make_worker(void)
 	qs_config_defaults(&cfg);
 	qs_frames_listen(&cfg.listen);
 	dp.cfg = &cfg;
+	dp.listen = cfg.listen;
 	dp.n_workers = N_WORKERS;
 	dp.n_lcores = N_WORKERS;
 	dp.n_ports = 1;

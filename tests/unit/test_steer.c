@@ -617,6 +617,7 @@ rx_lcore_new(void)
 	qs_config_defaults(&rx_cfg);
 	qs_frames_listen(&rx_cfg.listen);
 	rx_dp.cfg = &rx_cfg;
+	rx_dp.listen = rx_cfg.listen;
 	rx_dp.codec = codec;
 	rx_dp.n_workers = N_WORKERS;
 	rx_dp.n_lcores = N_WORKERS;
