@@ -92,11 +92,7 @@ lcore_new(struct qs_dataplane *dp, unsigned int lcore_id, uint16_t index,
 	lc->tx.n_ports = dp->n_ports;
 	lc->tx.stats = &lc->stats;
 	qs_lcore_set_role(lc, role);
-	lc->gen = dp->reload.current;
-	lc->h3.content = lc->gen->content;
 	lc->env = (struct qs_env){
-		.cfg = &lc->gen->cfg,
-		.tls = lc->gen->tls,
 		.codec = &dp->codec,
 		.pool = dp->pool,
 		.app = &qs_h3_app_ops,
@@ -107,6 +103,7 @@ lcore_new(struct qs_dataplane *dp, unsigned int lcore_id, uint16_t index,
 		.tx = &lc->tx,
 		.reset_limit = &lc->reset_limit,
 	};
+	qs_lcore_set_generation(lc, dp->reload.current);
 
 	if (role == QS_ROLE_IO) {
 		uint16_t io = (uint16_t)(index - dp->n_workers);

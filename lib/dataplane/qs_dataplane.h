@@ -221,6 +221,11 @@ void qs_dataplane_tick(struct qs_dataplane *dp);
 /* How busy lc is; any thread. */
 void qs_lcore_load_read(const struct qs_lcore *lc, struct qs_load_view *v);
 
+/* What lc's connections and requests read from now on: g's
+ * configuration, credentials and store (at start, then at each pick-up). */
+void qs_lcore_set_generation(struct qs_lcore *lc,
+			     const struct qs_generation *g);
+
 /* Sets the role-specific functions of lc. */
 void qs_lcore_set_role(struct qs_lcore *lc, enum qs_lcore_role role);
 

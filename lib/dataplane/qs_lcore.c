@@ -368,6 +368,15 @@ rx_poll_none(struct qs_lcore *lc)
 	return 0;
 }
 
+void
+qs_lcore_set_generation(struct qs_lcore *lc, const struct qs_generation *g)
+{
+	lc->gen = g;
+	lc->env.cfg = &g->cfg;
+	lc->env.tls = g->tls;
+	lc->h3.content = g->content;
+}
+
 /* The top of the loop: nothing of the last iteration is in use any more
  * but what holds keep, so a reload's generation takes over here. */
 static inline void
@@ -376,12 +385,8 @@ generation_pick_up(struct qs_lcore *lc)
 	const struct qs_generation *g = qs_reload_pick_up(&lc->dp->reload,
 							  lc->worker);
 
-	if (unlikely(g != lc->gen)) {
-		lc->gen = g;
-		lc->env.cfg = &g->cfg;
-		lc->env.tls = g->tls;
-		lc->h3.content = g->content;
-	}
+	if (unlikely(g != lc->gen))
+		qs_lcore_set_generation(lc, g);
 }
 
 /* The loop of a lcore that owns connections: with its own queues (RTC) or
