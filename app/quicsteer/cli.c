@@ -262,68 +262,107 @@ conns_show(FILE *out)
 		conn_info_print(out, &top[i]);
 }
 
-static void
-conn_show(FILE *out, const char *hex)
+/* Asks every worker at once for the connection with CID hex (a CID that
+ * names no owner, or another format's, is found wherever it is): its
+ * owner's answer, to release with qs_ctl_release, or NULL after saying
+ * why on out. */
+static struct qs_ctl_req *
+conn_find(FILE *out, const char *hex, enum qs_ctl_type type)
 {
-	struct qs_ctl_req q = {.type = QS_CTL_CONN};
+	struct qs_ctl_req q = {.type = type};
 	struct qs_ctl_req *answers[QS_MAX_WORKERS];
+	struct qs_ctl_req *found = NULL;
 	int len = qs_ctl_parse_cid(hex, q.cid);
-	bool found = false;
 
 	if (len < 0) {
 		fprintf(out, "'%s' is not a connection ID in hex\n", hex);
-		return;
+		return NULL;
 	}
 	q.cid_len = (uint8_t)len;
-	/* every worker at once: a CID that names no owner (or another
-	 * format's) is found wherever it is */
 	qs_dataplane_ask_all(cli_dp, &q, CTL_TIMEOUT_MS, answers);
 	for (uint16_t w = 0; w < cli_dp->n_workers; w++) {
 		struct qs_ctl_req *a = answers[w];
 
-		if (a != NULL && a->n_out == 1 && !found) {
-			conn_header_print(out);
-			conn_info_print(out, &a->out[0]);
-			fprintf(out, "  server CIDs %u, peer addresses seen %u\n",
-				a->out[0].n_cids, a->out[0].migrations_seen);
-			fprintf(out, "  heap bytes: ngtcp2 %" PRIu64 ", nghttp3 %"
-				PRIu64 ", quicsteer %" PRIu64
-				" (GnuTLS not counted)\n", a->out[0].mem_ngtcp2,
-				a->out[0].mem_nghttp3, a->out[0].mem_quicsteer);
-			found = true;
-		}
-		if (a != NULL)
+		if (a != NULL && a->n_out == 1 && found == NULL)
+			found = a;
+		else if (a != NULL)
 			qs_ctl_release(a);
 	}
-	if (found)
-		return;
-	fprintf(out, "no connection with CID %s\n", hex);
+	if (found == NULL)
+		fprintf(out, "no connection with CID %s\n", hex);
+	return found;
 }
 
-/* ngtcp2 0.12 takes a connection's qlog writer (settings.qlog) only in
- * ngtcp2_conn_server_new and has no call to set it later: say so, and how
- * to get qlog, rather than pretend. */
+static const char *
+qlog_state_name(uint8_t state)
+{
+	static const char *const names[] = {
+		[QS_QLOG_OFF] = "off", [QS_QLOG_ON] = "on",
+		[QS_QLOG_CUT] = "truncated", [QS_QLOG_DONE] = "ended",
+		[QS_QLOG_ARMED] = "armed (set qlog on starts it)",
+	};
+
+	return state < RTE_DIM(names) && names[state] != NULL ? names[state] : "?";
+}
+
+static void
+conn_show(FILE *out, const char *hex)
+{
+	struct qs_ctl_req *a = conn_find(out, hex, QS_CTL_CONN);
+
+	if (a == NULL)
+		return;
+	conn_header_print(out);
+	conn_info_print(out, &a->out[0]);
+	fprintf(out, "  server CIDs %u, peer addresses seen %u, qlog %s\n",
+		a->out[0].n_cids, a->out[0].migrations_seen,
+		qlog_state_name(a->out[0].qlog_state));
+	fprintf(out, "  heap bytes: ngtcp2 %" PRIu64 ", nghttp3 %" PRIu64
+		", quicsteer %" PRIu64 " (GnuTLS not counted)\n",
+		a->out[0].mem_ngtcp2, a->out[0].mem_nghttp3,
+		a->out[0].mem_quicsteer);
+	qs_ctl_release(a);
+}
+
+/* ngtcp2 0.12 takes a connection's qlog writer only at its creation, so
+ * only a connection created ARMED ([debug] qlog_live) can start later;
+ * its owner switches it on (qs_conn_qlog_start). */
 static void
 qlog_set_on(FILE *out, const char *hex)
 {
 	const struct qs_config *cfg = cli_dp->cfg;
-	struct qs_ctl_req q;
+	const struct qs_ctl_conn_info *ci;
+	struct qs_ctl_req *a;
 
-	if (qs_ctl_parse_cid(hex, q.cid) < 0) {
-		fprintf(out, "'%s' is not a connection ID in hex\n", hex);
+	if (!cli_dp->qlog_on) {
+		fprintf(out, "qlog is off: set [debug] qlog_dir and qlog_live = on "
+			"(qlog_dir takes a restart)\n");
 		return;
 	}
-	fprintf(out, "qlog is chosen when a connection starts: set [debug] "
-		"qlog_sample (1: every connection) and qlog_dir in the "
-		"configuration; ngtcp2 0.12 cannot switch qlog on for a live "
-		"connection, so %s is not logged by this command.\n", hex);
-	if (cli_dp->qlog_on)
-		fprintf(out, "now: qlog_dir = %s, qlog_sample = %u (one connection "
-			"in %u per worker, from its first packet: "
-			"<qlog_dir>/<first server CID>.sqlog)\n", cfg->qlog_dir,
-			cfg->qlog_sample, cfg->qlog_sample);
+	a = conn_find(out, hex, QS_CTL_QLOG_ON);
+	if (a == NULL)
+		return;
+	ci = &a->out[0];
+	if (a->qlog_started == 0 && ci->qlog_state == QS_QLOG_ON)
+		fprintf(out, "qlog on for %s: %s/%s.sqlog, from now on\n", hex,
+			cfg->qlog_dir, ci->cid);
+	else if (a->qlog_started == 0)
+		fprintf(out, "qlog for %s lost its first record: the qlog ring "
+			"was full (qlog_dropped); %s/%s.sqlog.truncated\n", hex,
+			cfg->qlog_dir, ci->cid);
+	else if (ci->qlog_state == QS_QLOG_ON)
+		fprintf(out, "qlog for %s is already on: %s/%s.sqlog\n", hex,
+			cfg->qlog_dir, ci->cid);
+	else if (ci->qlog_state == QS_QLOG_OFF)
+		fprintf(out, "%s started without qlog and ngtcp2 0.12 cannot add "
+			"it later: connections get it from their start (1 in "
+			"qlog_sample = %u), or, with [debug] qlog_live = on "
+			"(now %s; a reload changes it), when asked\n", hex,
+			cfg->qlog_sample, cfg->qlog_live ? "on" : "off");
 	else
-		fprintf(out, "now: qlog_dir = off\n");
+		fprintf(out, "qlog for %s has %s: nothing more is written\n", hex,
+			qlog_state_name(ci->qlog_state));
+	qs_ctl_release(a);
 }
 
 /* cmdline's input is a terminal or a file; its output is always stdout */
@@ -538,8 +577,8 @@ static cmdline_parse_token_string_t cmd_set_qlog_cid =
 
 static cmdline_parse_inst_t cmd_set_qlog = {
 	.f = cmd_set_qlog_parsed,
-	.help_str = "set qlog on <cid hex>: not possible for a live connection "
-		    "(ngtcp2 0.12); says how qlog is chosen ([debug] qlog_sample)",
+	.help_str = "set qlog on <cid hex>: qlog of a live connection from now "
+		    "on ([debug] qlog_live = on)",
 	.tokens = {(void *)&cmd_set_qlog_set, (void *)&cmd_set_qlog_qlog,
 		   (void *)&cmd_set_qlog_on, (void *)&cmd_set_qlog_cid, NULL},
 };
@@ -649,8 +688,8 @@ cmd_help_parsed(void *parsed __rte_unused, struct cmdline *cl,
 		"show reload            generation, reloads, the last message\n"
 		"clear stats            zero the CLI's view of the counters\n"
 		"set log <type> <level> e.g. set log quicsteer.* debug\n"
-		"set qlog on <cid>      says why not: qlog is chosen at a\n"
-		"                       connection's start ([debug] qlog_sample)\n"
+		"set qlog on <cid>      qlog of that connection from now on\n"
+		"                       (it started with [debug] qlog_live = on)\n"
 		"drain                  GOAWAY everywhere, refuse new connections,\n"
 		"                       close each when done (before a restart)\n"
 		"reload                 read config, cert, key and docroot again;\n"

@@ -86,7 +86,8 @@ static const struct key_def keys[] = {
 	{"log", "access_format", K_CHOICE, F(access_format), 0, 0, false, access_format_words, 0},
 	{"log", "access_ring", K_UINT, F(access_ring), 16, 1u << 20, true, NULL, 0},
 	{"debug", "qlog_dir", K_PATH, F(qlog_dir), 0, SZ(qlog_dir), false, NULL, 0},
-	{"debug", "qlog_sample", K_UINT, F(qlog_sample), 1, UINT32_MAX, false, NULL, 0},
+	{"debug", "qlog_sample", K_UINT, F(qlog_sample), 0, UINT32_MAX, false, NULL, 0},
+	{"debug", "qlog_live", K_CHOICE, F(qlog_live), 0, 0, false, onoff_words, 0},
 	{"debug", "qlog_ring", K_UINT, F(qlog_ring), 16, 1u << 20, true, NULL, 0},
 };
 
@@ -103,7 +104,7 @@ static const struct {
 	{"tls", "cert"}, {"tls", "key"},
 	{"http", "docroot"}, {"http", "docroot_max_mb"}, {"http", "bytes_max"},
 	{"http", "max_field_section_size"},
-	{"debug", "qlog_sample"},
+	{"debug", "qlog_sample"}, {"debug", "qlog_live"},
 };
 
 /* keys that are gone, and what to write instead */
@@ -525,6 +526,17 @@ qs_config_validate(const struct qs_config *cfg, char *err, size_t errlen)
 	if (qs_config_qlog_on(cfg) &&
 	    check_writable_dir("[debug] qlog_dir", cfg->qlog_dir, err, errlen) < 0)
 		return -1;
+	if (cfg->qlog_live && !qs_config_qlog_on(cfg)) {
+		snprintf(err, errlen, "[debug] qlog_live = on needs a qlog_dir "
+			 "to write to");
+		return -1;
+	}
+	if (qs_config_qlog_on(cfg) && cfg->qlog_sample == 0 && !cfg->qlog_live) {
+		snprintf(err, errlen, "[debug] qlog_sample = 0 with qlog_live = "
+			 "off: no connection would get qlog (set qlog_dir = off, "
+			 "or qlog_live = on to choose them with set qlog on)");
+		return -1;
+	}
 	return 0;
 }
 
@@ -647,7 +659,8 @@ qs_config_dump(const struct qs_config *cfg, FILE *out)
 	fprintf(out, "\n[log]\naccess_log = %s\naccess_format = %s\naccess_ring = %u\n",
 		qs_config_access_log_on(cfg) ? cfg->access_log : "off",
 		access_format_words[cfg->access_format], cfg->access_ring);
-	fprintf(out, "\n[debug]\nqlog_dir = %s\nqlog_sample = %u\nqlog_ring = %u\n",
+	fprintf(out, "\n[debug]\nqlog_dir = %s\nqlog_sample = %u\n"
+		"qlog_live = %s\nqlog_ring = %u\n",
 		qs_config_qlog_on(cfg) ? cfg->qlog_dir : "off", cfg->qlog_sample,
-		cfg->qlog_ring);
+		onoff_words[cfg->qlog_live], cfg->qlog_ring);
 }

@@ -113,7 +113,10 @@ struct qs_config {
 
 	/* [debug] */
 	char qlog_dir[PATH_MAX];        /* "" or "off": no qlog */
-	uint32_t qlog_sample;           /* one connection in N gets qlog */
+	uint32_t qlog_sample;           /* one connection in N gets qlog
+					 * from its start (0: none) */
+	uint32_t qlog_live;             /* 1: `set qlog on <cid>` can switch
+					 * it on for a connection later */
 	uint32_t qlog_ring;             /* records per worker, a power of 2 */
 };
 

@@ -22,9 +22,8 @@ conn_info(const struct qs_conn *c, uint16_t worker, uint64_t now,
 	ngtcp2_conn_stat st;
 
 	memset(out, 0, sizeof(*out));
-	if (c->n_cids > 0)
-		for (size_t j = 0; j < c->cids[0].datalen; j++)
-			snprintf(out->cid + 2 * j, 3, "%02x", c->cids[0].data[j]);
+	for (size_t j = 0; j < c->first_cid.datalen; j++)
+		snprintf(out->cid + 2 * j, 3, "%02x", c->first_cid.data[j]);
 	if (p->remote.sa.sa_family == AF_INET6) {
 		inet_ntop(AF_INET6, &p->remote.in6.sin6_addr, addr, sizeof(addr));
 		snprintf(out->peer, sizeof(out->peer), "[%s]:%u", addr,
@@ -46,6 +45,7 @@ conn_info(const struct qs_conn *c, uint16_t worker, uint64_t now,
 	out->mem_ngtcp2 = c->q.mem[QS_MEM_NGTCP2];
 	out->mem_nghttp3 = c->q.mem[QS_MEM_NGHTTP3];
 	out->mem_quicsteer = sizeof(*c) + (c->close_pkt != NULL ? c->close_len : 0);
+	out->qlog_state = c->qlog.state;
 	out->worker = worker;
 }
 
@@ -59,9 +59,9 @@ conn_has_cid(const struct qs_conn *c, const uint8_t *cid, uint8_t len)
 }
 
 void
-qs_ctl_serve(const struct qs_conn_set *set, struct qs_ctl_req *req)
+qs_ctl_serve(struct qs_conn_set *set, struct qs_ctl_req *req)
 {
-	const struct qs_conn *c;
+	struct qs_conn *c;
 	uint32_t max = RTE_MIN(req->max, (uint32_t)QS_CTL_MAX_CONNS);
 	uint16_t worker = set->env->worker;
 	uint64_t now = set->env->now;
@@ -69,8 +69,10 @@ qs_ctl_serve(const struct qs_conn_set *set, struct qs_ctl_req *req)
 	req->n_conns = set->n_conns;
 	req->n_out = 0;
 	LIST_FOREACH(c, &set->conns, link) {
-		if (req->type == QS_CTL_CONN) {
+		if (req->type != QS_CTL_CONNS) {
 			if (conn_has_cid(c, req->cid, req->cid_len)) {
+				if (req->type == QS_CTL_QLOG_ON)
+					req->qlog_started = qs_conn_qlog_start(c);
 				conn_info(c, worker, now, &req->out[0]);
 				req->n_out = 1;
 				break;

@@ -16,6 +16,7 @@
 enum qs_ctl_type {
 	QS_CTL_CONNS,    /* count and the busiest connections */
 	QS_CTL_CONN,     /* one connection, by any of its CIDs */
+	QS_CTL_QLOG_ON,  /* the same, and start its qlog (qlog_live) */
 };
 
 struct qs_ctl_conn_info {
@@ -32,6 +33,7 @@ struct qs_ctl_conn_info {
 	uint64_t mem_ngtcp2;          /* heap bytes: ngtcp2's, nghttp3's, and */
 	uint64_t mem_nghttp3;
 	uint64_t mem_quicsteer;       /* ours (GnuTLS's are not counted) */
+	uint8_t qlog_state;           /* qs_qlog_state */
 	uint16_t worker;
 };
 
@@ -41,6 +43,7 @@ struct qs_ctl_req {
 	uint8_t cid_len;
 	uint32_t max;                /* QS_CTL_CONNS: how many to list */
 	/* answer */
+	int qlog_started;            /* QS_CTL_QLOG_ON: qs_conn_qlog_start's */
 	uint32_t n_conns;
 	uint32_t n_out;
 	struct qs_ctl_conn_info out[QS_CTL_MAX_CONNS];
@@ -52,7 +55,7 @@ struct qs_ctl_req {
 enum qs_ctl_state { QS_CTL_PENDING, QS_CTL_DONE, QS_CTL_ABANDONED };
 
 /* Worker side: answers from the connections of its lcore. */
-void qs_ctl_serve(const struct qs_conn_set *set, struct qs_ctl_req *req);
+void qs_ctl_serve(struct qs_conn_set *set, struct qs_ctl_req *req);
 /* Control side: posts the question on the n workers' rings at once and
  * waits up to timeout_ms for all of them together. answers[i] is worker
  * i's answer (free it with qs_ctl_release), or NULL: its ring was full, or

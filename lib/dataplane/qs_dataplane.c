@@ -252,9 +252,15 @@ qs_dataplane_init(struct qs_dataplane *dp, const struct qs_config *cfg)
 	if (dp->qlog_on) {
 		for (uint16_t w = 0; w < dp->n_workers; w++)
 			dp->workers[w]->env.qlog = dp->logwriter.qlog.rings[w];
-		RTE_LOG(INFO, QS_DP, "qlog: %s/<first server CID>.sqlog, one "
-			"connection in %u per worker, %u records per worker\n",
-			cfg->qlog_dir, cfg->qlog_sample, cfg->qlog_ring);
+		char sample[64] = "none from its start";
+
+		if (cfg->qlog_sample > 0)
+			snprintf(sample, sizeof(sample), "one connection in %u "
+				 "per worker from its start", cfg->qlog_sample);
+		RTE_LOG(INFO, QS_DP, "qlog: %s/<first server CID>.sqlog, %s%s, %u "
+			"records per worker\n", cfg->qlog_dir, sample,
+			cfg->qlog_live ? ", any other on `set qlog on <cid>` "
+			"(qlog_live)" : "", cfg->qlog_ring);
 	}
 
 	RTE_LOG(INFO, QS_DP, "%s layout: %u workers%s, steering %s, cid format %s\n",

@@ -428,6 +428,21 @@ cb_qlog_write(void *user_data, uint32_t flags, const void *data, size_t datalen)
 	qs_qlog_write(&c->qlog, env->qlog, flags, data, datalen, env->stats);
 }
 
+int
+qs_conn_qlog_start(struct qs_conn *c)
+{
+	struct qs_env *env = c->set->env;
+	const ngtcp2_transport_params *params =
+		ngtcp2_conn_get_local_transport_params(c->q.conn);
+
+	/* the header's group_id is what ngtcp2 gave a sampled connection */
+	return qs_qlog_start_live(&c->qlog, c->first_cid.data,
+				  (uint8_t)c->first_cid.datalen,
+				  params->original_dcid.data,
+				  params->original_dcid.datalen, env->qlog,
+				  env->stats);
+}
+
 /* ---- life ---- */
 
 static void
@@ -487,12 +502,17 @@ qs_conn_new(struct qs_conn_set *set, const ngtcp2_pkt_hd *hd,
 		(uint64_t)cfg->handshake_timeout_ms * NGTCP2_MILLISECONDS;
 	settings.token = hd->token;
 	/* one connection in qlog_sample, decided now: ngtcp2 takes its qlog
-	 * writer only here (the header goes out from ngtcp2_conn_server_new) */
-	if (env->qlog != NULL &&
-	    qs_qlog_sample(&env->qlog_sample_count, cfg->qlog_sample)) {
-		qs_qlog_start(&c->qlog, scid.data, (uint8_t)scid.datalen);
-		settings.qlog.write = cb_qlog_write;
-		settings.qlog.odcid = ocid != NULL ? *ocid : hd->dcid;
+	 * writer only here (the header goes out from ngtcp2_conn_server_new);
+	 * with qlog_live the others get it too, to be switched on later */
+	if (env->qlog != NULL) {
+		if (qs_qlog_sample(&env->qlog_sample_count, cfg->qlog_sample))
+			qs_qlog_start(&c->qlog, scid.data, (uint8_t)scid.datalen);
+		else if (cfg->qlog_live)
+			qs_qlog_arm(&c->qlog);
+		if (c->qlog.state != QS_QLOG_OFF) {
+			settings.qlog.write = cb_qlog_write;
+			settings.qlog.odcid = ocid != NULL ? *ocid : hd->dcid;
+		}
 	}
 
 	ngtcp2_transport_params_default(&params);

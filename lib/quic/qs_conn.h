@@ -90,7 +90,8 @@ struct qs_conn {
 	uint64_t goaway_final_at;             /* ns: when it went */
 	bool handshake_done;
 	struct qs_tls_creds *tls_creds;       /* held while q.tls lives */
-	struct qs_qlog qlog;                  /* sampled at the start, or off */
+	struct qs_qlog qlog;                  /* sampled at the start, armed,
+					       * or off */
 
 	struct qs_timer timer;                /* expiry in ns */
 	bool dirty;
@@ -137,6 +138,10 @@ int qs_conn_expire(struct qs_conn *c);
 void qs_conn_shutdown(struct qs_conn *c);
 /* Sends CONNECTION_CLOSE with NO_ERROR at once. */
 void qs_conn_close_now(struct qs_conn *c);
+/* `set qlog on`: starts the qlog of a connection created ARMED ([debug]
+ * qlog_live) with its file's header; the events from now on follow.
+ * Returns 0, or -1 when it was not ARMED (c->qlog.state says why). */
+int qs_conn_qlog_start(struct qs_conn *c);
 
 /* Requests open, or the final GOAWAY still to send. */
 bool qs_conn_busy(const struct qs_conn *c);

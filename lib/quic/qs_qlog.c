@@ -20,6 +20,55 @@ qs_qlog_start(struct qs_qlog *q, const uint8_t *cid, uint8_t cid_len)
 	memcpy(q->cid, cid, q->cid_len);
 }
 
+void
+qs_qlog_arm(struct qs_qlog *q)
+{
+	memset(q, 0, sizeof(*q));
+	q->state = QS_QLOG_ARMED;
+}
+
+size_t
+qs_qlog_header(uint8_t *buf, const uint8_t *odcid, size_t odcid_len)
+{
+	static const char head[] =
+		"\x1e{\"qlog_format\":\"JSON-SEQ\",\"qlog_version\":\"0.3\","
+		"\"trace\":{\"vantage_point\":{\"name\":\"ngtcp2\",\"type\":"
+		"\"server\"},\"common_fields\":{\"protocol_type\":[\"QUIC\"],"
+		"\"time_format\":\"relative\",\"reference_time\":0,"
+		"\"group_id\":\"";
+	static const char tail[] = "\"}}}\n";
+	static const char xdigits[] = "0123456789abcdef";
+	uint8_t *p = buf;
+
+	_Static_assert(sizeof(head) - 1 + 2 * QS_QLOG_CID_MAX + sizeof(tail) - 1 <=
+		       QS_QLOG_HEADER_MAX, "QS_QLOG_HEADER_MAX is too small");
+	odcid_len = RTE_MIN(odcid_len, (size_t)QS_QLOG_CID_MAX);
+	memcpy(p, head, sizeof(head) - 1);
+	p += sizeof(head) - 1;
+	for (size_t i = 0; i < odcid_len; i++) {
+		*p++ = (uint8_t)xdigits[odcid[i] >> 4];
+		*p++ = (uint8_t)xdigits[odcid[i] & 0xf];
+	}
+	memcpy(p, tail, sizeof(tail) - 1);
+	p += sizeof(tail) - 1;
+	return (size_t)(p - buf);
+}
+
+int
+qs_qlog_start_live(struct qs_qlog *q, const uint8_t *cid, uint8_t cid_len,
+		   const uint8_t *odcid, size_t odcid_len, struct rte_ring *ring,
+		   struct qs_stats *stats)
+{
+	uint8_t header[QS_QLOG_HEADER_MAX];
+
+	if (q->state != QS_QLOG_ARMED)
+		return -1;
+	qs_qlog_start(q, cid, cid_len);
+	qs_qlog_write(q, ring, 0, header, qs_qlog_header(header, odcid, odcid_len),
+		      stats);
+	return 0;
+}
+
 static void
 record_head(struct qs_qlog_record *r, const struct qs_qlog *q, uint32_t seq,
 	    uint8_t flags, size_t len)
@@ -80,6 +129,8 @@ qs_qlog_write(struct qs_qlog *q, struct rte_ring *ring, uint32_t flags,
 	bool fin = (flags & NGTCP2_QLOG_WRITE_FLAG_FIN) != 0;
 	const uint8_t *p = data;
 
+	if (q->state == QS_QLOG_ARMED)
+		return;        /* qlog_live, not asked for: by design */
 	if (q->state != QS_QLOG_ON) {
 		stats->qlog_dropped++;
 		if (q->state == QS_QLOG_CUT)

@@ -19,7 +19,15 @@
  * records skip a sequence number, that it cannot write, or that is still
  * open at shutdown or silent for too long). qlog_dropped counts the chunks
  * that did not reach a ring. To keep room for those last records, a chunk
- * with data needs QS_QLOG_RESERVE free slots beyond its own. */
+ * with data needs QS_QLOG_RESERVE free slots beyond its own.
+ *
+ * A connection can also get qlog while it runs (`set qlog on <cid>`).
+ * ngtcp2 0.12 takes the callback only at creation, so with [debug]
+ * qlog_live every connection starts ARMED: ngtcp2 formats its events and
+ * the worker discards them, uncounted, until the owner switches it on
+ * (qs_qlog_start_live): then the file starts with a header like ngtcp2's
+ * own (qs_qlog_header), and the events that follow carry times relative to
+ * the connection's start, as in a sampled connection's file. */
 #ifndef QS_QLOG_H
 #define QS_QLOG_H
 
@@ -64,6 +72,8 @@ enum qs_qlog_state {
 	QS_QLOG_ON,
 	QS_QLOG_CUT,               /* a chunk was lost; TRUNCATED still to go */
 	QS_QLOG_DONE,              /* FIN or TRUNCATED went: nothing more */
+	QS_QLOG_ARMED,             /* ngtcp2 has the callback (qlog_live);
+				    * its chunks are discarded until ON */
 };
 
 /* A connection's qlog, in its struct qs_conn. */
@@ -76,12 +86,14 @@ struct qs_qlog {
 
 /* The sampling decision at a connection's start: true for the first of
  * every `sample` calls on this counter (per worker), so k connections get
- * ceil(k / sample) qlogs. */
+ * ceil(k / sample) qlogs; sample 0: none. */
 static inline bool
 qs_qlog_sample(uint32_t *counter, uint32_t sample)
 {
 	bool yes = *counter == 0;
 
+	if (sample == 0)
+		return false;
 	if (++*counter >= sample)
 		*counter = 0;
 	return yes;
@@ -89,6 +101,23 @@ qs_qlog_sample(uint32_t *counter, uint32_t sample)
 
 /* Switches q on for the connection whose first server CID is cid. */
 void qs_qlog_start(struct qs_qlog *q, const uint8_t *cid, uint8_t cid_len);
+/* qlog_live: q takes ngtcp2's chunks and discards them until started. */
+void qs_qlog_arm(struct qs_qlog *q);
+
+/* The longest header qs_qlog_header writes. */
+#define QS_QLOG_HEADER_MAX 256
+/* The JSON-SEQ record that starts a file, as ngtcp2 0.12 writes it at a
+ * connection's creation (qlog 0.3, server vantage point, times relative
+ * to the connection's start, group_id the client's original DCID), into
+ * buf (QS_QLOG_HEADER_MAX bytes). Returns its length. */
+size_t qs_qlog_header(uint8_t *buf, const uint8_t *odcid, size_t odcid_len);
+
+/* Switches an ARMED q on for the connection whose first server CID is cid
+ * and puts its header on ring (as qs_qlog_write). Returns 0, or -1 when q
+ * was not ARMED (then nothing changes). */
+int qs_qlog_start_live(struct qs_qlog *q, const uint8_t *cid, uint8_t cid_len,
+		       const uint8_t *odcid, size_t odcid_len,
+		       struct rte_ring *ring, struct qs_stats *stats);
 
 /* Records for up to max x QS_QLOG_DATA_MAX bytes of a chunk (data, len),
  * numbered from seq, into out: *n of them. Returns the bytes taken. The

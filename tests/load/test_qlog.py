@@ -16,17 +16,26 @@ connection.
    packets), and the path change each move makes: a PATH_CHALLENGE the
    server sends and the PATH_RESPONSE it receives (ngtcp2 0.12.1 writes
    no connectivity events: its path validation shows in the frames).
-   The CLI's `set qlog on <cid>` says qlog is chosen at a connection's
-   start (ngtcp2 0.12 cannot switch it on later).
-2. qlog_sample = 2: per worker, exactly ceil(k / 2) files for its k
+2. Live ([debug] qlog_live = on, qlog_sample = 0): two connections
+   download with NAT rebinding; no file appears until `set qlog on <cid>`
+   names one of them. Then that connection alone gets a file, complete and
+   parsing, whose header has ngtcp2's form with its ODCID, and whose events
+   are from after the command: 1-RTT packets and the path validation of
+   the rebindings that follow, no Initial. `show conn` says "qlog on", a
+   second `set qlog on` says it is already on, an unknown CID is named.
+   A reload that turns qlog_live off (and samples the first connection
+   per worker) reaches new connections: one started then without qlog
+   cannot get it, and the command says why; a reload to qlog_sample = 0
+   without qlog_live is refused.
+3. qlog_sample = 2: per worker, exactly ceil(k / 2) files for its k
    connections.
-3. qlog_ring = 16 (and 256) under a burst: the workers never wait (every
+4. qlog_ring = 16 (and 256) under a burst: the workers never wait (every
    request is answered), chunks that do not fit are counted in
    qlog_dropped, and no file is corrupt in silence: every connection not
    counted in qlog_truncated has a complete .sqlog, the cut ones a
    .sqlog.truncated (or none, when their first record was lost), and every
    file holds whole JSON records.
-4. A qlog_dir that is not a writable directory stops the start with the
+5. A qlog_dir that is not a writable directory stops the start with the
    section, key, path and reason."""
 import json
 import math
@@ -38,6 +47,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))
 
+from fleet import Load  # noqa: E402
 from loadlib import (check, check_all_completed, check_eq, check_server_exit,  # noqa: E402
                      main, make_cert, run_load, summary)
 from rig import SERVER_V4, Rig, delta, temp_dir, total  # noqa: E402
@@ -45,10 +55,12 @@ from rig import SERVER_V4, Rig, delta, temp_dir, total  # noqa: E402
 WORKERS = 2
 RS = b"\x1e"
 CID_RE = re.compile(r"cid=([0-9a-f]+)")
+CONN_LINE_RE = re.compile(r"^\d+\s+([0-9a-f]{16,40})\s+\S+\s+open\s", re.M)
 
 
-def config(qdir, sample=1, ring=4096, access_log=None):
-    text = f"[debug]\nqlog_dir = {qdir}\nqlog_sample = {sample}\nqlog_ring = {ring}\n"
+def config(qdir, sample=1, ring=4096, access_log=None, live="off"):
+    text = (f"[debug]\nqlog_dir = {qdir}\nqlog_sample = {sample}\nqlog_ring = {ring}\n"
+            f"qlog_live = {live}\n")
     if access_log is not None:
         text += f"[log]\naccess_log = {access_log}\n"
     return text
@@ -196,16 +208,117 @@ def every_connection(rig, cert, key, tmp):
             print(f"{what}: {path.name}: {len(recs)} records, {path.stat().st_size} bytes, "
                   f"PATH_CHALLENGE sent {challenges}, PATH_RESPONSE received {responses}")
         seen |= set(new)
-    # the CLI cannot switch qlog on for a live connection, and says so
+    # a connection that is gone
     rig.send_stdin(f"set qlog on {sorted(seen)[0]}\n", close=False)
-    out = rig.wait_output("qlog is chosen when a connection starts", timeout=5)
-    check("qlog_sample" in out and "cannot switch qlog on" in out,
-          f"`set qlog on`: {out[-600:]}")
+    rig.wait_output(f"no connection with CID {sorted(seen)[0]}", timeout=5)
     check_server_exit(rig)
     # nothing more after the exit: every file was closed at its FIN
     check_eq(len(sqlogs(qdir)), len(seen), "qlog files after the exit")
     check("qlog " in rig.output() and "truncated" in rig.output(),
           f"no qlog summary at exit: {rig.output()[-1500:]}")
+
+
+def cli(rig, command, answer, timeout=5):
+    """Types command at the CLI and waits for answer; the output after the
+    command was typed."""
+    mark = len(rig.output())
+    rig.send_stdin(command + "\n", close=False)
+    deadline = time.monotonic() + timeout
+    while answer not in (out := rig.output()[mark:]):
+        check(rig.alive() and time.monotonic() < deadline,
+              f"`{command}`: no {answer!r} within {timeout} s:\n{out[-2000:]}")
+        time.sleep(0.05)
+    return out
+
+
+def open_cids(rig, n, timeout=10):
+    """The CIDs of the n open connections `show conns` lists."""
+    deadline = time.monotonic() + timeout
+    while True:
+        out = cli(rig, "show conns", "(total", timeout)
+        cids = CONN_LINE_RE.findall(out)
+        if len(cids) == n or time.monotonic() > deadline:
+            check_eq(len(cids), n, f"open connections in `show conns`:\n{out}")
+            return cids
+        time.sleep(0.2)
+
+
+def qlog_of(rig, cid):
+    """What `show conn` says of the connection's qlog."""
+    out = cli(rig, f"show conn {cid}", "heap bytes")
+    m = re.search(r"qlog (on|off|armed|ended|truncated)", out)
+    check(m is not None, f"`show conn {cid}` does not give its qlog state:\n{out}")
+    return m.group(1)
+
+
+def live(rig, cert, key, tmp):
+    qdir = tmp / "qlog-live"
+    qdir.mkdir()
+    ini = Path(rig.write_file("qlog-live.ini", config(qdir, sample=0, live="on")))
+    rig.start(workers=WORKERS, interactive=True,
+              app_args=["--config", ini, "--cert", cert, "--key", key, "-i"])
+    before = rig.counters()
+    load = Load(rig, ["--ca", cert, "-c", 2, "-m", 1, "-D", 3, "--rebind-every", 100,
+                      uri(rig, "/bytes/3000")], "qlog-live")
+    first, other = open_cids(rig, 2)
+    time.sleep(0.5)
+    check_eq(sorted(qdir.iterdir()), [], "qlog files before `set qlog on`")
+    check_eq(qlog_of(rig, first), "armed", f"qlog of {first} before the command")
+    cli(rig, f"set qlog on {first}", f"qlog on for {first}: {qdir}/{first}.sqlog")
+    check_eq(qlog_of(rig, first), "on", f"qlog of {first} after the command")
+    check_eq(qlog_of(rig, other), "armed", f"qlog of {other}, not named")
+    cli(rig, f"set qlog on {first}", f"qlog for {first} is already on")
+    cli(rig, "set qlog on 00112233445566778899", "no connection with CID 00112233445566778899")
+    cli(rig, "set qlog on 0x12", "'0x12' is not a connection ID in hex")
+    rep = load.wait()
+    what = "qlog_live, `set qlog on` during a rebinding download"
+    print(f"{what}: {summary(rep)}")
+    check(rep["requests"]["completed"] > 100 and rep["requests"]["failed"] == 0,
+          f"{what}: requests {rep['requests']}")
+    check(rep["migrations"]["done"] >= 4, f"{what}: moves {rep['migrations']}")
+    d = wait_gone(rig, before)
+    check_eq(total(d, "qlog_dropped"), 0, f"{what}: qlog_dropped")
+    check_eq(total(d, "qlog_truncated"), 0, f"{what}: qlog_truncated")
+    files = wait_files(qdir, 1)
+    check_eq(sorted(p.name for p in qdir.iterdir()), [f"{first}.sqlog"],
+             f"{what}: files in the qlog directory")
+    recs = records(files[first])
+    check_header(files[first].name, recs)
+    check_eq(sorted(recs[0]), ["qlog_format", "qlog_version", "trace"],
+             f"{what}: the header's fields")
+    events = recs[1:]
+    sent, recv = packets(events, "transport:packet_sent"), packets(events, "transport:packet_received")
+    check("initial" not in pkt_types(sent) | pkt_types(recv) and
+          "1RTT" in pkt_types(sent) and "1RTT" in pkt_types(recv),
+          f"{what}: packet types {sorted(map(str, pkt_types(sent) | pkt_types(recv)))}: "
+          f"not those of a connection logged from after its handshake")
+    check(all(r.get("time", -1) > 0 for r in events),
+          f"{what}: an event without a time after the connection's start")
+    challenges, responses = path_validations(events)
+    check(challenges >= 1 and responses >= 1,
+          f"{what}: no path validation after the command (PATH_CHALLENGE sent "
+          f"{challenges}, PATH_RESPONSE received {responses})")
+    print(f"{what}: {first}.sqlog: {len(recs)} records from {events[0]['time']} ms "
+          f"after the start, PATH_CHALLENGE sent {challenges}, PATH_RESPONSE "
+          f"received {responses}; {other}: no file")
+
+    # a reload turns qlog_live off for new connections
+    ini.write_text(config(qdir, sample=0, live="off"))
+    out = cli(rig, "reload", "[debug] qlog_sample = 0 with qlog_live = off")
+    check("reload refused: config error:" in out, f"a reload to qlog_sample = 0 alone: {out}")
+    ini.write_text(config(qdir, sample=4294967295, live="off"))
+    cli(rig, "reload", "reload: generation 2")
+    load = Load(rig, ["--ca", cert, "-c", 4, "-m", 1, "-D", 3, uri(rig, "/bytes/3000")],
+                "qlog-live-off")
+    states = {c: qlog_of(rig, c) for c in open_cids(rig, 4)}
+    off = [c for c, st in states.items() if st == "off"]
+    check(len(off) >= 2 and set(states.values()) <= {"on", "off"},
+          f"qlog states after the reload to qlog_live = off, qlog_sample = 2^32 - 1: {states}")
+    out = cli(rig, f"set qlog on {off[0]}", "started without qlog")
+    check("qlog_live = on" in out and "(now off" in out, f"`set qlog on` of {off[0]}: {out}")
+    load.wait()
+    check_server_exit(rig)
+    check(not (qdir / f"{off[0]}.sqlog").exists(), f"{off[0]}: a file without qlog")
 
 
 def sampled(rig, cert, key, tmp):
@@ -290,6 +403,7 @@ def test():
         cert, key = make_cert(tmp, "quicsteer")
         with Rig("qlog", workers=WORKERS, start=False) as rig:
             every_connection(rig, cert, key, tmp)
+            live(rig, cert, key, tmp)
             sampled(rig, cert, key, tmp)
             for ring in (16, 256):
                 small_ring(rig, cert, key, tmp, ring)

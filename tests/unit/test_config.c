@@ -89,6 +89,7 @@ test_set_good_values(void)
 		U("dataplane", "inbox_size", "0x800", inbox_size, 2048),
 		U("log", "access_ring", "16", access_ring, 16),
 		U("log", "access_ring", "1048576", access_ring, 1048576),
+		U("debug", "qlog_sample", "0", qlog_sample, 0),
 		U("debug", "qlog_sample", "1", qlog_sample, 1),
 		U("debug", "qlog_sample", "4294967295", qlog_sample, UINT32_MAX),
 		U("debug", "qlog_ring", "16", qlog_ring, 16),
@@ -269,7 +270,7 @@ static const struct bad_value bad_values[] = {
 	{"log", "access_ring", "8", "out of range"},
 	{"log", "access_format", "csv", "'csv' is not one of: text, json"},
 	{"log", "access_log", "", "empty"},
-	{"debug", "qlog_sample", "0", "out of range"},
+	{"debug", "qlog_live", "yes", "'yes' is not one of: off, on"},
 	{"debug", "qlog_sample", "4294967296", "out of range"},
 	{"debug", "qlog_ring", "8", "out of range"},
 	{"debug", "qlog_ring", "1000", "not a power of 2"},
@@ -622,7 +623,17 @@ test_validate(void)
 		CHECK_EQ(qs_config_validate(&cfg, err, sizeof(err)), -1);
 		CHECK_CONTAINS(err, "Permission denied");
 	}
+	/* qlog_live needs the directory; qlog_sample = 0 needs qlog_live */
+	CHECK_EQ(set(&cfg, "debug", "qlog_dir", tmpdir, err), 0);
+	CHECK_EQ(set(&cfg, "debug", "qlog_sample", "0", err), 0);
+	CHECK_EQ(qs_config_validate(&cfg, err, sizeof(err)), -1);
+	CHECK_CONTAINS(err, "[debug] qlog_sample = 0 with qlog_live = off");
+	CHECK_EQ(set(&cfg, "debug", "qlog_live", "on", err), 0);
+	CHECK_EQ(qs_config_validate(&cfg, err, sizeof(err)), 0);
 	CHECK_EQ(set(&cfg, "debug", "qlog_dir", "off", err), 0);
+	CHECK_EQ(qs_config_validate(&cfg, err, sizeof(err)), -1);
+	CHECK_CONTAINS(err, "[debug] qlog_live = on needs a qlog_dir");
+	CHECK_EQ(set(&cfg, "debug", "qlog_live", "off", err), 0);
 	CHECK_EQ(qs_config_validate(&cfg, err, sizeof(err)), 0);
 
 	qs_config_clear_addrs(&cfg);
@@ -672,7 +683,7 @@ test_dump(void)
 	CHECK_CONTAINS(text, "steer = off\n");
 	CHECK_CONTAINS(text, "burst = 32\n");
 	CHECK_CONTAINS(text, "[debug]\nqlog_dir = off\nqlog_sample = 1\n"
-			     "qlog_ring = 4096\n");
+			     "qlog_live = off\nqlog_ring = 4096\n");
 	CHECK(text != NULL && strstr(text, "00112233") == NULL); /* no secret */
 	free(text);
 }

@@ -11,7 +11,10 @@
  *   exactly the chunks' bytes when complete; renamed .sqlog.truncated for a
  *   TRUNCATED record, a sequence gap, or no FIN by shutdown; no file for a
  *   connection whose first record was lost, or beyond max_open (counted);
- *   its thread closes a file at FIN without waiting for shutdown. */
+ *   its thread closes a file at FIN without waiting for shutdown;
+ * - qlog_live: an ARMED connection sends nothing and counts nothing until
+ *   started; then its header, byte for byte what ngtcp2 writes for a
+ *   connection with the same original DCID, and its events. */
 #include <dirent.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -25,6 +28,7 @@
 
 #include "dataplane/qs_logwriter.h"
 #include "quic/qs_qlog.h"
+#include "quic/qs_quic_glue.h"
 #include "qs_test.h"
 #include "qs_test_eal.h"
 
@@ -61,6 +65,10 @@ test_sample(void)
 		}
 	}
 	TEST_CONTEXT_CLEAR();
+	/* 0: none, however many */
+	uint32_t counter = 0;
+	for (int i = 0; i < 10; i++)
+		CHECK(!qs_qlog_sample(&counter, 0));
 }
 
 static void
@@ -397,6 +405,142 @@ test_writer_thread(void)
 	CHECK(strstr(err, "missing': No such file or directory") != NULL);
 }
 
+/* ---- qlog_live ---- */
+
+struct first_chunk {
+	uint8_t data[1024];
+	size_t len;
+};
+
+static void
+keep_first_chunk(void *user_data, uint32_t flags, const void *data, size_t len)
+{
+	struct first_chunk *f = user_data;
+
+	(void)flags;
+	if (f->len == 0 && len <= sizeof(f->data)) {
+		memcpy(f->data, data, len);
+		f->len = len;
+	}
+}
+
+static void
+zero_rand(uint8_t *dest, size_t len, const ngtcp2_rand_ctx *ctx)
+{
+	(void)ctx;
+	memset(dest, 0, len);
+}
+
+static int
+next_cid(ngtcp2_conn *conn, ngtcp2_cid *cid, uint8_t *token, size_t cidlen,
+	 void *user_data)
+{
+	(void)conn; (void)user_data;
+	memset(cid->data, 0x5c, cidlen);
+	cid->datalen = cidlen;
+	memset(token, 0, NGTCP2_STATELESS_RESET_TOKENLEN);
+	return 0;
+}
+
+/* What ngtcp2 itself writes first for a server connection with odcid. */
+static void
+ngtcp2_header(const ngtcp2_cid *odcid, struct first_chunk *out)
+{
+	struct sockaddr_in local = {.sin_family = AF_INET}, remote = local;
+	ngtcp2_cid scid = {.datalen = 8, .data = {1, 2, 3, 4, 5, 6, 7, 8}};
+	ngtcp2_callbacks callbacks;
+	ngtcp2_transport_params params;
+	ngtcp2_settings settings;
+	ngtcp2_conn *conn = NULL;
+	ngtcp2_path path = {
+		.local = {(ngtcp2_sockaddr *)&local, sizeof(local)},
+		.remote = {(ngtcp2_sockaddr *)&remote, sizeof(remote)},
+	};
+
+	qs_quic_callbacks_init(&callbacks, true);
+	callbacks.rand = zero_rand;
+	callbacks.get_new_connection_id = next_cid;
+	ngtcp2_settings_default(&settings);
+	settings.initial_ts = 1;
+	settings.qlog.write = keep_first_chunk;
+	settings.qlog.odcid = *odcid;
+	ngtcp2_transport_params_default(&params);
+	params.original_dcid = *odcid;
+	CHECK_EQ(ngtcp2_conn_server_new(&conn, odcid, &scid, &path,
+					NGTCP2_PROTO_VER_V1, &callbacks,
+					&settings, &params, NULL, out), 0);
+	ngtcp2_conn_del(conn);
+}
+
+static void
+test_live(void)
+{
+	static struct qs_qlog_record recs[8];
+	static const uint8_t chunk[200] = {'x'};
+	struct rte_ring *ring = rte_ring_create_elem("test_qlog_live",
+						     QS_QLOG_RECORD_SIZE, 16, 0,
+						     RING_F_SP_ENQ | RING_F_SC_DEQ);
+	const uint8_t cid[8] = {0x1e, 0x55};
+	ngtcp2_cid odcid = {.datalen = 20};
+	struct first_chunk theirs = {.len = 0};
+	uint8_t ours[QS_QLOG_HEADER_MAX];
+	struct qs_stats stats;
+	struct qs_qlog q;
+	size_t len;
+
+	CHECK(ring != NULL);
+	if (ring == NULL)
+		return;
+	memset(&stats, 0, sizeof(stats));
+	/* the header: ngtcp2's own, for the shortest and the longest ODCID */
+	for (size_t odcid_len = 8; odcid_len <= 20; odcid_len += 12) {
+		TEST_CONTEXT("ODCID of %zu bytes", odcid_len);
+		odcid.datalen = odcid_len;
+		for (size_t i = 0; i < odcid_len; i++)
+			odcid.data[i] = (uint8_t)(0xf0 + i * 37);
+		theirs.len = 0;
+		ngtcp2_header(&odcid, &theirs);
+		len = qs_qlog_header(ours, odcid.data, odcid.datalen);
+		CHECK_EQ(len, theirs.len);
+		CHECK(len == theirs.len && memcmp(ours, theirs.data, len) == 0);
+	}
+	TEST_CONTEXT_CLEAR();
+
+	/* armed: nothing goes and nothing is counted, FIN included */
+	qs_qlog_arm(&q);
+	CHECK_EQ(q.state, QS_QLOG_ARMED);
+	qs_qlog_write(&q, ring, 0, chunk, sizeof(chunk), &stats);
+	qs_qlog_write(&q, ring, 0, chunk, sizeof(chunk), &stats);
+	CHECK_EQ(rte_ring_count(ring), 0);
+	CHECK_EQ(stats.qlog_dropped, 0);
+	/* started: the header first, then each chunk */
+	CHECK_EQ(qs_qlog_start_live(&q, cid, sizeof(cid), odcid.data,
+				    odcid.datalen, ring, &stats), 0);
+	CHECK_EQ(q.state, QS_QLOG_ON);
+	CHECK_EQ(qs_qlog_start_live(&q, cid, sizeof(cid), odcid.data,
+				    odcid.datalen, ring, &stats), -1);
+	qs_qlog_write(&q, ring, 0, chunk, sizeof(chunk), &stats);
+	qs_qlog_write(&q, ring, NGTCP2_QLOG_WRITE_FLAG_FIN, chunk, 0, &stats);
+	CHECK_EQ(q.state, QS_QLOG_DONE);
+	CHECK_EQ(take_all(ring, recs, RTE_DIM(recs)), 3);
+	len = qs_qlog_header(ours, odcid.data, odcid.datalen);
+	CHECK_EQ(recs[0].seq, 0);
+	CHECK_EQ(recs[0].len, len);
+	CHECK(memcmp(recs[0].data, ours, len) == 0);
+	CHECK(memcmp(recs[0].cid, cid, sizeof(cid)) == 0);
+	CHECK_EQ(recs[1].seq, 1);
+	CHECK_EQ(recs[1].len, sizeof(chunk));
+	CHECK_EQ(recs[2].flags, QS_QLOG_FIN);
+	CHECK_EQ(stats.qlog_dropped, 0);
+	/* only an armed connection starts: not one that was never armed */
+	memset(&q, 0, sizeof(q));
+	CHECK_EQ(qs_qlog_start_live(&q, cid, sizeof(cid), odcid.data,
+				    odcid.datalen, ring, &stats), -1);
+	CHECK_EQ(q.state, QS_QLOG_OFF);
+	CHECK_EQ(rte_ring_count(ring), 0);
+	rte_ring_free(ring);
+}
+
 int
 main(void)
 {
@@ -411,6 +555,7 @@ main(void)
 	test_sample();
 	test_split();
 	test_ring();
+	test_live();
 	test_writer();
 	test_writer_thread();
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);

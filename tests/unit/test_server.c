@@ -548,6 +548,18 @@ test_ctl(struct harness *h)
 		CHECK(strcmp(req.out[0].peer, peer) == 0);
 	}
 
+	/* set qlog on: this harness has no qlog, so the connection was not
+	 * armed and nothing changes */
+	TEST_CONTEXT("control: set qlog on, not armed");
+	memset(&req, 0, sizeof(req));
+	req.type = QS_CTL_QLOG_ON;
+	memcpy(req.cid, dcid->data, dcid->datalen);
+	req.cid_len = (uint8_t)dcid->datalen;
+	qs_ctl_serve(&h->s.srv.set, &req);
+	CHECK_EQ(req.n_out, 1);
+	CHECK_EQ(req.qlog_started, -1);
+	CHECK_EQ(req.out[0].qlog_state, QS_QLOG_OFF);
+
 	TEST_CONTEXT("control: show conn <unknown CID>");
 	memcpy(unknown, dcid->data, dcid->datalen);
 	unknown[dcid->datalen - 1] ^= 0x5a;
