@@ -29,6 +29,14 @@ rig's vhost-user vSwitch, on hugepages), each in a rig of its own opened
 for the measurement and closed after it, and a second table ("per PMD")
 sets each PMD's figure beside af_packet's.
 
+With --peer NAME=PATH (NAME h2o or nginx; repeatable), items 1 to 4 run
+also against that server, started from PATH (a local build with HTTP/3:
+neither is a Debian package with it; this script never builds one) with
+a configuration written here: 1 worker thread or process, the same
+certificate, document root, address and port as gtlsserver, no access
+log. Its rounds alternate with the others', and a third table ("peers")
+sets each figure beside quicsteer's.
+
 With --results-json FILE, every figure of the run goes to FILE as JSON
 (numbers, units, rounds, the machine; RESULTS.md section "Charts"); with
 --plot DIR, tests/bench/plot.py draws them as PNG charts into DIR (and
@@ -132,6 +140,65 @@ def vm_rss_kib(pid):
     raise TestFailure(f"no VmRSS for pid {pid}")
 
 
+def stop_process(proc, timeout):
+    """SIGINT (gtlsserver, h2o and nginx stop on it), then SIGTERM, then
+    SIGKILL; each bounded."""
+    if proc is None or proc.poll() is not None:
+        return
+    for stop, wait in ((lambda: proc.send_signal(signal.SIGINT), timeout),
+                       (proc.terminate, 5), (proc.kill, 5)):
+        stop()
+        try:
+            proc.wait(wait)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
+class Peer:
+    """A --peer server: NAME=PATH of a local build with HTTP/3, run with a
+    configuration of ours that serves the site as gtlsserver does."""
+
+    NAMES = ("h2o", "nginx")
+
+    def __init__(self, spec):
+        name, sep, path = spec.partition("=")
+        if not sep or name not in self.NAMES:
+            raise ValueError(f"--peer {spec!r}: NAME=PATH with NAME one of "
+                             f"{', '.join(self.NAMES)}")
+        if not os.access(path, os.X_OK):
+            raise ValueError(f"--peer {spec!r}: {path} is not an executable")
+        self.name, self.path = name, str(Path(path).resolve())
+
+    def argv(self, tmp, site):
+        conf = Path(tmp) / f"{self.name}.conf"
+        if self.name == "h2o":
+            # max-connections: h2o takes no more than RLIMIT_NOFILE's hard limit
+            conf.write_text(
+                f"user: root\nnum-threads: 1\nmax-connections: 20000\n"
+                f"listen:\n  host: {SERVER_V4}\n  port: {PORT}\n  type: quic\n"
+                f"  ssl:\n    certificate-file: {site['cert']}\n"
+                f"    key-file: {site['key']}\n"
+                f"hosts:\n  default:\n    paths:\n      /:\n"
+                f"        file.dir: {site['docroot']}\n")
+            return [self.path, "-c", conf]
+        conf.write_text(
+            f"daemon off;\nmaster_process off;\nworker_processes 1;\n"
+            f"pid {tmp}/nginx.pid;\nerror_log {tmp}/nginx-error.log warn;\n"
+            f"events {{ worker_connections 65536; }}\n"
+            f"http {{\n  access_log off;\n"
+            f"  keepalive_requests 1000000000;\n  keepalive_timeout 120s;\n"
+            f"  client_body_temp_path {tmp}/nginx-body;\n"
+            f"  server {{\n    listen {SERVER_V4}:{PORT} quic;\n"
+            f"    http3 on;\n    ssl_certificate {site['cert']};\n"
+            f"    ssl_certificate_key {site['key']};\n"
+            f"    ssl_early_data on;\n    root {site['docroot']};\n  }}\n}}\n")
+        return [self.path, "-p", tmp, "-c", conf]
+
+    def command(self):
+        return f"{self.path} (configuration: {self.name}.conf in TMP)"
+
+
 def machine():
     model = "?"
     for line in sh(["lscpu"]).stdout.splitlines():
@@ -230,10 +297,11 @@ class BenchRig(Rig):
         # Rig.start runs $QUICSTEER (rig.quicsteer_binary)
         os.environ["QUICSTEER"] = str(self.build / "app" / "quicsteer" / "quicsteer")
         self.gtls = None
-        self.gtls_log = None
+        self.peer_proc = None
 
     def _cleanup(self, failed):
         self.stop_gtlsserver(timeout=5)
+        self.stop_peer(timeout=5)
         super()._cleanup(failed)
 
     # -- server side modes --
@@ -247,43 +315,53 @@ class BenchRig(Rig):
 
     # -- gtlsserver --
 
-    def start_gtlsserver(self, site, args=(), wrapper=()):
+    def start_kernel_server(self, name, argv, bind_timeout):
+        """A server on kernel sockets (gtlsserver, a --peer) in the server
+        namespace, its output in the rig's directory; returns the process
+        once its UDP port is bound."""
         self.kernel_mode()
-        self.gtls_log = self._tmp / f"gtlsserver-{time.monotonic_ns()}.log"
-        argv = ["ip", "netns", "exec", self.server_ns, *wrapper, "gtlsserver", *args,
-                SERVER_V4, str(PORT), site["key"], site["cert"], "-d", site["docroot"], "-q"]
-        with open(self.gtls_log, "wb") as f:
-            self.gtls = subprocess.Popen(argv, stdout=f, stderr=subprocess.STDOUT,
-                                         stdin=subprocess.DEVNULL,
-                                         preexec_fn=die_with_parent)
-        deadline = time.monotonic() + (60 if wrapper else 10)
+        log_path = self._tmp / f"{name}-{time.monotonic_ns()}.log"
+        with open(log_path, "wb") as f:
+            proc = subprocess.Popen(["ip", "netns", "exec", self.server_ns, *argv],
+                                    stdout=f, stderr=subprocess.STDOUT,
+                                    stdin=subprocess.DEVNULL, preexec_fn=die_with_parent)
+        deadline = time.monotonic() + bind_timeout
         while True:
-            if self.gtls.poll() is not None:
-                raise TestFailure(f"gtlsserver exited {self.gtls.returncode}: "
-                                  f"{self.gtls_log.read_text(errors='replace')[-2000:]}")
+            if proc.poll() is not None:
+                raise TestFailure(f"{name} exited {proc.returncode}: "
+                                  f"{log_path.read_text(errors='replace')[-2000:]}")
             out = sh(["ip", "netns", "exec", self.server_ns, "ss", "-Hlun",
                       f"sport = :{PORT}"], check=False).stdout
             if f":{PORT}" in out:
-                return self.gtls
+                return proc
             if time.monotonic() > deadline:
-                raise TestFailure("gtlsserver did not bind its port in time")
+                stop_process(proc, 5)
+                raise TestFailure(f"{name} did not bind its port in time: "
+                                  f"{log_path.read_text(errors='replace')[-2000:]}")
             time.sleep(0.05)
 
+    def start_gtlsserver(self, site, args=(), wrapper=()):
+        self.gtls = self.start_kernel_server(
+            "gtlsserver", [*wrapper, "gtlsserver", *args, SERVER_V4, str(PORT),
+                           site["key"], site["cert"], "-d", site["docroot"], "-q"],
+            60 if wrapper else 10)
+        return self.gtls
+
     def stop_gtlsserver(self, timeout=10):
-        if self.gtls is None:
-            return
-        if self.gtls.poll() is None:
-            self.gtls.send_signal(signal.SIGINT)
-            try:
-                self.gtls.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.gtls.terminate()
-                try:
-                    self.gtls.wait(5)
-                except subprocess.TimeoutExpired:
-                    self.gtls.kill()
-                    self.gtls.wait(5)
+        stop_process(self.gtls, timeout)
         self.gtls = None
+
+    # -- --peer servers (h2o, nginx) --
+
+    def start_peer(self, peer, site):
+        """peer (a Peer) with its configuration written for site."""
+        argv = peer.argv(self._tmp, site)
+        self.peer_proc = self.start_kernel_server(peer.name, argv, 20)
+        return self.peer_proc
+
+    def stop_peer(self, timeout=10):
+        stop_process(self.peer_proc, timeout)
+        self.peer_proc = None
 
     # -- quicsteer --
 
@@ -348,14 +426,15 @@ class Bench:
         self.commands = []
         self.dur = str(args.duration)
 
-    # URLs: gtlsserver serves files, quicsteer has /bytes/N
+    # kinds: "qs" (quicsteer), "gt" (gtlsserver) or a --peer's name
+    # URLs: the others serve files, quicsteer has /bytes/N
     def url(self, kind, n=64):
-        if kind == "gt":
+        if kind != "qs":
             return f"https://{SERVER_V4}:{PORT}/{n}.bin"
         return f"https://{SERVER_V4}:{PORT}/bytes/{n}"
 
     def ca(self, kind):
-        return ["--ca", self.site["cert"] if kind == "gt" else self.qs_cert]
+        return ["--ca", self.site["cert"] if kind != "qs" else self.qs_cert]
 
     def anon(self, text):
         """text with the run's temporary directories written TMP (the
@@ -369,6 +448,7 @@ class Bench:
 
     def gt_start(self, args=()):
         self.rig.stop_qs()
+        self.rig.stop_peer()
         self.rig.stop_gtlsserver()
         self.rig.start_gtlsserver(self.site, args=list(args))
         self.commands.append(("gtlsserver", "gtlsserver " + " ".join(
@@ -377,6 +457,7 @@ class Bench:
     def qs_start(self, workers=1, config="", app_args=(), mem=512, wrapper=(),
                  ready_timeout=20.0):
         self.rig.stop_gtlsserver()
+        self.rig.stop_peer()
         self.rig.stop_qs()
         self.rig.start_qs(workers, config, ["--cert", self.qs_cert, "--key", self.qs_key,
                                             *app_args], mem, wrapper, ready_timeout)
@@ -398,16 +479,24 @@ class Bench:
     def small_args(self):
         return ["-c", 16, "-m", 8, "-t", self.a.client_threads, "-D", self.dur]
 
+    def peer_start(self, peer):
+        self.rig.stop_qs()
+        self.rig.stop_gtlsserver()
+        self.rig.stop_peer()
+        self.rig.start_peer(peer, self.site)
+        self.commands.append((peer.name, peer.command()))
+
     def server_pid(self, kind):
-        p = self.rig.gtls if kind == "gt" else self.rig.proc
+        p = {"qs": self.rig.proc, "gt": self.rig.gtls}.get(kind, self.rig.peer_proc)
         return p.pid if p is not None and p.poll() is None else None
 
     def server_drops(self, kind):
         """Datagrams the server side dropped for want of room: gtlsserver's
         UDP receive buffer (UdpRcvbufErrors of the server namespace);
-        quicsteer's RX ring (imissed), TX and inbox drops."""
+        quicsteer's RX ring (imissed), TX and inbox drops. The same
+        namespace counter for a --peer."""
         try:
-            if kind == "gt":
+            if kind != "qs":
                 snmp = sh(["ip", "netns", "exec", self.rig.server_ns, "cat",
                            "/proc/net/snmp"]).stdout.splitlines()
                 udp = [l.split() for l in snmp if l.startswith("Udp:")]
@@ -765,12 +854,13 @@ class PmdRuns:
                 log(f"quicsteer on {pmd}: {what} failed: {e}")
 
 
-def run_items(a, rig, table, pmd_table):
+def run_items(a, rig, table, pmd_table, peer_table):
     site = make_site(rig._tmp)
     b = Bench(a, rig, site, site["cert"], table)
     b.qs_key = site["key"]
     b.a_build = rig.build
     gt, qs = {}, {}
+    peers = {p.name: {} for p in a.peers}
     pr = PmdRuns(a, b)
     pmd_items = [i for i in PMD_ITEMS if b.want(i)] if pr.pmds else []
 
@@ -783,6 +873,11 @@ def run_items(a, rig, table, pmd_table):
                 log(f"round {rnd}/{a.rounds}: gtlsserver, items 1-3")
                 if b.guard("start", b.gt_start) is None:
                     b.per_server_block("gt", gt)
+                for peer in a.peers:
+                    log(f"round {rnd}/{a.rounds}: {peer.name}, items 1-3")
+                    if b.guard("start", lambda: b.peer_start(peer)) is None:
+                        b.per_server_block(peer.name, peers[peer.name])
+                rig.stop_peer()
             log(f"round {rnd}/{a.rounds}: quicsteer 1 worker, items 1-3"
                 + (" and 5" if b.want(5) else ""))
             if b.guard("start", lambda: b.qs_start(1)) is None:
@@ -821,6 +916,14 @@ def run_items(a, rig, table, pmd_table):
         log(f"gtlsserver: item 4 ({a.idle_conns} idle connections)")
         b.gt_start(["--timeout=120s"])
         gt["idle"] = b.guard("4", lambda: b.run_idle("gt", rig.gtls.pid))
+        rig.stop_gtlsserver()
+        for peer in a.peers:
+            log(f"{peer.name}: item 4 ({a.idle_conns} idle connections)")
+            def idle_peer(peer=peer):
+                b.peer_start(peer)
+                return b.run_idle(peer.name, rig.peer_proc.pid)
+            peers[peer.name]["idle"] = b.guard("4", idle_peer)
+            rig.stop_peer()
     if b.want(8):
         log("gtlsserver under callgrind: item 8")
         def cg_gt():
@@ -876,6 +979,8 @@ def run_items(a, rig, table, pmd_table):
         bench7 = b.guard("7", lambda: run_tests_bench(a, b))
 
     report(a, b, table, gt, qs, bench7)
+    if a.peers:
+        report_peers(a, b, peer_table, qs, peers)
     if pr.pmds:
         report_pmds(a, b, pmd_table, qs, pr)
 
@@ -1139,6 +1244,71 @@ def report(a, b, t, gt, qs, bench7):
             t.notes.append(f"  [{what}] {cmd}")
 
 
+def report_peers(a, b, t, qs, peers):
+    """The "peers" table: each --peer's figures of items 1 to 4 beside
+    quicsteer's (the main table's quicsteer column: the same runs)."""
+    def med(reps, fn):
+        vals = [fn(r) for r in reps or []]
+        ok = [v for v in vals if v is not None]
+        return (statistics.median(ok) if ok else None,
+                "rounds " + ("/".join(fmt(v) for v in vals) or "-"))
+
+    def per_cpu(r):
+        return r["requests_per_s"] / r["server_cpu"] if num(r, "server_cpu") else None
+
+    def handshakes(r):
+        return num(r, "handshakes_per_s")
+
+    def big(res):
+        runs = res.get("big") or []
+        return (statistics.median(runs) if runs else None,
+                "runs " + ("/".join(f"{x:.0f}" for x in runs) or "-"))
+
+    def idle(res):
+        r = res.get("idle") or {}
+        return (r["per_conn"] / 1024 if r.get("per_conn") else None,
+                f"held {r.get('held')} {r.get('error', '')}".strip())
+
+    rows = []       # (item, measure, fn of a server's results, key, unit, more is better)
+    if b.want(1):
+        rows += [("1", "small responses (64 B), req/s; -c 16 -m 8",
+                  lambda res: med(res.get("small"), rps), "peer_small_rps", "req/s", True),
+                 ("1", "  the same per server CPU-second",
+                  lambda res: med(res.get("small"), per_cpu), "peer_small_rps_per_cpu",
+                  "req/CPU-s", True)]
+    if b.want(2):
+        rows += [("2", "new connections/s, 1 request each, -c 32",
+                  lambda res: med(res.get("conns"), handshakes), "peer_conns_per_s",
+                  "connections/s", True),
+                 ("2", "  same with --resume (0-RTT)",
+                  lambda res: med(res.get("resume"), handshakes),
+                  "peer_resume_conns_per_s", "connections/s", True)]
+    if b.want(3):
+        rows.append(("3", "one connection, 100 MiB, MB/s", big, "peer_big_mbps", "MB/s",
+                     True))
+    if b.want(4):
+        rows.append(("4", f"RSS per idle connection, KiB ({a.idle_conns} open)", idle,
+                     "peer_idle_kib_per_conn", "KiB", False))
+    for item, measure, fn, key, unit, more_better in rows:
+        qv, qnote = fn(qs)
+        for name, res in peers.items():
+            pv, pnote = fn(res)
+            ratio = f"{qv / pv:.2f}" if qv is not None and pv else "-"
+            t.add_row(item, measure, name, fmt(qv), fmt(pv), ratio,
+                      f"{qnote} / {pnote}" + ("" if more_better else
+                                                      " (less is better)"))
+            t.figure(item, measure, qv, pv, key, unit, labels={"peer": name},
+                     peer_name=name)
+    for name, res in peers.items():
+        errors = err_note(*[r for k in ("small", "conns", "resume")
+                            for r in res.get(k) or []])
+        if errors.strip():
+            t.notes.append(f"{name}: {errors}")
+    t.notes += ["", "peers: a configuration of this script's (1 worker thread or "
+                "process, no access log, the gtlsserver site), the binaries:"]
+    t.notes += [f"  {p.name}: {p.path}" for p in a.peers]
+
+
 def report_pmds(a, b, t, qs, pr):
     """The "per PMD" table: each PMD's figures of items 1, 3 and 6 beside
     af_packet's (the main table's quicsteer column: the same runs)."""
@@ -1373,6 +1543,9 @@ def main():
                     help="comma-separated PMDs of quicsteer for items 1, 3 and 6: "
                          f"{', '.join(riglib.PMDS)} (default af_packet only; the "
                          "others are measured besides it, table \"per PMD\")")
+    ap.add_argument("--peer", action="append", default=[], metavar="NAME=PATH",
+                    help="also measure this server (h2o or nginx, a local build with "
+                         "HTTP/3) in items 1-4: table \"peers\"")
     ap.add_argument("--results-json", metavar="FILE",
                     help="write every figure of the run there as JSON (RESULTS.md, "
                          "\"Charts\")")
@@ -1387,6 +1560,12 @@ def main():
         if not a.plot:
             ap.error("--replot FILE needs --plot DIR")
         return replot(a)
+    try:
+        a.peers = [Peer(spec) for spec in a.peer]
+    except ValueError as e:
+        ap.error(str(e))
+    if len({p.name for p in a.peers}) != len(a.peers):
+        ap.error("--peer: each of h2o and nginx at most once")
     a.pmds = [p for p in a.pmds.split(",") if p]
     for p in a.pmds:
         if p not in riglib.PMDS:
@@ -1439,15 +1618,17 @@ def main():
                     "items": sorted(a.only) if a.only else list(range(1, 9)),
                     "options": {k: getattr(a, k) for k in (
                         "duration", "rounds", "client_threads", "idle_conns", "mig_conns",
-                        "big_runs", "cg_requests", "cg_conns", "null_duration", "pmds")}}}
+                        "big_runs", "cg_requests", "cg_conns", "null_duration", "pmds")},
+                    "peers": {p.name: p.path for p in a.peers}}}
     t_start = time.monotonic()
     table = Table()
     pmd_table = Table(("#", "measure", "PMD", "quicsteer on PMD", "on af_packet",
                        "PMD/af_packet", "note"))
+    peer_table = Table(("#", "measure", "peer", "quicsteer", "peer's", "q/peer", "note"))
 
     try:
         with BenchRig(PMD_RIG_NAMES["af_packet"], build) as rig:
-            run_items(a, rig, table, pmd_table)
+            run_items(a, rig, table, pmd_table, peer_table)
     except riglib.Interrupted as e:
         print(f"run_all: interrupted by {e}; cleaned up", file=sys.stderr)
         return 1
@@ -1458,6 +1639,13 @@ def main():
     print(table.render())
     for n in table.notes:
         print(n)
+    if peer_table.rows:
+        print()
+        print("peers (items 1 to 4)")
+        print()
+        print(peer_table.render())
+        for n in peer_table.notes:
+            print(n)
     if pmd_table.rows:
         print()
         print("per PMD (quicsteer only; items 1, 3 and 6)")
@@ -1467,7 +1655,7 @@ def main():
             print(n)
     if a.results_json or a.plot:
         info["run"].update(load_end=loadavg(), seconds=round(time.monotonic() - t_start))
-        res = results_doc(info, (table, pmd_table))
+        res = results_doc(info, (table, pmd_table, peer_table))
         print()
         if a.results_json:
             write_results(res, a.results_json)
