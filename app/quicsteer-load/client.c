@@ -1149,6 +1149,7 @@ conn_start(struct qsl_conn *c)
 	c->pending = true;
 	w->n_pending++;
 	qs_quic_conn_init(&c->q);
+	c->q.alloc = &w->alloc;
 	STAT_INC(w, conn_started);
 
 	if (sock_open(c, &c->socks[0]) != 0) {
@@ -1241,6 +1242,8 @@ qsl_worker_init(struct qsl_worker *w, uint32_t id, const struct qsl_options *opt
 	w->tls = tls;
 	w->epfd = -1;
 	w->gso = opt->gso;
+	/* without the address space, libc's malloc does it all */
+	(void)qs_alloc_init(&w->alloc, 0);
 	qsl_stats_init(&w->stats);
 	w->rx = calloc(1, sizeof(*w->rx));
 	w->tx = calloc(1, sizeof(*w->tx) + TX_BATCH * sizeof(w->tx->data[0]));
@@ -1293,6 +1296,7 @@ qsl_worker_fini(struct qsl_worker *w)
 	if (w->epfd >= 0)
 		close(w->epfd);
 	w->epfd = -1;
+	qs_alloc_fini(&w->alloc);
 	if (w->ticket.data != NULL)
 		gnutls_free(w->ticket.data);
 	w->ticket.data = NULL;

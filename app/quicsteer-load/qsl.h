@@ -16,6 +16,7 @@
 #include <ngtcp2/ngtcp2.h>
 #include <ngtcp2/ngtcp2_crypto.h>
 
+#include "base/qs_alloc.h"
 #include "qsl_stats.h"
 #include "quic/qs_quic_glue.h"
 #include "quic/qs_timers.h"
@@ -208,6 +209,7 @@ struct qsl_worker {
 	pthread_t thread;
 	const struct qsl_options *opt;
 	struct qsl_tls *tls;
+	struct qs_alloc alloc;		/* its connections' ngtcp2 and nghttp3 */
 	int epfd;
 	struct qsl_conn *conns;
 	uint32_t n_conns;

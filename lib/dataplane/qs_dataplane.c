@@ -120,6 +120,12 @@ lcore_new(struct qs_dataplane *dp, unsigned int lcore_id, uint16_t index,
 	snprintf(lc->name, sizeof(lc->name), "%u", index);
 	lc->worker = index;
 	lc->env.worker = index;
+	if (qs_alloc_init(&lc->alloc, 0) != 0)
+		RTE_LOG(WARNING, QS_DP, "worker %u: no address space for its "
+			"allocator (%zu GiB reserved, not committed): ngtcp2 and "
+			"nghttp3 use libc's malloc\n", index,
+			(size_t)(QS_ALLOC_REGION >> 30));
+	lc->env.alloc = &lc->alloc;
 	lc->queue = role == QS_ROLE_RTC ? index : UINT16_MAX;
 	dp->workers[index] = lc;
 	dp->inbox[index] = qs_steer_inbox_create(index, cfg->inbox_size, socket);
@@ -374,6 +380,7 @@ qs_dataplane_fini(struct qs_dataplane *dp)
 		} else {
 			qs_server_fini(&lc->srv);
 			qs_h3_lcore_fini(&lc->h3);
+			qs_alloc_fini(&lc->alloc);
 			qs_ctl_drain(lc->ctl);
 			rte_ring_free(lc->ctl);
 		}

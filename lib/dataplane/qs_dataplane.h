@@ -12,6 +12,7 @@
 #include <rte_ring.h>
 #include <rte_spinlock.h>
 
+#include "base/qs_alloc.h"
 #include "base/qs_clock.h"
 #include "base/qs_config.h"
 #include "base/qs_limits.h"
@@ -103,6 +104,8 @@ struct qs_lcore {
 	uint16_t cksum_bad;
 	bool cksum_warned;
 	bool oversize_warned;            /* drop_oversize explained once */
+	struct qs_alloc alloc;           /* its connections' libraries' small
+					  * objects (base/qs_alloc.h) */
 	struct qs_server srv;
 	struct qs_h3_lcore h3;
 	struct qs_ratelimit reset_limit;

@@ -478,6 +478,7 @@ qs_conn_new(struct qs_conn_set *set, const ngtcp2_pkt_hd *hd,
 	qs_timer_init(&c->timer);
 	c->created_ns = env->now;
 	qs_quic_conn_init(&c->q);
+	c->q.alloc = env->alloc;
 	c->q.mem_total[QS_MEM_NGTCP2] = &env->stats->quic_mem_ngtcp2;
 	c->q.mem_total[QS_MEM_NGHTTP3] = &env->stats->quic_mem_nghttp3;
 	c->cur = path_learn(c, path, port_id);

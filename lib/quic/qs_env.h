@@ -16,6 +16,7 @@
 #include "net/qs_tx.h"
 #include "steer/qs_cid.h"
 
+struct qs_alloc;
 struct qs_conn;
 struct qs_tls_creds;
 struct rte_ring;
@@ -44,6 +45,8 @@ struct qs_env {
 	void *app_ctx;                   /* the application's per-lcore state */
 	/* written only by the lcore */
 	uint64_t now;                    /* ns, monotonic, once per iteration */
+	struct qs_alloc *alloc;          /* the connections' libraries' small
+					  * objects (NULL: libc's malloc) */
 	struct qs_stats *stats;
 	struct qs_tx *tx;
 	struct qs_ratelimit *reset_limit;

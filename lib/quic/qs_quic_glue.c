@@ -1,4 +1,3 @@
-#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 #include <gnutls/crypto.h>
@@ -188,7 +187,7 @@ get_conn(ngtcp2_crypto_conn_ref *ref)
 static void
 mem_add(struct qs_quic_conn *q, enum qs_quic_mem_owner owner, void *p, int sign)
 {
-	uint64_t n = p != NULL ? malloc_usable_size(p) : 0;
+	uint64_t n = qs_alloc_usable_size(q->alloc, p);
 
 	q->mem[owner] += (uint64_t)sign * n;
 	if (q->mem_total[owner] != NULL)
@@ -198,7 +197,7 @@ mem_add(struct qs_quic_conn *q, enum qs_quic_mem_owner owner, void *p, int sign)
 static void *
 mem_malloc(struct qs_quic_conn *q, enum qs_quic_mem_owner owner, size_t size)
 {
-	void *p = malloc(size);
+	void *p = qs_alloc_malloc(q->alloc, size);
 
 	mem_add(q, owner, p, 1);
 	return p;
@@ -208,14 +207,14 @@ static void
 mem_free(struct qs_quic_conn *q, enum qs_quic_mem_owner owner, void *p)
 {
 	mem_add(q, owner, p, -1);
-	free(p);
+	qs_alloc_free(q->alloc, p);
 }
 
 static void *
 mem_calloc(struct qs_quic_conn *q, enum qs_quic_mem_owner owner, size_t n,
 	   size_t size)
 {
-	void *p = calloc(n, size);
+	void *p = qs_alloc_calloc(q->alloc, n, size);
 
 	mem_add(q, owner, p, 1);
 	return p;
@@ -225,8 +224,8 @@ static void *
 mem_realloc(struct qs_quic_conn *q, enum qs_quic_mem_owner owner, void *p,
 	    size_t size)
 {
-	uint64_t before = p != NULL ? malloc_usable_size(p) : 0;
-	void *np = realloc(p, size);
+	uint64_t before = qs_alloc_usable_size(q->alloc, p);
+	void *np = qs_alloc_realloc(q->alloc, p, size);
 
 	if (np == NULL && size != 0)
 		return NULL;	/* p is still held */
@@ -260,6 +259,7 @@ qs_quic_conn_init(struct qs_quic_conn *q)
 				       counted_nghttp3_free,
 				       counted_nghttp3_calloc,
 				       counted_nghttp3_realloc};
+	q->alloc = NULL;
 	for (int i = 0; i < QS_MEM_OWNERS; i++) {
 		q->mem[i] = 0;
 		q->mem_total[i] = NULL;

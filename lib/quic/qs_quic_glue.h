@@ -19,6 +19,7 @@
 #include <ngtcp2/ngtcp2.h>
 #include <ngtcp2/ngtcp2_crypto.h>
 
+#include "base/qs_alloc.h"
 #include "quic/qs_frame_guard.h"
 #include "quic/qs_pn_guard.h"
 
@@ -42,6 +43,7 @@ struct qs_quic_conn {
 	bool rx_authentic;                    /* a packet authenticated */
 	uint32_t rx_refused;                  /* packets the guard refused */
 	uint32_t rx_frames_ignored;           /* repeated NEW_CONNECTION_IDs */
+	struct qs_alloc *alloc;               /* the lcore's, or NULL: libc */
 	ngtcp2_mem ngtcp2_mem;                /* hooks naming this connection */
 	nghttp3_mem nghttp3_mem;
 	uint64_t mem[QS_MEM_OWNERS];          /* bytes held, by library */
@@ -52,8 +54,9 @@ struct qs_quic_conn {
 bool qs_quic_addr_eq(const struct sockaddr *a, const struct sockaddr *b);
 
 /* Before a connection: the TLS hook finds q, no close error yet; what
- * ngtcp2 and nghttp3 allocate for it is counted in q->mem (and in
- * *q->mem_total[owner] where an end sets those). Pass &q->ngtcp2_mem
+ * ngtcp2 and nghttp3 allocate for it comes from q->alloc (NULL: libc's
+ * malloc; an end sets it before creating the connection) and is counted
+ * in q->mem (and in *q->mem_total[owner] where an end sets those). Pass &q->ngtcp2_mem
  * to ngtcp2_conn_*_new; qs_quic_h3_start passes nghttp3's. */
 void qs_quic_conn_init(struct qs_quic_conn *q);
 

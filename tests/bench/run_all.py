@@ -29,7 +29,7 @@ rig's vhost-user vSwitch, on hugepages), each in a rig of its own opened
 for the measurement and closed after it, and a second table ("per PMD")
 sets each PMD's figure beside af_packet's.
 
-With --peer NAME=PATH (NAME h2o or nginx; repeatable), items 1 to 4 run
+With --peer NAME=PATH (NAME h2o or nginx; repeatable), items 1 to 4 and 8 run
 also against that server, started from PATH (a local build with HTTP/3:
 neither is a Debian package with it; this script never builds one) with
 a configuration written here: 1 worker thread or process, the same
@@ -353,10 +353,10 @@ class BenchRig(Rig):
 
     # -- --peer servers (h2o, nginx) --
 
-    def start_peer(self, peer, site):
+    def start_peer(self, peer, site, wrapper=()):
         """peer (a Peer) with its configuration written for site."""
-        argv = peer.argv(self._tmp, site)
-        self.peer_proc = self.start_kernel_server(peer.name, argv, 20)
+        argv = [*wrapper, *peer.argv(self._tmp, site)]
+        self.peer_proc = self.start_kernel_server(peer.name, argv, 60 if wrapper else 20)
         return self.peer_proc
 
     def stop_peer(self, timeout=10):
@@ -479,12 +479,13 @@ class Bench:
     def small_args(self):
         return ["-c", 16, "-m", 8, "-t", self.a.client_threads, "-D", self.dur]
 
-    def peer_start(self, peer):
+    def peer_start(self, peer, wrapper=()):
         self.rig.stop_qs()
         self.rig.stop_gtlsserver()
         self.rig.stop_peer()
-        self.rig.start_peer(peer, self.site)
-        self.commands.append((peer.name, peer.command()))
+        self.rig.start_peer(peer, self.site, wrapper)
+        self.commands.append((peer.name, " ".join(wrapper[:2]) + (" " if wrapper else "")
+                              + peer.command()))
 
     def server_pid(self, kind):
         p = {"qs": self.rig.proc, "gt": self.rig.gtls}.get(kind, self.rig.peer_proc)
@@ -642,12 +643,17 @@ class Bench:
                 server_conns = self.rig.qs_stats().get("quic_conn_active")
                 heap = self.heap_alloc() - heap_before
                 mem = self.rig.telemetry("/quicsteer/memory")
-                libs = {k: mem[k] - mem_before[k] for k in
-                        ("ngtcp2", "nghttp3", "libc_heap_in_use")}
-                # what libc's heap holds beyond the two libraries: GnuTLS
+                keys = ("ngtcp2", "nghttp3", "libc_heap_in_use", "lcore_alloc_in_use",
+                        "lcore_alloc_spans")
+                libs = {k: mem.get(k, 0) - mem_before.get(k, 0) for k in keys}
+                # what libc's heap holds beyond the two libraries (whose
+                # small objects are in the workers' allocators): GnuTLS
                 # above all
-                libs["GnuTLS and other libc"] = (libs.pop("libc_heap_in_use") -
-                                                 libs["ngtcp2"] - libs["nghttp3"])
+                libs["GnuTLS and other libc"] = (
+                    libs.pop("libc_heap_in_use") - libs["ngtcp2"] - libs["nghttp3"] +
+                    libs.pop("lcore_alloc_in_use"))
+                libs["lcore allocator spans (of ngtcp2 + nghttp3)"] = \
+                    libs.pop("lcore_alloc_spans")
         finally:
             if p.poll() is None:
                 p.send_signal(signal.SIGINT)
@@ -935,6 +941,17 @@ def run_items(a, rig, table, pmd_table, peer_table):
             rig.load([*b.ca("gt"), "-c", 4, "-n", 40, b.url("gt", 64)], timeout=120)
             return b.callgrind_measure(rig.gtls.pid, out, "gt")
         gt["cg"] = b.guard("8", cg_gt)
+        rig.stop_gtlsserver()
+        for peer in a.peers:
+            log(f"{peer.name} under callgrind: item 8")
+            def cg_peer(peer=peer):
+                out = rig._tmp / f"cg-{peer.name}.out"
+                b.peer_start(peer, wrapper=valgrind(out))
+                rig.load([*b.ca(peer.name), "-c", 4, "-n", 40, b.url(peer.name, 64)],
+                         timeout=120)
+                return b.callgrind_measure(rig.peer_proc.pid, out, peer.name)
+            peers[peer.name]["cg"] = b.guard("8", cg_peer)
+            rig.stop_peer()
     rig.stop_gtlsserver()
 
     # ---- quicsteer (af_packet), the server namespace has no address
@@ -1245,7 +1262,7 @@ def report(a, b, t, gt, qs, bench7):
 
 
 def report_peers(a, b, t, qs, peers):
-    """The "peers" table: each --peer's figures of items 1 to 4 beside
+    """The "peers" table: each --peer's figures of items 1 to 4 and 8 beside
     quicsteer's (the main table's quicsteer column: the same runs)."""
     def med(reps, fn):
         vals = [fn(r) for r in reps or []]
@@ -1289,6 +1306,19 @@ def report_peers(a, b, t, qs, peers):
     if b.want(4):
         rows.append(("4", f"RSS per idle connection, KiB ({a.idle_conns} open)", idle,
                      "peer_idle_kib_per_conn", "KiB", False))
+    if b.want(8):
+        def cg(key):
+            def fn(res):
+                r = res.get("cg") or {}
+                return r.get(key), (f"failed {r.get('failed')} "
+                                    f"{r.get('error', '')}").strip()
+            return fn
+        rows += [("8", "instructions/request, keep-alive (callgrind, user space)",
+                  cg("gross"), "peer_instr_per_request", "instructions", False),
+                 ("8", "  the same minus idle polling for as long", cg("net"),
+                  "peer_instr_per_request_net", "instructions", False),
+                 ("8", "instructions/new connection (handshake + 1 request)",
+                  cg("per_conn"), "peer_instr_per_conn", "instructions", False)]
     for item, measure, fn, key, unit, more_better in rows:
         qv, qnote = fn(qs)
         for name, res in peers.items():
@@ -1545,7 +1575,7 @@ def main():
                          "others are measured besides it, table \"per PMD\")")
     ap.add_argument("--peer", action="append", default=[], metavar="NAME=PATH",
                     help="also measure this server (h2o or nginx, a local build with "
-                         "HTTP/3) in items 1-4: table \"peers\"")
+                         "HTTP/3) in items 1-4 and 8: table \"peers\"")
     ap.add_argument("--results-json", metavar="FILE",
                     help="write every figure of the run there as JSON (RESULTS.md, "
                          "\"Charts\")")
@@ -1641,7 +1671,7 @@ def main():
         print(n)
     if peer_table.rows:
         print()
-        print("peers (items 1 to 4)")
+        print("peers (items 1 to 4 and 8)")
         print()
         print(peer_table.render())
         for n in peer_table.notes:

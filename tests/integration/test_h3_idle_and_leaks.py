@@ -3,7 +3,10 @@
 (CONNECTION_CLOSE), clients that stay until the idle timeout, and clients
 killed mid-download (they vanish): once idle_timeout_ms has passed,
 quic_conn_active is 0 on every worker, /quicsteer/conns lists none and
-quic_conn_closed equals quic_conn_accepted. Then SIGTERM: quicsteer exits 0
+quic_conn_closed equals quic_conn_accepted, and /quicsteer/memory says
+ngtcp2 and nghttp3 hold nothing, in the workers' allocators or in libc's
+heap (while the clients ran, their small objects were in the workers'
+allocators). Then SIGTERM: quicsteer exits 0
 (under ASan LeakSanitizer runs at that exit; its report, or any sanitizer
 report, fails the test)."""
 import signal
@@ -57,6 +60,10 @@ def test():
                 r = c.wait(10)
                 check(r.rc == -signal.SIGKILL, f"vanishing client {i}: {r.describe()}")
             # the server cannot know yet: their connections are still there
+            mem = rig.telemetry("/quicsteer/memory")
+            check(mem["lcore_alloc_in_use"] > 0 and mem["lcore_alloc_spans"] > 0 and
+                  mem["lcore_alloc_in_use"] <= mem["ngtcp2"] + mem["nghttp3"],
+                  f"/quicsteer/memory with connections open: {mem}")
             active, _, _ = gauge(rig)
             check(sum(active.values()) >= GROUP,
                   f"right after killing {GROUP} clients mid-download only "
@@ -94,6 +101,10 @@ def test():
             check(isinstance(conns, dict), f"/quicsteer/conns answered {conns!r}")
             check_eq(conns["per_worker"], [0] * rig.workers, "/quicsteer/conns per_worker")
             check_eq(conns["busiest"], {}, "/quicsteer/conns busiest")
+            mem = rig.telemetry("/quicsteer/memory")
+            print(f"/quicsteer/memory with no connection: {mem}")
+            for key in ("ngtcp2", "nghttp3", "lcore_alloc_in_use", "lcore_alloc_fallbacks"):
+                check_eq(mem[key], 0, f"/quicsteer/memory {key} with no connection left")
 
             rc, out = rig.stop()
             check_clean_exit(rig, rc, out)

@@ -270,10 +270,14 @@ qs_inproc_init(struct qs_inproc *s, const char *name, unsigned int n_mbufs,
 		.app = &qs_h3_app_ops,
 		.app_ctx = &s->h3,
 		.now = qs_inproc_now(s),
+		.alloc = &s->alloc,
 		.stats = &s->stats,
 		.tx = &s->tx,
 		.reset_limit = &s->reset_limit,
 	};
+	/* the workers' allocator, as small as a few connections need */
+	if (qs_alloc_init(&s->alloc, QS_INPROC_ALLOC_REGION) != 0)
+		qs_inproc_die("qs_alloc_init", NULL);
 }
 
 void
@@ -295,6 +299,11 @@ qs_inproc_fini(struct qs_inproc *s)
 	s->srv_up = false;
 	qs_tx_discard(&s->tx);
 	qs_h3_lcore_fini(&s->h3);
+	/* every connection is gone: so is everything its libraries held */
+	if (s->alloc.in_use != 0)
+		qs_inproc_die("ngtcp2 or nghttp3 objects still allocated after "
+			      "the server ended", NULL);
+	qs_alloc_fini(&s->alloc);
 	/* frames captured and never taken count as lost */
 	missing = s->n_mbufs - rte_mempool_avail_count(s->pool);
 	for (unsigned int i = 0; i < s->n_captured; i++)

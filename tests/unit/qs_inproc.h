@@ -26,6 +26,7 @@
 #include <rte_mbuf.h>
 #include <rte_mempool.h>
 
+#include "base/qs_alloc.h"
 #include "base/qs_config.h"
 #include "base/qs_ratelimit.h"
 #include "base/qs_stats.h"
@@ -82,8 +83,13 @@ void qs_inproc_notes(uint8_t *buf, size_t len);
 
 /* ---- the server ---- */
 
+/* 16 spans for 32 classes: small enough that a few connections use it up
+ * and the allocator's libc fallback runs too (test_server, fuzz_server) */
+#define QS_INPROC_ALLOC_REGION ((size_t)1 << 20)
+
 struct qs_inproc {
 	struct qs_config cfg;
+	struct qs_alloc alloc;           /* env.alloc */
 	struct qs_cid_codec codec;
 	struct rte_mempool *pool;
 	unsigned int n_mbufs;

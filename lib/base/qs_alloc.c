@@ -1,0 +1,221 @@
+#include <malloc.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "base/qs_alloc.h"
+
+#if defined(__SANITIZE_ADDRESS__)
+#define QS_ALLOC_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define QS_ALLOC_ASAN 1
+#endif
+#endif
+
+#ifdef QS_ALLOC_ASAN
+#include <sanitizer/asan_interface.h>
+#define POISON(p, n) ASAN_POISON_MEMORY_REGION((p), (n))
+#define UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION((p), (n))
+#else
+#define POISON(p, n) ((void)(p), (void)(n))
+#define UNPOISON(p, n) ((void)(p), (void)(n))
+#endif
+
+_Static_assert(QS_ALLOC_SPAN % 4096 == 0, "a span is not whole pages");
+_Static_assert(QS_ALLOC_REGION / QS_ALLOC_SPAN <= UINT32_MAX, "too many spans");
+
+/* 16..256 by 16, 320..1024 by 64, 1280..2048 by 256 */
+static size_t
+class_size(unsigned int cls)
+{
+	if (cls < 16)
+		return (cls + 1) * 16;
+	if (cls < 28)
+		return 256 + (cls - 15) * 64;
+	return 1024 + (cls - 27) * 256;
+}
+
+static unsigned int
+class_of(size_t size)
+{
+	if (size <= 256)
+		return size == 0 ? 0 : (unsigned int)((size - 1) >> 4);
+	if (size <= 1024)
+		return 16 + (unsigned int)((size - 257) >> 6);
+	return 28 + (unsigned int)((size - 1025) >> 8);
+}
+
+int
+qs_alloc_init(struct qs_alloc *a, size_t region)
+{
+	void *base;
+
+	memset(a, 0, sizeof(*a));
+	if (region == 0)
+		region = QS_ALLOC_REGION;
+	region -= region % QS_ALLOC_SPAN;
+	if (region == 0)
+		return -1;
+	/* one span more, to align the region on a span */
+	base = mmap(NULL, region + QS_ALLOC_SPAN, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (base == MAP_FAILED)
+		return -1;
+	a->span_class = calloc(region / QS_ALLOC_SPAN, 1);
+	if (a->span_class == NULL) {
+		munmap(base, region + QS_ALLOC_SPAN);
+		return -1;
+	}
+	a->base = (uint8_t *)(((uintptr_t)base + QS_ALLOC_SPAN - 1) &
+			      ~(uintptr_t)(QS_ALLOC_SPAN - 1));
+	/* give back what the alignment left over at both ends */
+	if (a->base != (uint8_t *)base)
+		munmap(base, (size_t)(a->base - (uint8_t *)base));
+	if ((uint8_t *)base + QS_ALLOC_SPAN != a->base)
+		munmap(a->base + region,
+		       (size_t)((uint8_t *)base + QS_ALLOC_SPAN - a->base));
+	a->size = region;
+	return 0;
+}
+
+void
+qs_alloc_fini(struct qs_alloc *a)
+{
+	if (a->base != NULL) {
+		UNPOISON(a->base, a->used);
+		munmap(a->base, a->size);
+	}
+	free(a->span_class);
+	memset(a, 0, sizeof(*a));
+}
+
+static inline bool
+owns(const struct qs_alloc *a, const void *p)
+{
+	return a != NULL && (uintptr_t)p - (uintptr_t)a->base < a->size;
+}
+
+static inline unsigned int
+class_at(const struct qs_alloc *a, const void *p)
+{
+	return a->span_class[((const uint8_t *)p - a->base) / QS_ALLOC_SPAN];
+}
+
+/* A new object of cls from its span, or from a new span; NULL when the
+ * region is used up. */
+static void *
+carve(struct qs_alloc *a, unsigned int cls, size_t size)
+{
+	uint8_t *p = a->next[cls];
+
+	if (p == NULL || (size_t)(a->end[cls] - p) < size) {
+		if (a->size - a->used < QS_ALLOC_SPAN)
+			return NULL;
+		p = a->base + a->used;
+		POISON(p, QS_ALLOC_SPAN);   /* what is not carved yet */
+		a->span_class[a->used / QS_ALLOC_SPAN] = (uint8_t)cls;
+		a->end[cls] = p + QS_ALLOC_SPAN;
+		__atomic_store_n(&a->used, a->used + QS_ALLOC_SPAN, __ATOMIC_RELAXED);
+	}
+	a->next[cls] = p + size;
+	return p;
+}
+
+void *
+qs_alloc_malloc(struct qs_alloc *a, size_t size)
+{
+	unsigned int cls;
+	size_t csize;
+	void *p;
+
+	if (a == NULL || a->base == NULL || size > QS_ALLOC_SMALL_MAX)
+		return malloc(size);
+	cls = class_of(size);
+	csize = class_size(cls);
+	p = a->free[cls];
+	if (p != NULL) {
+		UNPOISON(p, csize);
+		a->free[cls] = *(void **)p;
+	} else {
+		p = carve(a, cls, csize);
+		if (p == NULL) {
+			__atomic_store_n(&a->fallbacks, a->fallbacks + 1,
+					 __ATOMIC_RELAXED);
+			return malloc(size);
+		}
+		UNPOISON(p, csize);
+	}
+	__atomic_store_n(&a->in_use, a->in_use + csize, __ATOMIC_RELAXED);
+	return p;
+}
+
+void *
+qs_alloc_calloc(struct qs_alloc *a, size_t n, size_t size)
+{
+	size_t total;
+	void *p;
+
+	if (__builtin_mul_overflow(n, size, &total))
+		return NULL;
+	p = qs_alloc_malloc(a, total);
+	if (p != NULL)
+		memset(p, 0, total);   /* a reused object is not zeroed */
+	return p;
+}
+
+void
+qs_alloc_free(struct qs_alloc *a, void *p)
+{
+	unsigned int cls;
+	size_t csize;
+
+	if (p == NULL)
+		return;
+	if (!owns(a, p)) {
+		free(p);
+		return;
+	}
+	cls = class_at(a, p);
+	csize = class_size(cls);
+	*(void **)p = a->free[cls];
+	a->free[cls] = p;
+	POISON(p, csize);
+	__atomic_store_n(&a->in_use, a->in_use - csize, __ATOMIC_RELAXED);
+}
+
+void *
+qs_alloc_realloc(struct qs_alloc *a, void *p, size_t size)
+{
+	size_t csize;
+	void *np;
+
+	if (p == NULL)
+		return qs_alloc_malloc(a, size);
+	if (size == 0) {
+		qs_alloc_free(a, p);
+		return NULL;
+	}
+	if (!owns(a, p))
+		return realloc(p, size);
+	csize = class_size(class_at(a, p));
+	if (size <= csize)
+		return p;
+	np = qs_alloc_malloc(a, size);
+	if (np == NULL)
+		return NULL;
+	memcpy(np, p, csize);
+	qs_alloc_free(a, p);
+	return np;
+}
+
+size_t
+qs_alloc_usable_size(const struct qs_alloc *a, const void *p)
+{
+	if (p == NULL)
+		return 0;
+	if (!owns(a, p))
+		return malloc_usable_size((void *)p);
+	return class_size(class_at(a, p));
+}
