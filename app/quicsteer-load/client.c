@@ -498,11 +498,19 @@ conn_fail(struct qsl_conn *c, enum qsl_err kind, bool tell_peer,
 	conn_end(c, END_FAILED);
 }
 
+static int conn_write(struct qsl_conn *c);
+
 /* Sends CONNECTION_CLOSE(H3_NO_ERROR) and ends; requests still in flight
  * (-D over, interrupted) are counted as aborted. */
 static void
 conn_close(struct qsl_conn *c)
 {
+	/* a handshake that completed in this very pass (0-RTT: the response
+	 * came with the server's first flight) still owes the server its
+	 * Finished: without it the server never sees the handshake complete,
+	 * and the address stays unproven there until the close */
+	if (c->handshake_done && !c->confirmed && conn_write(c) < 0)
+		return;
 	if (c->handshake_done)
 		ngtcp2_connection_close_error_set_application_error(
 			&c->q.last_error, NGHTTP3_H3_NO_ERROR, NULL, 0);

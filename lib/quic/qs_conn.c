@@ -180,10 +180,17 @@ send_buffer(struct qs_conn *c, const uint8_t *data, size_t len,
 
 /* ---- closing ---- */
 
+static void addr_proven(struct qs_conn *c);
+
 static void
 enter_close_wait(struct qs_conn *c, enum qs_conn_state state)
 {
 	c->state = state;
+	/* the peer closed: a draining connection sends nothing more, so it
+	 * no longer holds an unproven handshake's place (a 0-RTT client may
+	 * close before its Finished) */
+	if (state == QS_CONN_DRAINING)
+		addr_proven(c);
 	/* RFC 9000 10.2: three times the PTO */
 	c->timer.expiry = c->set->env->now + 3 * ngtcp2_conn_get_pto(c->q.conn);
 	qs_conn_timer_update(c);
@@ -240,8 +247,9 @@ fail_liberr(struct qs_conn *c, int liberr)
 
 /* ---- ngtcp2 callbacks ---- */
 
-/* The peer's address is proven (a token, or the handshake it completed):
- * it no longer counts towards Retry in auto mode. */
+/* The peer's address is proven (a token, or the handshake it completed),
+ * or the connection is draining or freed: it no longer counts towards
+ * Retry in auto mode. */
 static void
 addr_proven(struct qs_conn *c)
 {

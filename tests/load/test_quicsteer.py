@@ -5,8 +5,14 @@ rebinding gives a connection a new 4-tuple, which the kernel's fanout hash
 sends to some worker's queue; CID steering hands the packets to the owner.
 Every request completes, the moves are counted, the owners took forwarded
 packets (quic_forwarded_in > 0) and no stateless reset was sent. Active
-migration (--migrate) the same. quicsteer then stops cleanly (exit 0, no
-sanitizer report)."""
+migration (--migrate) the same.
+
+Then --resume with one request per connection: each new connection
+resumes with its request in 0-RTT, and its response comes with the
+server's first flight. The server sees every handshake complete (the
+client sends its Finished before it closes), resumed and with 0-RTT
+accepted, no Retry, and no connection is left. quicsteer then stops
+cleanly (exit 0, no sanitizer report)."""
 import sys
 from pathlib import Path
 
@@ -66,6 +72,33 @@ def test():
                 check_eq(total(d, "h3_responses_2xx"), N, f"{what}: h3_responses_2xx")
                 check_eq(total(d, "quic_handshakes_completed"), C,
                          f"{what}: quic_handshakes_completed")
+
+            before = rig.counters()
+            what, n = "quicsteer, --resume --conn-requests 1", 200
+            r = run_load(rig.client_ns, ["--ca", cert, "-c", C, "-n", n, "--conn-requests", 1,
+                                         "--resume", f"https://{SERVER_V4}:{rig.port}{PATH}"],
+                         timeout=120, json_report=True)
+            rep = r.report
+            print(f"{what}: {summary(rep)}; resumed {rep['resumed']}, 0-RTT accepted "
+                  f"{rep['early_data_accepted']}")
+            check_all_completed(r, n, what)
+            conns = rep["connections"]["started"]
+            d = delta(before, rig.wait_counters(
+                lambda s: total(delta(before, s), "quic_conn_active") == 0, 15))
+            server = {k: total(d, k) for k in (
+                "quic_conn_accepted", "quic_handshakes_completed", "quic_sessions_resumed",
+                "quic_0rtt_accepted", "quic_retries_sent", "quic_conn_active")}
+            print(f"{what}: server: {server}")
+            check_eq(server["quic_conn_accepted"], conns, f"{what}: connections accepted")
+            check_eq(server["quic_handshakes_completed"], conns,
+                     f"{what}: handshakes the server saw complete")
+            check_eq(server["quic_sessions_resumed"], rep["resumed"], f"{what}: resumed")
+            check_eq(server["quic_0rtt_accepted"], rep["early_data_accepted"],
+                     f"{what}: 0-RTT accepted")
+            check(rep["early_data_accepted"] >= conns - C,
+                  f"{what}: 0-RTT accepted on {rep['early_data_accepted']} of {conns}")
+            check_eq(server["quic_retries_sent"], 0, f"{what}: Retries sent")
+            check_eq(server["quic_conn_active"], 0, f"{what}: connections left")
             check_server_exit(rig)
 
 

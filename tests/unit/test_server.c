@@ -94,6 +94,7 @@
 #define REORDER_PORT (QS_FRAMES_PEER_PORT + 2)
 #define FLOOD_CLIENT_PORT (QS_FRAMES_PEER_PORT + 3)
 #define GOAWAY_PORT (QS_FRAMES_PEER_PORT + 4)
+#define EARLY_CLOSE_PORT (QS_FRAMES_PEER_PORT + 5)
 #define RAPID_RESETS_MAX 50       /* stream_resets_max in the test */
 #define RAPID_RESET_TRIES 400
 #define SPOOF_NET 0xc6120100u     /* 198.18.1.0/24: the flood's sources */
@@ -918,6 +919,54 @@ test_close(struct harness *h)
 	TEST_CONTEXT_CLEAR();
 }
 
+/* A client may close before it sends its Finished (quicsteer-load did,
+ * when a 0-RTT response came with the server's first flight): the server
+ * never sees the handshake complete, and the connection drains. From then
+ * on it no longer holds an unproven handshake's place towards Retry in
+ * auto mode; enough such clients made every later one get a Retry. */
+static bool
+test_close_before_finished(struct harness *h)
+{
+	struct qs_stats before = h->s.stats;
+	struct qs_inproc_client *c = &h->cl;
+
+	TEST_CONTEXT("close before Finished");
+	if (client_new(h, c, EARLY_CLOSE_PORT, false) != 0) {
+		CHECK(!"a client is set up");
+		return false;
+	}
+	/* Initials both ways until the client has the server's Finished; the
+	 * client's own Finished is never written */
+	for (int i = 0; i < 5 && !ngtcp2_conn_get_handshake_completed(c->q.conn);
+	     i++) {
+		qs_inproc_client_flush(c);
+		qs_inproc_step(&h->s, true);
+		deliver(h);
+	}
+	CHECK(ngtcp2_conn_get_handshake_completed(c->q.conn));
+	CHECK_EQ(h->s.srv.set.n_unvalidated, 1);
+	CHECK_EQ(h->s.stats.quic_conn_unvalidated, 1);
+	if (!client_close(h))
+		return false;
+	qs_inproc_step(&h->s, true);
+	CHECK_EQ(h->s.n_captured, 0);           /* draining: silent */
+	deliver(h);
+	CHECK_EQ(h->s.stats.quic_handshakes_completed,
+		 before.quic_handshakes_completed);
+	CHECK_EQ(h->s.stats.quic_conn_active, 1);
+	CHECK_EQ(h->s.srv.set.n_unvalidated, 0);
+	CHECK_EQ(h->s.stats.quic_conn_unvalidated, 0);
+	/* and at its end nothing is given back twice */
+	h->s.skew += DRAIN_SKEW_NS;
+	qs_inproc_step(&h->s, true);
+	deliver(h);
+	CHECK_EQ(h->s.stats.quic_conn_active, 0);
+	CHECK_EQ(h->s.srv.set.n_unvalidated, 0);
+	CHECK_EQ(h->s.stats.quic_conn_unvalidated, 0);
+	TEST_CONTEXT_CLEAR();
+	return true;
+}
+
 /* Datagrams that carry the connection's real DCID but no packet ngtcp2
  * can authenticate: from another MAC at the client's own address and
  * port, and from another address. */
@@ -1230,7 +1279,8 @@ main(void)
 		    test_late_packet(h) && test_poisoning(h)) {
 			test_stateless(h);
 			test_close(h);
-			if (test_reordered_initials(h) && test_initial_flood(h) &&
+			if (test_close_before_finished(h) &&
+			    test_reordered_initials(h) && test_initial_flood(h) &&
 			    test_rapid_reset(h) && client_again(h, GOAWAY_PORT))
 				test_goaway(h);
 		}
