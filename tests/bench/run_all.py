@@ -269,6 +269,17 @@ class Table:
         self.rows.append(row)
         print("  => " + " | ".join(row), flush=True)
 
+    def print(self, title=None):
+        """The table and its notes on stdout, after a blank line and the
+        title if any."""
+        if title:
+            print()
+            print(title)
+        print()
+        print(self.render())
+        for n in self.notes:
+            print(n)
+
     def render(self):
         head = self.head
         widths = [max(len(str(r[i])) for r in [head, *self.rows])
@@ -1669,24 +1680,11 @@ def main():
 
     print()
     print(f"run_all: done in {time.monotonic() - t_start:.0f} s, load average {loadavg()}")
-    print()
-    print(table.render())
-    for n in table.notes:
-        print(n)
+    table.print()
     if peer_table.rows:
-        print()
-        print("peers (items 1 to 4 and 8)")
-        print()
-        print(peer_table.render())
-        for n in peer_table.notes:
-            print(n)
+        peer_table.print("peers (items 1 to 4 and 8)")
     if pmd_table.rows:
-        print()
-        print("per PMD (quicsteer only; items 1, 3 and 6)")
-        print()
-        print(pmd_table.render())
-        for n in pmd_table.notes:
-            print(n)
+        pmd_table.print("per PMD (quicsteer only; items 1, 3 and 6)")
     if a.results_json or a.plot:
         info["run"].update(load_end=loadavg(), seconds=round(time.monotonic() - t_start))
         res = results_doc(info, (table, pmd_table, peer_table))
