@@ -180,7 +180,18 @@ send_buffer(struct qs_conn *c, const uint8_t *data, size_t len,
 
 /* ---- closing ---- */
 
-static void addr_proven(struct qs_conn *c);
+/* The peer's address is proven (a token, or the handshake it completed),
+ * or the connection is draining or freed: it no longer counts towards
+ * Retry in auto mode. */
+static void
+addr_proven(struct qs_conn *c)
+{
+	if (c->addr_validated)
+		return;
+	c->addr_validated = true;
+	c->set->n_unvalidated--;
+	c->set->env->stats->quic_conn_unvalidated--;
+}
 
 static void
 enter_close_wait(struct qs_conn *c, enum qs_conn_state state)
@@ -246,19 +257,6 @@ fail_liberr(struct qs_conn *c, int liberr)
 }
 
 /* ---- ngtcp2 callbacks ---- */
-
-/* The peer's address is proven (a token, or the handshake it completed),
- * or the connection is draining or freed: it no longer counts towards
- * Retry in auto mode. */
-static void
-addr_proven(struct qs_conn *c)
-{
-	if (c->addr_validated)
-		return;
-	c->addr_validated = true;
-	c->set->n_unvalidated--;
-	c->set->env->stats->quic_conn_unvalidated--;
-}
 
 static int
 cb_handshake_completed(ngtcp2_conn *conn, void *user_data)
