@@ -213,12 +213,10 @@ tel_memory(const char *cmd __rte_unused, const char *params __rte_unused,
 	memset(&sum, 0, sizeof(sum));
 	rte_spinlock_lock(&tel_dp->stats_lock);
 	for (uint16_t i = 0; i < tel_dp->n_lcores; i++) {
-		qs_dataplane_stats(tel_dp, i, false, &one);
-		qs_stats_add(&sum, &one);
-	}
-	for (uint16_t i = 0; i < tel_dp->n_lcores; i++) {
 		const struct qs_alloc *a = &tel_dp->lcores[i]->alloc;
 
+		qs_dataplane_stats(tel_dp, i, false, &one);
+		qs_stats_add(&sum, &one);
 		spans += qs_alloc_reserved(a);
 		small += __atomic_load_n(&a->in_use, __ATOMIC_RELAXED);
 		fallbacks += __atomic_load_n(&a->fallbacks, __ATOMIC_RELAXED);
