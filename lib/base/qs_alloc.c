@@ -23,10 +23,11 @@
 #define UNPOISON(p, n) ((void)(p), (void)(n))
 #endif
 
-_Static_assert(QS_ALLOC_SPAN % 4096 == 0, "a span is not whole pages");
 _Static_assert(QS_ALLOC_REGION / QS_ALLOC_SPAN <= UINT32_MAX, "too many spans");
 
-/* 16..256 by 16, 320..1024 by 64, 1280..2048 by 256 */
+_Static_assert(QS_ALLOC_SPAN % QS_ALLOC_PAGE == 0, "a span is not whole pages");
+
+/* 16..256 by 16, 320..1024 by 64, 1280..2048 by 256, then pages */
 static size_t
 class_size(unsigned int cls)
 {
@@ -34,7 +35,9 @@ class_size(unsigned int cls)
 		return (cls + 1) * 16;
 	if (cls < 28)
 		return 256 + (cls - 15) * 64;
-	return 1024 + (cls - 27) * 256;
+	if (cls < QS_ALLOC_SMALL_CLASSES)
+		return 1024 + (cls - 27) * 256;
+	return (cls - QS_ALLOC_SMALL_CLASSES + 1) * QS_ALLOC_PAGE;
 }
 
 static unsigned int
@@ -44,7 +47,9 @@ class_of(size_t size)
 		return size == 0 ? 0 : (unsigned int)((size - 1) >> 4);
 	if (size <= 1024)
 		return 16 + (unsigned int)((size - 257) >> 6);
-	return 28 + (unsigned int)((size - 1025) >> 8);
+	if (size <= QS_ALLOC_SMALL_MAX)
+		return 28 + (unsigned int)((size - 1025) >> 8);
+	return QS_ALLOC_SMALL_CLASSES + (unsigned int)((size - 1) / QS_ALLOC_PAGE);
 }
 
 int
@@ -103,8 +108,9 @@ class_at(const struct qs_alloc *a, const void *p)
 	return a->span_class[((const uint8_t *)p - a->base) / QS_ALLOC_SPAN];
 }
 
-/* A new object of cls from its span, or from a new span; NULL when the
- * region is used up. */
+/* A new object of cls from its span, or from a new span (what was left of
+ * the old one stays unused); NULL when the region is used up. Its bytes
+ * were never written: the kernel's zero pages. */
 static void *
 carve(struct qs_alloc *a, unsigned int cls, size_t size)
 {
@@ -123,14 +129,16 @@ carve(struct qs_alloc *a, unsigned int cls, size_t size)
 	return p;
 }
 
-void *
-qs_alloc_malloc(struct qs_alloc *a, size_t size)
+/* *zeroed: whether the object's bytes are known to be zero */
+static void *
+alloc(struct qs_alloc *a, size_t size, bool *zeroed)
 {
 	unsigned int cls;
 	size_t csize;
 	void *p;
 
-	if (a == NULL || a->base == NULL || size > QS_ALLOC_SMALL_MAX)
+	*zeroed = false;
+	if (a == NULL || a->base == NULL || size > QS_ALLOC_LARGE_MAX)
 		return malloc(size);
 	cls = class_of(size);
 	csize = class_size(cls);
@@ -146,22 +154,34 @@ qs_alloc_malloc(struct qs_alloc *a, size_t size)
 			return malloc(size);
 		}
 		UNPOISON(p, csize);
+		*zeroed = true;
 	}
 	__atomic_store_n(&a->in_use, a->in_use + csize, __ATOMIC_RELAXED);
 	return p;
 }
 
 void *
+qs_alloc_malloc(struct qs_alloc *a, size_t size)
+{
+	bool zeroed;
+
+	return alloc(a, size, &zeroed);
+}
+
+void *
 qs_alloc_calloc(struct qs_alloc *a, size_t n, size_t size)
 {
 	size_t total;
+	bool zeroed;
 	void *p;
 
 	if (__builtin_mul_overflow(n, size, &total))
 		return NULL;
-	p = qs_alloc_malloc(a, total);
-	if (p != NULL)
-		memset(p, 0, total);   /* a reused object is not zeroed */
+	p = alloc(a, total, &zeroed);
+	/* a fresh object stays untouched: pages an idle connection never
+	 * writes (most of ngtcp2's 12 KiB connection) stay unbacked */
+	if (p != NULL && !zeroed)
+		memset(p, 0, total);
 	return p;
 }
 

@@ -1,18 +1,25 @@
 /* A per-lcore allocator for what ngtcp2 and nghttp3 allocate and free per
- * packet and per stream (through their ngtcp2_mem / nghttp3_mem hooks).
+ * packet, per stream and per connection (through their ngtcp2_mem /
+ * nghttp3_mem hooks).
  *
- * Requests up to QS_ALLOC_SMALL_MAX bytes are rounded up to one of
- * QS_ALLOC_CLASSES sizes and carved from 64 KiB spans, each span of one
- * class, in a region of address space the lcore reserves at start (its
- * pages become resident only when first touched). A freed object goes on
- * its class's free list (LIFO, linked through the object) and is what the
- * next request of that class gets. No lock, no syscall after start, no
- * header per object: a side table gives each span's class.
+ * Requests up to QS_ALLOC_SMALL_MAX bytes are rounded up to one of 32
+ * small classes; larger ones, up to QS_ALLOC_LARGE_MAX, to a whole number
+ * of pages (16 large classes: the libraries' object pools and connection
+ * structs, 4 to 44 KiB, of which an idle connection touches the first
+ * pages only). Objects are carved from 64 KiB spans, each span of one
+ * class, in a region of address space the lcore reserves at start: its
+ * pages become resident only when first touched, and calloc does not
+ * touch an object that was never used (the kernel's pages are zero). A
+ * freed object goes on its class's free list (LIFO, linked through the
+ * object) and is what the next request of that class gets. No lock, no
+ * syscall after start, no header per object: a side table gives each
+ * span's class.
  *
- * Larger requests, and every request once the region is used up (counted
- * in fallbacks), go to libc's malloc; qs_alloc_free and qs_alloc_realloc
- * tell the two apart by address. Spans stay with their class for the
- * allocator's life: memory freed by one class is reused by that class.
+ * Requests above QS_ALLOC_LARGE_MAX, and every request once the region is
+ * used up (counted in fallbacks), go to libc's malloc; qs_alloc_free and
+ * qs_alloc_realloc tell the two apart by address. Spans stay with their
+ * class for the allocator's life: memory freed by one class is reused by
+ * that class.
  *
  * One allocator serves one lcore (or thread): nothing here is
  * thread-safe. An object must be freed through the allocator that gave
@@ -27,9 +34,14 @@
 
 #define QS_ALLOC_SPAN ((size_t)64 << 10)
 #define QS_ALLOC_SMALL_MAX 2048
-#define QS_ALLOC_CLASSES 32
-/* address space reserved per allocator: 131,072 spans */
-#define QS_ALLOC_REGION ((size_t)8 << 30)
+#define QS_ALLOC_SMALL_CLASSES 32
+#define QS_ALLOC_PAGE 4096
+#define QS_ALLOC_LARGE_MAX QS_ALLOC_SPAN
+#define QS_ALLOC_CLASSES \
+	(QS_ALLOC_SMALL_CLASSES + QS_ALLOC_LARGE_MAX / QS_ALLOC_PAGE)
+/* address space reserved per allocator: 1,048,576 spans, room for about
+ * 400,000 connections' objects */
+#define QS_ALLOC_REGION ((size_t)64 << 30)
 
 struct qs_alloc {
 	uint8_t *base;                  /* the region; NULL: all goes to libc */
@@ -40,9 +52,9 @@ struct qs_alloc {
 	uint8_t *next[QS_ALLOC_CLASSES];/* where a class carves next */
 	uint8_t *end[QS_ALLOC_CLASSES]; /* the end of that span */
 	/* written by the owner only; others read them (telemetry) */
-	uint64_t in_use;                /* bytes of live small objects */
-	uint64_t fallbacks;             /* small requests libc served because
-					 * the region was used up */
+	uint64_t in_use;                /* bytes of live objects */
+	uint64_t fallbacks;             /* requests libc served because the
+					 * region was used up */
 };
 
 /* Reserves region bytes of address space (a multiple of QS_ALLOC_SPAN;

@@ -197,10 +197,10 @@ tel_conns_locked(const char *cmd __rte_unused, const char *params,
 	return 0;
 }
 
-/* The process heap (libc: ngtcp2's and nghttp3's large objects, GnuTLS)
- * and DPDK's, with what the connections' libraries say they hold (small
- * objects come from the workers' allocators, base/qs_alloc.h): GnuTLS and
- * the rest of libc's users are the difference. */
+/* The process heap (libc: GnuTLS above all) and DPDK's, with what the
+ * connections' libraries say they hold (their objects come from the
+ * workers' allocators, base/qs_alloc.h, up to 64 KiB): GnuTLS and the rest
+ * of libc's users are the difference. */
 static int
 tel_memory(const char *cmd __rte_unused, const char *params __rte_unused,
 	   struct rte_tel_data *d)
@@ -208,7 +208,7 @@ tel_memory(const char *cmd __rte_unused, const char *params __rte_unused,
 	struct mallinfo2 mi = mallinfo2();
 	struct rte_malloc_socket_stats rs;
 	struct qs_stats sum, one;
-	uint64_t rte_alloc = 0, spans = 0, small = 0, fallbacks = 0;
+	uint64_t rte_alloc = 0, spans = 0, in_use = 0, fallbacks = 0;
 
 	memset(&sum, 0, sizeof(sum));
 	rte_spinlock_lock(&tel_dp->stats_lock);
@@ -218,7 +218,7 @@ tel_memory(const char *cmd __rte_unused, const char *params __rte_unused,
 		qs_dataplane_stats(tel_dp, i, false, &one);
 		qs_stats_add(&sum, &one);
 		spans += qs_alloc_reserved(a);
-		small += __atomic_load_n(&a->in_use, __ATOMIC_RELAXED);
+		in_use += __atomic_load_n(&a->in_use, __ATOMIC_RELAXED);
 		fallbacks += __atomic_load_n(&a->fallbacks, __ATOMIC_RELAXED);
 	}
 	rte_spinlock_unlock(&tel_dp->stats_lock);
@@ -231,9 +231,9 @@ tel_memory(const char *cmd __rte_unused, const char *params __rte_unused,
 	rte_tel_data_add_dict_u64(d, "rte_malloc_in_use", rte_alloc);
 	rte_tel_data_add_dict_u64(d, "ngtcp2", sum.quic_mem_ngtcp2);
 	rte_tel_data_add_dict_u64(d, "nghttp3", sum.quic_mem_nghttp3);
-	/* of those two, the small objects the workers' allocators hold (not
-	 * in libc's heap), their spans, and the requests libc took instead */
-	rte_tel_data_add_dict_u64(d, "lcore_alloc_in_use", small);
+	/* of those two, what the workers' allocators hold (not in libc's
+	 * heap), their spans, and the requests libc took instead */
+	rte_tel_data_add_dict_u64(d, "lcore_alloc_in_use", in_use);
 	rte_tel_data_add_dict_u64(d, "lcore_alloc_spans", spans);
 	rte_tel_data_add_dict_u64(d, "lcore_alloc_fallbacks", fallbacks);
 	rte_tel_data_add_dict_u64(d, "conns", sum.quic_conn_active);

@@ -662,7 +662,7 @@ class Bench:
                         "lcore_alloc_spans")
                 libs = {k: mem.get(k, 0) - mem_before.get(k, 0) for k in keys}
                 # what libc's heap holds beyond the two libraries (whose
-                # small objects are in the workers' allocators): GnuTLS
+                # objects are in the workers' allocators): GnuTLS
                 # above all
                 libs["GnuTLS and other libc"] = (
                     libs.pop("libc_heap_in_use") - libs["ngtcp2"] - libs["nghttp3"] +

@@ -5,7 +5,7 @@ killed mid-download (they vanish): once idle_timeout_ms has passed,
 quic_conn_active is 0 on every worker, /quicsteer/conns lists none and
 quic_conn_closed equals quic_conn_accepted, and /quicsteer/memory says
 ngtcp2 and nghttp3 hold nothing, in the workers' allocators or in libc's
-heap (while the clients ran, their small objects were in the workers'
+heap (while the clients ran, their objects were in the workers'
 allocators). Then SIGTERM: quicsteer exits 0
 (under ASan LeakSanitizer runs at that exit; its report, or any sanitizer
 report, fails the test)."""

@@ -1,6 +1,9 @@
 /* The per-lcore allocator (lib/base/qs_alloc.c):
- * - every size up to QS_ALLOC_SMALL_MAX gets an object of at least that
- *   size, 16-byte aligned, from the region; larger ones come from libc;
+ * - every size up to QS_ALLOC_LARGE_MAX gets an object of at least that
+ *   size, 16-byte aligned, from the region (past QS_ALLOC_SMALL_MAX: whole
+ *   pages, page-aligned); larger ones come from libc;
+ * - calloc of an object never used leaves its pages untouched (not
+ *   resident), and zeroes a reused one;
  * - a random mix of malloc, calloc, realloc and free against a model: no
  *   two live objects overlap (each holds its own pattern to the end),
  *   realloc keeps the old bytes, calloc zeroes a reused object, in_use is
@@ -11,6 +14,7 @@
  * - under AddressSanitizer a freed object is poisoned. */
 #include <malloc.h>
 #include <stdbool.h>
+#include <sys/mman.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -34,6 +38,19 @@ owned(const struct qs_alloc *a, const void *p)
 	return (uintptr_t)p - (uintptr_t)a->base < a->size;
 }
 
+static unsigned int
+resident_pages(const void *p, size_t len)
+{
+	unsigned char vec[QS_ALLOC_LARGE_MAX / QS_ALLOC_PAGE];
+	unsigned int n = 0;
+
+	if (mincore((void *)p, len, vec) != 0)
+		return 1000;
+	for (size_t i = 0; i < len / QS_ALLOC_PAGE; i++)
+		n += vec[i] & 1;
+	return n;
+}
+
 static void
 test_sizes(void)
 {
@@ -43,7 +60,9 @@ test_sizes(void)
 	CHECK_EQ(qs_alloc_init(&a, (size_t)16 << 20), 0);
 	CHECK_EQ(a.size, (size_t)16 << 20);
 	CHECK_EQ((uintptr_t)a.base % QS_ALLOC_SPAN, 0);
-	for (size_t size = 0; size <= QS_ALLOC_SMALL_MAX + 64; size++) {
+	/* every small size; then large ones 61 bytes apart, and the edges */
+	for (size_t size = 0; size <= QS_ALLOC_LARGE_MAX + 64;
+	     size += size < QS_ALLOC_SMALL_MAX + 64 ? 1 : 61) {
 		void *p = qs_alloc_malloc(&a, size);
 		size_t usable = qs_alloc_usable_size(&a, p);
 
@@ -52,14 +71,21 @@ test_sizes(void)
 		CHECK_EQ((uintptr_t)p % 16, 0);
 		CHECK(usable >= size);
 		CHECK(usable >= prev_usable);          /* classes only grow */
-		CHECK_EQ(owned(&a, p), size <= QS_ALLOC_SMALL_MAX);
+		CHECK_EQ(owned(&a, p), size <= QS_ALLOC_LARGE_MAX);
 		if (size <= QS_ALLOC_SMALL_MAX) {
 			/* no more than a quarter wasted beyond 64 bytes */
 			CHECK(usable <= 64 || usable - size <= usable / 4);
 			memset(p, 0xa5, usable);
+		} else if (size <= QS_ALLOC_LARGE_MAX) {
+			CHECK_EQ((uintptr_t)p % QS_ALLOC_PAGE, 0);
+			CHECK_EQ(usable % QS_ALLOC_PAGE, 0);
+			CHECK(usable - size < QS_ALLOC_PAGE);
+			memset(p, 0xa5, size);
 		}
 		prev_usable = usable;
 		qs_alloc_free(&a, p);
+		if (size == QS_ALLOC_SMALL_MAX + 64)
+			size = QS_ALLOC_LARGE_MAX - 6 * 61;  /* to hit the edge */
 	}
 	TEST_CONTEXT_CLEAR();
 	CHECK_EQ(a.in_use, 0);
@@ -82,16 +108,36 @@ test_sizes(void)
 		CHECK_EQ(((uint8_t *)q)[i], 0);
 	qs_alloc_free(&a, q);
 	CHECK(qs_alloc_calloc(&a, SIZE_MAX / 2, 3) == NULL);
+	/* a large object never used: calloc leaves its pages unbacked, and
+	 * they read as zero; reused, calloc zeroes it */
+	p = qs_alloc_calloc(&a, 1, 3 * QS_ALLOC_PAGE - 100);
+	CHECK(p != NULL && owned(&a, p));
+	CHECK_EQ(resident_pages(p, 3 * QS_ALLOC_PAGE), 0);
+	memset(p, 0x5a, 3 * QS_ALLOC_PAGE - 100);
+	CHECK_EQ(resident_pages(p, 3 * QS_ALLOC_PAGE), 3);
+	qs_alloc_free(&a, p);
+	q = qs_alloc_calloc(&a, 3, QS_ALLOC_PAGE - 40);
+	CHECK(p == q);
+	for (size_t i = 0; i < 3 * (QS_ALLOC_PAGE - 40); i++)
+		if (((uint8_t *)q)[i] != 0) {
+			CHECK_EQ(i, SIZE_MAX);
+			break;
+		}
+	qs_alloc_free(&a, q);
 	/* realloc: NULL is malloc, 0 frees, growth moves and keeps bytes */
 	p = qs_alloc_realloc(&a, NULL, 24);
 	CHECK(p != NULL && owned(&a, p));
 	memcpy(p, "0123456789abcdefghijklm", 24);
 	q = qs_alloc_realloc(&a, p, 30);           /* same class */
 	CHECK(q == p);
-	q = qs_alloc_realloc(&a, p, 3000);         /* to libc */
-	CHECK(q != NULL && !owned(&a, q));
+	q = qs_alloc_realloc(&a, p, 3000);         /* to a large class */
+	CHECK(q != NULL && owned(&a, q) && q != p);
 	CHECK(memcmp(q, "0123456789abcdefghijklm", 24) == 0);
-	p = qs_alloc_realloc(&a, q, 5000);         /* libc's realloc */
+	p = qs_alloc_realloc(&a, q, QS_ALLOC_LARGE_MAX + 1);   /* to libc */
+	CHECK(p != NULL && !owned(&a, p));
+	CHECK(memcmp(p, "0123456789abcdefghijklm", 24) == 0);
+	q = p;
+	p = qs_alloc_realloc(&a, q, 80000);        /* libc's realloc */
 	CHECK(memcmp(p, "0123456789abcdefghijklm", 24) == 0);
 	CHECK(qs_alloc_realloc(&a, p, 0) == NULL);
 	CHECK_EQ(a.in_use, 0);
@@ -129,8 +175,8 @@ random_size(void)
 	uint64_t r = test_rng();
 
 	switch (r % 8) {
-	case 0:
-		return (size_t)(r >> 8) % 6000;         /* libc's too */
+	case 0:     /* large classes, and libc's */
+		return (size_t)(r >> 8) % (QS_ALLOC_LARGE_MAX + 8192);
 	case 1:
 		return (size_t)(r >> 8) % (QS_ALLOC_SMALL_MAX + 1);
 	default:
@@ -237,7 +283,7 @@ int
 main(void)
 {
 	test_sizes();
-	/* room for everything; then 4 spans for 32 classes: libc takes over */
+	/* room for everything; then 4 spans for 48 classes: libc takes over */
 	run_model((size_t)64 << 20, 200000, false);
 	run_model(4 * QS_ALLOC_SPAN, 200000, true);
 	test_libc();
