@@ -81,8 +81,10 @@ make_cert(const struct qs_inproc_files *fx, const struct qs_inproc_cert *c)
 
 	GNUTLS_OK(gnutls_x509_privkey_init(&key));
 	GNUTLS_OK(gnutls_x509_privkey_generate(
-		key, GNUTLS_PK_ECDSA,
-		GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_SECP256R1), 0));
+		key, c->pk != 0 ? c->pk : GNUTLS_PK_ECDSA,
+		c->bits != 0 ? c->bits
+			     : GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_SECP256R1),
+		0));
 	GNUTLS_OK(gnutls_x509_crt_init(&crt));
 	GNUTLS_OK(gnutls_x509_crt_set_version(crt, 3));
 	if (c->serial != NULL) {
@@ -105,12 +107,22 @@ make_cert(const struct qs_inproc_files *fx, const struct qs_inproc_cert *c)
 	GNUTLS_OK(gnutls_x509_crt_set_key_purpose_oid(crt, GNUTLS_KP_TLS_WWW_SERVER,
 						      0));
 	GNUTLS_OK(gnutls_x509_crt_set_key(crt, key));
-	GNUTLS_OK(gnutls_x509_crt_sign2(crt, crt, key, GNUTLS_DIG_SHA256, 0));
+	GNUTLS_OK(gnutls_x509_crt_sign2(crt, crt, key,
+					c->pk == GNUTLS_PK_EDDSA_ED25519 ?
+						GNUTLS_DIG_UNKNOWN :
+						GNUTLS_DIG_SHA256,
+					0));
 
 	GNUTLS_OK(gnutls_x509_crt_export2(crt, GNUTLS_X509_FMT_PEM, &pem));
 	put_file(fx->cert, pem.data, pem.size);
 	gnutls_free(pem.data);
-	GNUTLS_OK(gnutls_x509_privkey_export2(key, GNUTLS_X509_FMT_PEM, &pem));
+	/* Ed25519 has no legacy PEM form: PKCS #8 ("PRIVATE KEY") */
+	if (c->pk == GNUTLS_PK_EDDSA_ED25519)
+		GNUTLS_OK(gnutls_x509_privkey_export2_pkcs8(
+			key, GNUTLS_X509_FMT_PEM, NULL, GNUTLS_PKCS_PLAIN, &pem));
+	else
+		GNUTLS_OK(gnutls_x509_privkey_export2(key, GNUTLS_X509_FMT_PEM,
+						      &pem));
 	put_file(fx->key, pem.data, pem.size);
 	gnutls_free(pem.data);
 	gnutls_x509_crt_deinit(crt);

@@ -66,6 +66,8 @@ struct qs_inproc_cert {
 	const char *cn;
 	const uint8_t *serial;     /* 8 bytes, or NULL: random */
 	time_t not_before, not_after;
+	gnutls_pk_algorithm_t pk;  /* 0: ECDSA */
+	unsigned int bits;         /* 0: P-256 (ECDSA), else the key's size */
 };
 
 /* $TMPDIR/qs-<name>-XXXXXX with cert.pem, key.pem and www/: index.html
