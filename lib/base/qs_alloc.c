@@ -52,17 +52,11 @@ class_of(size_t size)
 	return QS_ALLOC_SMALL_CLASSES + (unsigned int)((size - 1) / QS_ALLOC_PAGE);
 }
 
-int
-qs_alloc_init(struct qs_alloc *a, size_t region)
+static int
+reserve(struct qs_alloc *a, size_t region)
 {
 	void *base;
 
-	memset(a, 0, sizeof(*a));
-	if (region == 0)
-		region = QS_ALLOC_REGION;
-	region -= region % QS_ALLOC_SPAN;
-	if (region == 0)
-		return -1;
 	/* one span more, to align the region on a span */
 	base = mmap(NULL, region + QS_ALLOC_SPAN, PROT_READ | PROT_WRITE,
 		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
@@ -83,6 +77,22 @@ qs_alloc_init(struct qs_alloc *a, size_t region)
 		       (size_t)((uint8_t *)base + QS_ALLOC_SPAN - a->base));
 	a->size = region;
 	return 0;
+}
+
+int
+qs_alloc_init(struct qs_alloc *a, size_t region)
+{
+	memset(a, 0, sizeof(*a));
+	if (region != 0) {
+		region -= region % QS_ALLOC_SPAN;
+		return region == 0 ? -1 : reserve(a, region);
+	}
+	/* where address space is limited (ulimit -v, valgrind), less */
+	for (region = QS_ALLOC_REGION; region >= QS_ALLOC_REGION_MIN;
+	     region /= 2)
+		if (reserve(a, region) == 0)
+			return 0;
+	return -1;
 }
 
 void

@@ -40,8 +40,10 @@
 #define QS_ALLOC_CLASSES \
 	(QS_ALLOC_SMALL_CLASSES + QS_ALLOC_LARGE_MAX / QS_ALLOC_PAGE)
 /* address space reserved per allocator: 1,048,576 spans, room for about
- * 400,000 connections' objects */
+ * 400,000 connections' objects; halved until the kernel gives it, down to
+ * the minimum */
 #define QS_ALLOC_REGION ((size_t)64 << 30)
+#define QS_ALLOC_REGION_MIN ((size_t)1 << 30)
 
 struct qs_alloc {
 	uint8_t *base;                  /* the region; NULL: all goes to libc */
@@ -58,8 +60,9 @@ struct qs_alloc {
 };
 
 /* Reserves region bytes of address space (a multiple of QS_ALLOC_SPAN;
- * 0: QS_ALLOC_REGION). Returns 0, or -1 when the kernel refuses it: a is
- * then usable and serves everything from libc. */
+ * 0: QS_ALLOC_REGION, or the most the kernel gives of it halved down to
+ * QS_ALLOC_REGION_MIN; a->size says). Returns 0, or -1 when the kernel
+ * refuses it: a is then usable and serves everything from libc. */
 int qs_alloc_init(struct qs_alloc *a, size_t region);
 /* Gives the region back; every object of it must be freed already. */
 void qs_alloc_fini(struct qs_alloc *a);

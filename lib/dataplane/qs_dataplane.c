@@ -124,7 +124,12 @@ lcore_new(struct qs_dataplane *dp, unsigned int lcore_id, uint16_t index,
 		RTE_LOG(WARNING, QS_DP, "worker %u: no address space for its "
 			"allocator (%zu GiB reserved, not committed): ngtcp2 and "
 			"nghttp3 use libc's malloc\n", index,
-			(size_t)(QS_ALLOC_REGION >> 30));
+			(size_t)(QS_ALLOC_REGION_MIN >> 30));
+	else if (lc->alloc.size < QS_ALLOC_REGION)
+		RTE_LOG(WARNING, QS_DP, "worker %u: %zu GiB of address space "
+			"for its allocator, not %zu (address space limited): "
+			"past it, libc's malloc (lcore_alloc_fallbacks)\n", index,
+			lc->alloc.size >> 30, (size_t)(QS_ALLOC_REGION >> 30));
 	lc->env.alloc = &lc->alloc;
 	lc->queue = role == QS_ROLE_RTC ? index : UINT16_MAX;
 	dp->workers[index] = lc;

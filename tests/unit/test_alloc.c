@@ -11,10 +11,16 @@
  * - a region used up sends small requests to libc (counted in fallbacks)
  *   and frees still work for both kinds;
  * - a NULL allocator, or one whose region the kernel refused, is libc;
+ * - where address space is limited (RLIMIT_AS), the default region is
+ *   halved until it fits, not refused;
  * - under AddressSanitizer a freed object is poisoned. */
 #include <malloc.h>
 #include <stdbool.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <stdio.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -279,6 +285,56 @@ test_libc(void)
 	qs_alloc_fini(&a);
 }
 
+/* In a child limited to 8 GiB more address space than it has: the
+ * default reservation still succeeds, smaller. */
+static void
+test_region_limited(void)
+{
+	unsigned long long vm_kib = 0;
+	char line[256];
+	int status = -1;
+	pid_t pid;
+	FILE *fp;
+
+	fp = fopen("/proc/self/status", "r");
+	while (fp != NULL && fgets(line, sizeof(line), fp) != NULL)
+		if (sscanf(line, "VmSize: %llu", &vm_kib) == 1)
+			break;
+	if (fp != NULL)
+		fclose(fp);
+	CHECK(vm_kib > 0);
+	pid = fork();
+	if (pid == 0) {
+		struct rlimit rl;
+		struct qs_alloc a;
+
+		rl.rlim_cur = rl.rlim_max = vm_kib * 1024 + ((rlim_t)8 << 30);
+		if (setrlimit(RLIMIT_AS, &rl) != 0)
+			_exit(2);
+		if (qs_alloc_init(&a, 0) != 0)
+			_exit(3);
+		if (a.size >= QS_ALLOC_REGION || a.size < QS_ALLOC_REGION_MIN)
+			_exit(4);
+		void *p = qs_alloc_malloc(&a, 5000);
+
+		if (p == NULL || !owned(&a, p))
+			_exit(5);
+		qs_alloc_free(&a, p);
+		qs_alloc_fini(&a);
+		_exit(0);
+	}
+	CHECK(pid > 0);
+	CHECK_EQ(waitpid(pid, &status, 0), pid);
+	CHECK(WIFEXITED(status));
+	CHECK_EQ(WEXITSTATUS(status), 0);
+	/* unlimited: the whole default */
+	struct qs_alloc a;
+
+	CHECK_EQ(qs_alloc_init(&a, 0), 0);
+	CHECK_EQ(a.size, QS_ALLOC_REGION);
+	qs_alloc_fini(&a);
+}
+
 int
 main(void)
 {
@@ -287,5 +343,6 @@ main(void)
 	run_model((size_t)64 << 20, 200000, false);
 	run_model(4 * QS_ALLOC_SPAN, 200000, true);
 	test_libc();
+	test_region_limited();
 	return test_done("test_alloc");
 }
