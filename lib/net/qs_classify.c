@@ -10,6 +10,7 @@
 #include <rte_ip.h>
 #include <rte_udp.h>
 
+#include "net/qs_cksum.h"
 #include "net/qs_classify.h"
 
 #define ICMP6_ECHO_REQUEST 128
@@ -277,26 +278,6 @@ qs_net_ipv4_hdr_ok(const struct rte_mbuf *m)
 	return rte_raw_cksum(ip, qs_net_l3_len(m)) == 0xffff;
 }
 
-/* The one's complement sum of the UDP pseudo-header and the datagram, over
- * the length UDP gives (classify checked it against the frame; the IP
- * payload may be longer): 0xffff when the checksum in it is right. */
-static uint16_t
-udp_sum(const void *l3, bool ipv6, const struct rte_udp_hdr *udp)
-{
-	uint32_t sum;
-
-	if (ipv6)
-		sum = __rte_raw_cksum(((const struct rte_ipv6_hdr *)l3)->src_addr,
-				      32, 0);
-	else
-		sum = __rte_raw_cksum(&((const struct rte_ipv4_hdr *)l3)->src_addr,
-				      8, 0);
-	/* protocol and UDP length as 16-bit words in network order */
-	sum += rte_cpu_to_be_16(IPPROTO_UDP) + udp->dgram_len;
-	sum = __rte_raw_cksum(udp, rte_be_to_cpu_16(udp->dgram_len), sum);
-	return __rte_raw_cksum_reduce(sum);
-}
-
 bool
 qs_net_udp_cksum_ok(const struct rte_mbuf *m)
 {
@@ -318,7 +299,9 @@ qs_net_udp_cksum_ok(const struct rte_mbuf *m)
 	default:
 		if (udp->dgram_cksum == 0)
 			return !ipv6;
-		return udp_sum(l3, ipv6, udp) == 0xffff;
+		/* over the length UDP gives (classify checked it against
+		 * the frame; the IP payload may be longer) */
+		return qs_net_udp_sum(l3, ipv6, udp) == 0xffff;
 	}
 }
 

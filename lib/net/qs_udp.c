@@ -7,6 +7,7 @@
 #include <rte_ip.h>
 #include <rte_udp.h>
 
+#include "net/qs_cksum.h"
 #include "net/qs_udp.h"
 
 void
@@ -33,7 +34,7 @@ qs_net_l4_cksum(struct rte_mbuf *m, void *l3, struct rte_udp_hdr *udp,
 			m->ol_flags |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_UDP_CKSUM;
 			udp->dgram_cksum = rte_ipv4_phdr_cksum(ip, m->ol_flags);
 		} else {
-			udp->dgram_cksum = rte_ipv4_udptcp_cksum(ip, udp);
+			udp->dgram_cksum = qs_net_udp_cksum(ip, false, udp);
 		}
 	} else {
 		struct rte_ipv6_hdr *ip = l3;
@@ -42,7 +43,7 @@ qs_net_l4_cksum(struct rte_mbuf *m, void *l3, struct rte_udp_hdr *udp,
 			m->ol_flags |= RTE_MBUF_F_TX_IPV6 | RTE_MBUF_F_TX_UDP_CKSUM;
 			udp->dgram_cksum = rte_ipv6_phdr_cksum(ip, m->ol_flags);
 		} else {
-			udp->dgram_cksum = rte_ipv6_udptcp_cksum(ip, udp);
+			udp->dgram_cksum = qs_net_udp_cksum(ip, true, udp);
 		}
 	}
 }

@@ -20,8 +20,9 @@ Items (numbers as in the table):
  6 migration at scale: 1,000 connections, a quarter rebinding
    mid-transfer, quicsteer 4 workers, --steer cid and --steer off
  7 tests/bench: bench_steer and bench_null.sh summary lines
- 8 instructions per request (callgrind; perf has no hardware counters
-   in this guest when `perf stat -e instructions true` says so)
+ 8 instructions per request, per new connection and per MiB of one
+   download (callgrind, user space; perf has no hardware counters in
+   this guest when `perf stat -e instructions true` says so)
 
 With --pmds, items 1, 3 and 6 (--steer cid) run for quicsteer once more on
 each PMD named besides af_packet (net_af_xdp; net_virtio_user behind the
@@ -77,6 +78,7 @@ from loadlib import die_with_parent, make_cert  # noqa: E402
 
 PORT = 4433
 BIG = 100 << 20                      # item 3: bytes of the download
+CG_BULK = 16 << 20                   # item 8: the download under callgrind
 MIGRATION_PATH_BYTES = 32768          # item 6: each response
 PMD_ITEMS = (1, 3, 6)                 # the items --pmds repeats per PMD
 # rig names per PMD (the first 4 characters name the veth ends)
@@ -729,7 +731,8 @@ class Bench:
         """Item 8 against a server running under callgrind (warmed up):
         instructions over windows between `callgrind_control -z` and
         `-d`: (a) keep-alive requests, (b) as long idle, (c) new
-        connections of one request each. A dict of figures."""
+        connections of one request each, (d) one connection downloading
+        CG_BULK bytes. A dict of figures."""
         base = Path(out_prefix)
 
         def window(what, load_args=None, idle_s=0.0):
@@ -761,14 +764,22 @@ class Bench:
         ir_n, rep_n, _ = window("newconn", [*ca, "-c", 4, "-m", 1, "-t", 1,
                                             "--conn-requests", 1, "-n", self.a.cg_conns,
                                             "--timeout", 30, url])
+        ir_b, rep_b, secs_b = window("bulk", [*ca, "-c", 1, "-n", 1, "--timeout", 120,
+                                              self.url(kind, CG_BULK)])
         reqs = rep_k["requests"]["completed"]
         conns = rep_n["connections"]["succeeded"]
+        bulk_ok = rep_b["requests"]["completed"] == 1
+        mib = CG_BULK / (1 << 20)
         idle_rate = ir_i / secs_i
         return dict(gross=ir_k / reqs if reqs else None,
                     net=max(ir_k - idle_rate * secs_k, 0) / reqs if reqs else None,
                     idle_per_s=idle_rate, reqs=reqs, secs=secs_k,
                     per_conn=ir_n / conns if conns else None, conns=conns,
-                    failed=rep_k["requests"]["failed"] + rep_n["requests"]["failed"])
+                    per_mib=ir_b / mib if bulk_ok else None,
+                    per_mib_net=max(ir_b - idle_rate * secs_b, 0) / mib if bulk_ok
+                    else None,
+                    failed=(rep_k["requests"]["failed"] + rep_n["requests"]["failed"] +
+                            rep_b["requests"]["failed"]))
 
     # -- driver helpers ------------------------------------------------------
 
@@ -823,7 +834,7 @@ def make_site(tmp):
     cert, key = make_cert(tmp, "bench")
     docroot = Path(tmp) / "docroot"
     docroot.mkdir()
-    for n in (64, MIGRATION_PATH_BYTES):
+    for n in (64, MIGRATION_PATH_BYTES, CG_BULK):
         (docroot / f"{n}.bin").write_bytes(os.urandom(n))
     with open(docroot / f"{BIG}.bin", "wb") as f:
         for _ in range(BIG >> 20):
@@ -1258,6 +1269,13 @@ def report(a, b, t, gt, qs, bench7):
               f"{a.cg_conns} conns)", q.get("per_conn"), g.get("per_conn"),
               note="kernel work (syscalls, af_packet copies) is not counted by callgrind",
               fig=fig("instr_per_conn", "instructions"))
+        t.add("8", f"instructions/MiB, one connection downloading "
+              f"{CG_BULK >> 20} MiB", q.get("per_mib"), g.get("per_mib"),
+              note="user space: what remains on a NIC that takes the kernel's share",
+              fig=fig("instr_per_mib", "instructions"))
+        t.add("8", "  the same minus idle polling for as long", q.get("per_mib_net"),
+              g.get("per_mib_net"), note="quicsteer's empty polls under valgrind subtracted",
+              fig=fig("instr_per_mib_net", "instructions"))
     if b.want(7):
         for name in ("bench_steer", "bench_null"):
             for line in (bench7 or {}).get(name, []):
@@ -1333,7 +1351,11 @@ def report_peers(a, b, t, qs, peers):
                  ("8", "  the same minus idle polling for as long", cg("net"),
                   "peer_instr_per_request_net", "instructions", False),
                  ("8", "instructions/new connection (handshake + 1 request)",
-                  cg("per_conn"), "peer_instr_per_conn", "instructions", False)]
+                  cg("per_conn"), "peer_instr_per_conn", "instructions", False),
+                 ("8", f"instructions/MiB, one {CG_BULK >> 20} MiB download",
+                  cg("per_mib"), "peer_instr_per_mib", "instructions", False),
+                 ("8", "  the same minus idle polling for as long", cg("per_mib_net"),
+                  "peer_instr_per_mib_net", "instructions", False)]
     for item, measure, fn, key, unit, more_better in rows:
         qv, qnote = fn(qs)
         for name, res in peers.items():

@@ -15,6 +15,7 @@
 #include <rte_udp.h>
 
 #include "qs_frames.h"
+#include "net/qs_cksum.h"
 #include "net/qs_classify.h"
 #include "net/qs_reply.h"
 #include "net/qs_udp.h"
@@ -1487,9 +1488,68 @@ test_udp_build_refuses(void)
 	rte_pktmbuf_free(m);
 }
 
+/* qs_net_cksum_add/fold against DPDK's 16-bit loop: every length 0..1600
+ * at every alignment 0..7 of random bytes (and all 0xff, the carries'
+ * worst case); the UDP checksum against rte_ipv4/6_udptcp_cksum, and a
+ * datagram carrying it sums to 0xffff while one flipped bit does not. */
+static void
+test_cksum(void)
+{
+	static uint8_t buf[1600 + 8 + 64];
+	unsigned int bad = 0, bad_udp = 0;
+
+	for (int ones = 0; ones <= 1; ones++) {
+		for (size_t i = 0; i < sizeof(buf); i++)
+			buf[i] = ones ? 0xff : (uint8_t)test_rng();
+		for (size_t off = 0; off < 8; off++)
+			for (size_t len = 0; len <= 1600; len++)
+				bad += qs_net_cksum_fold(qs_net_cksum_add(
+					       buf + off, len, 0)) !=
+				       rte_raw_cksum(buf + off, len);
+	}
+	CHECK_EQ(bad, 0);
+	for (int v6 = 0; v6 <= 1; v6++) {
+		for (size_t len = sizeof(struct rte_udp_hdr); len <= 1500;
+		     len += 7) {
+			size_t l3len = v6 ? sizeof(struct rte_ipv6_hdr)
+					  : sizeof(struct rte_ipv4_hdr);
+			struct rte_udp_hdr *udp = (void *)(buf + l3len);
+			uint16_t ours, dpdk;
+
+			for (size_t i = 0; i < l3len + len; i++)
+				buf[i] = (uint8_t)test_rng();
+			if (v6) {
+				struct rte_ipv6_hdr *ip = (void *)buf;
+
+				ip->payload_len = rte_cpu_to_be_16((uint16_t)len);
+				ip->proto = IPPROTO_UDP;
+			} else {
+				struct rte_ipv4_hdr *ip = (void *)buf;
+
+				ip->version_ihl = RTE_IPV4_VHL_DEF;
+				ip->total_length =
+					rte_cpu_to_be_16((uint16_t)(l3len + len));
+				ip->next_proto_id = IPPROTO_UDP;
+			}
+			udp->dgram_len = rte_cpu_to_be_16((uint16_t)len);
+			udp->dgram_cksum = 0;
+			ours = qs_net_udp_cksum(buf, v6, udp);
+			dpdk = v6 ? rte_ipv6_udptcp_cksum((void *)buf, udp)
+				  : rte_ipv4_udptcp_cksum((void *)buf, udp);
+			bad_udp += ours != dpdk;
+			udp->dgram_cksum = ours;
+			bad_udp += qs_net_udp_sum(buf, v6, udp) != 0xffff;
+			buf[l3len + len - 1] ^= 0x10;
+			bad_udp += qs_net_udp_sum(buf, v6, udp) == 0xffff;
+		}
+	}
+	CHECK_EQ(bad_udp, 0);
+}
+
 int
 main(void)
 {
+	test_cksum();
 	qs_frames_listen(&listen_set);
 	test_classify_arp();
 	test_classify_icmp4();
