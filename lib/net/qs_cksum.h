@@ -1,8 +1,9 @@
 /* The Internet checksum (RFC 1071) for UDP over IPv4 and IPv6, computed
  * by the CPU when the port does not: receive checks and transmit fills
- * use these, so both agree. Summing 32-bit words into 64 bits takes a
- * quarter of the additions of a 16-bit loop (rte_raw_cksum's) and no carry
- * to track: a datagram has at most 2^14 of them. */
+ * use these, so both agree. With SSE2, eight 16-bit words an instruction
+ * (pmaddwd against ones, the words biased to signed); without, 32-bit
+ * words into 64 bits. Either is a fraction of rte_raw_cksum's 16-bit
+ * loop, and neither has a carry to track. */
 #ifndef QS_CKSUM_H
 #define QS_CKSUM_H
 
@@ -12,6 +13,9 @@
 #include <string.h>
 
 #include <netinet/in.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 #include <rte_byteorder.h>
 #include <rte_ip.h>
 #include <rte_udp.h>
@@ -24,6 +28,31 @@ qs_net_cksum_add(const void *buf, size_t len, uint64_t sum)
 	const uint8_t *p = buf;
 	uint32_t w[4];
 
+#ifdef __SSE2__
+	/* each 32-bit lane gains at most 2^17 a step: 8,192 steps (128 KiB)
+	 * a block stay far from overflow */
+	while (len >= 64) {
+		const __m128i bias = _mm_set1_epi16((short)0x8000);
+		const __m128i ones = _mm_set1_epi16(1);
+		__m128i acc = _mm_setzero_si128();
+		int32_t lane[4];
+		int64_t steps = 0;
+
+		for (; len >= 32 && steps < 8192; p += 32, len -= 32, steps += 2) {
+			__m128i a = _mm_loadu_si128((const __m128i *)p);
+			__m128i b = _mm_loadu_si128((const __m128i *)(p + 16));
+
+			acc = _mm_add_epi32(acc, _mm_madd_epi16(
+				_mm_xor_si128(a, bias), ones));
+			acc = _mm_add_epi32(acc, _mm_madd_epi16(
+				_mm_xor_si128(b, bias), ones));
+		}
+		_mm_storeu_si128((__m128i *)lane, acc);
+		/* a pair of words x, y added as (x - 2^15) + (y - 2^15) */
+		sum += (uint64_t)((int64_t)lane[0] + lane[1] + lane[2] + lane[3] +
+				  steps * 4 * 0x10000);
+	}
+#endif
 	for (; len >= sizeof(w); p += sizeof(w), len -= sizeof(w)) {
 		memcpy(w, p, sizeof(w));
 		sum += (uint64_t)w[0] + w[1] + w[2] + w[3];
