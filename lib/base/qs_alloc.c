@@ -28,16 +28,27 @@ _Static_assert(QS_ALLOC_REGION / QS_ALLOC_SPAN <= UINT32_MAX, "too many spans");
 _Static_assert(QS_ALLOC_SPAN % QS_ALLOC_PAGE == 0, "a span is not whole pages");
 
 /* 16..256 by 16, 320..1024 by 64, 1280..2048 by 256, then pages */
-static size_t
+#define SMALL16(i) ((i) + 1) * 16
+#define MID64(i) 256 + ((i) + 1) * 64
+#define HIGH256(i) 1024 + ((i) + 1) * 256
+#define PAGES(i) ((i) + 1) * QS_ALLOC_PAGE
+const uint32_t qs_alloc_class_size[QS_ALLOC_CLASSES] = {
+	SMALL16(0), SMALL16(1), SMALL16(2), SMALL16(3), SMALL16(4),
+	SMALL16(5), SMALL16(6), SMALL16(7), SMALL16(8), SMALL16(9),
+	SMALL16(10), SMALL16(11), SMALL16(12), SMALL16(13), SMALL16(14),
+	SMALL16(15),
+	MID64(0), MID64(1), MID64(2), MID64(3), MID64(4), MID64(5),
+	MID64(6), MID64(7), MID64(8), MID64(9), MID64(10), MID64(11),
+	HIGH256(0), HIGH256(1), HIGH256(2), HIGH256(3),
+	PAGES(0), PAGES(1), PAGES(2), PAGES(3), PAGES(4), PAGES(5),
+	PAGES(6), PAGES(7), PAGES(8), PAGES(9), PAGES(10), PAGES(11),
+	PAGES(12), PAGES(13), PAGES(14), PAGES(15),
+};
+
+static inline size_t
 class_size(unsigned int cls)
 {
-	if (cls < 16)
-		return (cls + 1) * 16;
-	if (cls < 28)
-		return 256 + (cls - 15) * 64;
-	if (cls < QS_ALLOC_SMALL_CLASSES)
-		return 1024 + (cls - 27) * 256;
-	return (cls - QS_ALLOC_SMALL_CLASSES + 1) * QS_ALLOC_PAGE;
+	return qs_alloc_class_size[cls];
 }
 
 static unsigned int
@@ -109,7 +120,7 @@ qs_alloc_fini(struct qs_alloc *a)
 static inline bool
 owns(const struct qs_alloc *a, const void *p)
 {
-	return a != NULL && (uintptr_t)p - (uintptr_t)a->base < a->size;
+	return qs_alloc_owns(a, p);
 }
 
 static inline unsigned int
@@ -240,12 +251,3 @@ qs_alloc_realloc(struct qs_alloc *a, void *p, size_t size)
 	return np;
 }
 
-size_t
-qs_alloc_usable_size(const struct qs_alloc *a, const void *p)
-{
-	if (p == NULL)
-		return 0;
-	if (!owns(a, p))
-		return malloc_usable_size((void *)p);
-	return class_size(class_at(a, p));
-}

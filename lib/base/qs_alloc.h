@@ -29,6 +29,8 @@
 #ifndef QS_ALLOC_H
 #define QS_ALLOC_H
 
+#include <malloc.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -73,8 +75,27 @@ void *qs_alloc_calloc(struct qs_alloc *a, size_t n, size_t size);
  * stays valid and NULL is returned. */
 void *qs_alloc_realloc(struct qs_alloc *a, void *p, size_t size);
 void qs_alloc_free(struct qs_alloc *a, void *p);
+/* Each class's object size (inline: every hooked malloc and free asks) */
+extern const uint32_t qs_alloc_class_size[QS_ALLOC_CLASSES];
+
+/* Whether p is in a's region (else libc's). */
+static inline bool
+qs_alloc_owns(const struct qs_alloc *a, const void *p)
+{
+	return a != NULL && (uintptr_t)p - (uintptr_t)a->base < a->size;
+}
+
 /* Bytes usable at p (its class's size, or malloc_usable_size). */
-size_t qs_alloc_usable_size(const struct qs_alloc *a, const void *p);
+static inline size_t
+qs_alloc_usable_size(const struct qs_alloc *a, const void *p)
+{
+	if (p == NULL)
+		return 0;
+	if (!qs_alloc_owns(a, p))
+		return malloc_usable_size((void *)p);
+	return qs_alloc_class_size[a->span_class[((const uint8_t *)p - a->base) /
+						 QS_ALLOC_SPAN]];
+}
 /* Bytes of the region in spans: an upper bound of what it made resident. */
 static inline uint64_t
 qs_alloc_reserved(const struct qs_alloc *a)
