@@ -24,6 +24,7 @@ static const char *const retry_words[] = {"off", "on", "auto", NULL};
 static const char *const cc_words[] = {"cubic", "reno", "bbr", "bbr2", NULL};
 static const char *const onoff_words[] = {"off", "on", NULL};
 static const char *const access_format_words[] = {"text", "json", NULL};
+static const char *const signer_words[] = {"openssl", "gnutls", NULL};
 
 struct key_def {
 	const char *section;
@@ -78,6 +79,7 @@ static const struct key_def keys[] = {
 	{"tls", "cert", K_PATH, F(cert), 0, SZ(cert), false, NULL, 0},
 	{"tls", "key", K_PATH, F(key), 0, SZ(key), false, NULL, 0},
 	{"tls", "ticket_key", K_HEX, F(ticket_key), 0, QS_TICKET_KEY_LEN, false, NULL, F(ticket_key_set)},
+	{"tls", "signer", K_CHOICE, F(signer), 0, 0, false, signer_words, 0},
 	{"http", "docroot", K_PATH, F(docroot), 0, SZ(docroot), false, NULL, 0},
 	{"http", "docroot_max_mb", K_UINT, F(docroot_max_mb), 1, 65536, false, NULL, 0},
 	{"http", "bytes_max", K_U64, F(bytes_max), 0, UINT64_C(1) << 40, false, NULL, 0},
@@ -101,7 +103,7 @@ static const struct {
 	{"quic", "cc"}, {"quic", "max_streams_bidi"},
 	{"quic", "max_stream_data"}, {"quic", "max_data"},
 	{"quic", "stream_resets_max"},
-	{"tls", "cert"}, {"tls", "key"},
+	{"tls", "cert"}, {"tls", "key"}, {"tls", "signer"},
 	{"http", "docroot"}, {"http", "docroot_max_mb"}, {"http", "bytes_max"},
 	{"http", "max_field_section_size"},
 	{"debug", "qlog_sample"}, {"debug", "qlog_live"},
@@ -651,8 +653,9 @@ qs_config_dump(const struct qs_config *cfg, FILE *out)
 		cc_words[cfg->cc],
 		cfg->max_streams_bidi, cfg->max_stream_data, cfg->max_data,
 		cfg->shutdown_timeout_ms, cfg->stream_resets_max);
-	fprintf(out, "\n[tls]\ncert = %s\nkey = %s\nticket_key = %s\n", cfg->cert,
-		cfg->key, cfg->ticket_key_set ? "(set)" : "(random)");
+	fprintf(out, "\n[tls]\ncert = %s\nkey = %s\nticket_key = %s\nsigner = %s\n",
+		cfg->cert, cfg->key, cfg->ticket_key_set ? "(set)" : "(random)",
+		signer_words[cfg->signer]);
 	fprintf(out, "\n[http]\ndocroot = %s\ndocroot_max_mb = %u\nbytes_max = %" PRIu64 "\n"
 		"max_field_section_size = %u\n", cfg->docroot, cfg->docroot_max_mb,
 		cfg->bytes_max, cfg->max_field_section_size);

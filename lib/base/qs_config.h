@@ -30,6 +30,8 @@ enum qs_steer_mode { QS_STEER_MODE_CID, QS_STEER_MODE_OFF };
 enum qs_layout { QS_LAYOUT_RTC, QS_LAYOUT_PIPELINE };
 enum qs_retry_mode { QS_RETRY_OFF, QS_RETRY_ON, QS_RETRY_AUTO };
 enum qs_cc_algo { QS_CC_CUBIC, QS_CC_RENO, QS_CC_BBR, QS_CC_BBR2 };
+/* who makes the handshake signature of an ECDSA key (others: GnuTLS) */
+enum qs_tls_signer { QS_SIGNER_OPENSSL, QS_SIGNER_GNUTLS };
 
 /* [quic_lb]: CIDs of draft-ietf-quic-load-balancers-21 (cid_format =
  * quic-lb); the server ID is node_id then the worker index (one byte) */
@@ -98,6 +100,7 @@ struct qs_config {
 	char key[PATH_MAX];
 	uint8_t ticket_key[QS_TICKET_KEY_LEN];
 	bool ticket_key_set;            /* else random at start */
+	enum qs_tls_signer signer;
 
 	/* [http] */
 	char docroot[PATH_MAX];

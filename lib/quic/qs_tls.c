@@ -330,7 +330,9 @@ qs_tls_creds_load(const struct qs_config *cfg, uint16_t n_workers, char *err,
 		goto fail;
 	}
 	creds->signer = "GnuTLS";
-	fast = ossl_creds(cfg, creds->cert, &creds->key);
+	fast = cfg->signer == QS_SIGNER_OPENSSL
+		       ? ossl_creds(cfg, creds->cert, &creds->key)
+		       : NULL;
 	if (fast != NULL) {
 		gnutls_certificate_free_credentials(creds->cert);
 		creds->cert = fast;

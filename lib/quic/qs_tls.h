@@ -31,10 +31,11 @@ void qs_tls_fini(void);
 bool qs_tls_enabled(void);
 
 /* Reads cfg's cert and key, with holds for n_workers; NULL with err naming
- * the files and what is wrong. An ECDSA key (P-256, P-384, P-521) signs
- * the handshakes through OpenSSL's libcrypto: a P-256 signature takes
- * 18 us there against 42 in GnuTLS's nettle, and each full handshake
- * makes one. Other keys, or one OpenSSL cannot read, stay with GnuTLS. */
+ * the files and what is wrong. With [tls] signer = openssl (the
+ * default), an ECDSA key (P-256, P-384, P-521) signs the handshakes
+ * through OpenSSL's libcrypto: a P-256 signature takes 18 us there
+ * against 42 in GnuTLS's nettle, and each full handshake makes one.
+ * Other keys, or one OpenSSL cannot read, stay with GnuTLS. */
 struct qs_tls_creds *qs_tls_creds_load(const struct qs_config *cfg,
 				       uint16_t n_workers, char *err,
 				       size_t errlen);

@@ -193,6 +193,10 @@ qs_fuzz_setup(struct qs_fuzz *f, const char *name)
 	make_files(&fx);
 	qs_inproc_config(&f->s, &fx, QS_FUZZ_MAX_CONNS);
 	cfg->retry_auto_unvalidated = QS_FUZZ_RETRY_AUTO_UNVALIDATED;
+	/* GnuTLS's ECDSA nonces come from the interposed gnutls_rnd, so the
+	 * server's CertificateVerify, and with it a recorded client's
+	 * Finished, replays; OpenSSL's would be fresh each run */
+	cfg->signer = QS_SIGNER_GNUTLS;
 	/* fixed secrets and ticket key: tokens, reset tokens and tickets are
 	 * the same in every run */
 	for (size_t i = 0; i < sizeof(cfg->token_secret); i++)

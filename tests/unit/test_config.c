@@ -59,6 +59,7 @@ test_defaults(void)
 	/* address validation under load without the operator asking */
 	CHECK_EQ(cfg.retry, QS_RETRY_AUTO);
 	CHECK_EQ(cfg.retry_auto_unvalidated, 128);
+	CHECK_EQ(cfg.signer, QS_SIGNER_OPENSSL);
 	/* qlog is opt-in */
 	CHECK_EQ(qs_config_qlog_on(&cfg), false);
 	CHECK_EQ(cfg.qlog_sample, 1);
@@ -212,6 +213,8 @@ test_set_good_values(void)
 		C("quic", "cc", "bbr", cc, QS_CC_BBR),
 		C("quic", "cc", "bbr2", cc, QS_CC_BBR2),
 		C("quic", "cc", "cubic", cc, QS_CC_CUBIC),
+		C("tls", "signer", "gnutls", signer, QS_SIGNER_GNUTLS),
+		C("tls", "signer", "openssl", signer, QS_SIGNER_OPENSSL),
 #undef C
 	};
 	for (size_t i = 0; i < RTE_DIM(choices); i++) {
@@ -280,6 +283,7 @@ static const struct bad_value bad_values[] = {
 	{"dataplane", "steer", "", "not one of"},
 	{"quic", "retry", "yes", "'yes' is not one of: off, on, auto"},
 	{"quic", "cc", "vegas", "'vegas' is not one of: cubic, reno, bbr, bbr2"},
+	{"tls", "signer", "nettle", "'nettle' is not one of: openssl, gnutls"},
 	{"quic", "idle_timeout_ms", "99", "out of range"},
 	{"quic", "max_stream_data", "1073741825", "out of range"},
 	{"quic", "retry_auto_unvalidated", "0", "out of range"},
@@ -740,6 +744,7 @@ test_fixed_changes(void)
 		{"quic", "stream_resets_max", "9", true},
 		{"tls", "cert", "/tmp/c.pem", true},
 		{"tls", "key", "/tmp/k.pem", true},
+		{"tls", "signer", "gnutls", true},
 		{"http", "docroot", "/tmp", true},
 		{"http", "docroot_max_mb", "3", true},
 		{"http", "bytes_max", "1000", true},

@@ -1,6 +1,7 @@
 /* The server's TLS credentials (quic/qs_tls.c), as a client sees them:
  * - an ECDSA key on P-256, P-384 or P-521 signs through OpenSSL (an
- *   external GnuTLS key), an Ed25519 or RSA key through GnuTLS;
+ *   external GnuTLS key), an Ed25519 or RSA key through GnuTLS, and an
+ *   ECDSA key too with [tls] signer = gnutls;
  * - with each, a full TLS 1.3 handshake against a GnuTLS client that
  *   trusts the certificate completes, the certificate verifies, and the
  *   signature scheme is the one the key's curve or type calls for; twenty
@@ -132,21 +133,31 @@ handshake(const struct qs_tls_creds *creds, const char *cert)
 	return scheme;
 }
 
+/* signer: the [tls] signer word, NULL for the default */
 static struct qs_tls_creds *
-load(const char *cert, const char *key, char *err, size_t errlen)
+load_with(const char *cert, const char *key, const char *signer, char *err,
+	  size_t errlen)
 {
 	struct qs_config cfg;
 
 	qs_config_defaults(&cfg);
 	if (qs_config_set(&cfg, "tls", "cert", cert, err, errlen) != 0 ||
-	    qs_config_set(&cfg, "tls", "key", key, err, errlen) != 0)
+	    qs_config_set(&cfg, "tls", "key", key, err, errlen) != 0 ||
+	    (signer != NULL &&
+	     qs_config_set(&cfg, "tls", "signer", signer, err, errlen) != 0))
 		return NULL;
 	return qs_tls_creds_load(&cfg, 2, err, errlen);
 }
 
+static struct qs_tls_creds *
+load(const char *cert, const char *key, char *err, size_t errlen)
+{
+	return load_with(cert, key, NULL, err, errlen);
+}
+
 static void
-test_key(const char *name, gnutls_pk_algorithm_t pk, unsigned int bits,
-	 const char *signer, gnutls_sign_algorithm_t scheme)
+test_key(const char *name, const char *config_signer, gnutls_pk_algorithm_t pk,
+	 unsigned int bits, const char *signer, gnutls_sign_algorithm_t scheme)
 {
 	struct qs_inproc_cert c = {.cn = "quicsteer test", .not_before = 0,
 				   .not_after = 0, .pk = pk, .bits = bits};
@@ -158,8 +169,9 @@ test_key(const char *name, gnutls_pk_algorithm_t pk, unsigned int bits,
 	c.not_before = time(NULL) - 3600;
 	c.not_after = time(NULL) + 86400;
 	qs_inproc_files_make(&fx, "tls", &c, 0);
-	TEST_CONTEXT("%s key", name);
-	creds = load(fx.cert, fx.key, err, sizeof(err));
+	TEST_CONTEXT("%s key, signer %s", name,
+		     config_signer ? config_signer : "(default)");
+	creds = load_with(fx.cert, fx.key, config_signer, err, sizeof(err));
 	CHECK(creds != NULL);
 	if (creds != NULL) {
 		CHECK_CONTAINS(creds->signer, signer);
@@ -205,18 +217,21 @@ test_refusals(void)
 int
 main(void)
 {
-	test_key("ECDSA P-256", GNUTLS_PK_ECDSA,
+	test_key("ECDSA P-256", NULL, GNUTLS_PK_ECDSA,
 		 GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_SECP256R1), "OpenSSL",
 		 GNUTLS_SIGN_ECDSA_SECP256R1_SHA256);
-	test_key("ECDSA P-384", GNUTLS_PK_ECDSA,
+	test_key("ECDSA P-256", "gnutls", GNUTLS_PK_ECDSA,
+		 GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_SECP256R1), "GnuTLS",
+		 GNUTLS_SIGN_ECDSA_SECP256R1_SHA256);
+	test_key("ECDSA P-384", "openssl", GNUTLS_PK_ECDSA,
 		 GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_SECP384R1), "OpenSSL",
 		 GNUTLS_SIGN_ECDSA_SECP384R1_SHA384);
-	test_key("ECDSA P-521", GNUTLS_PK_ECDSA,
+	test_key("ECDSA P-521", NULL, GNUTLS_PK_ECDSA,
 		 GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_SECP521R1), "OpenSSL",
 		 GNUTLS_SIGN_ECDSA_SECP521R1_SHA512);
-	test_key("Ed25519", GNUTLS_PK_EDDSA_ED25519, 256, "GnuTLS",
+	test_key("Ed25519", NULL, GNUTLS_PK_EDDSA_ED25519, 256, "GnuTLS",
 		 GNUTLS_SIGN_EDDSA_ED25519);
-	test_key("RSA", GNUTLS_PK_RSA, 2048, "GnuTLS", GNUTLS_SIGN_RSA_PSS_RSAE_SHA256);
+	test_key("RSA", NULL, GNUTLS_PK_RSA, 2048, "GnuTLS", GNUTLS_SIGN_RSA_PSS_RSAE_SHA256);
 	test_refusals();
 	return test_done("test_tls");
 }
