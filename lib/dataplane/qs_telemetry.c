@@ -197,10 +197,10 @@ tel_conns_locked(const char *cmd __rte_unused, const char *params,
 	return 0;
 }
 
-/* The process heap (libc: GnuTLS above all) and DPDK's, with what the
- * connections' libraries say they hold (their objects come from the
- * workers' allocators, base/qs_alloc.h, up to 64 KiB): GnuTLS and the rest
- * of libc's users are the difference. */
+/* The process heap (libc: GnuTLS's and the rest of libc's users) and
+ * DPDK's, with what the connections' libraries say they hold and what the
+ * workers' allocators (base/qs_alloc.h) hold: those libraries' objects up
+ * to 64 KiB and quicsteer's connection structs. */
 static int
 tel_memory(const char *cmd __rte_unused, const char *params __rte_unused,
 	   struct rte_tel_data *d)
@@ -231,8 +231,8 @@ tel_memory(const char *cmd __rte_unused, const char *params __rte_unused,
 	rte_tel_data_add_dict_u64(d, "rte_malloc_in_use", rte_alloc);
 	rte_tel_data_add_dict_u64(d, "ngtcp2", sum.quic_mem_ngtcp2);
 	rte_tel_data_add_dict_u64(d, "nghttp3", sum.quic_mem_nghttp3);
-	/* of those two, what the workers' allocators hold (not in libc's
-	 * heap), their spans, and the requests libc took instead */
+	/* what the workers' allocators hold (not in libc's heap), their
+	 * spans, and the requests libc took instead */
 	rte_tel_data_add_dict_u64(d, "lcore_alloc_in_use", in_use);
 	rte_tel_data_add_dict_u64(d, "lcore_alloc_spans", spans);
 	rte_tel_data_add_dict_u64(d, "lcore_alloc_fallbacks", fallbacks);

@@ -4,7 +4,6 @@
 #include <string.h>
 
 #include <ngtcp2/ngtcp2_crypto.h>
-#include <rte_malloc.h>
 
 #include "base/qs_log.h"
 #include "base/qs_random.h"
@@ -226,7 +225,7 @@ handle_error(struct qs_conn *c)
 		enter_close_wait(c, QS_CONN_DRAINING);
 		return 0;
 	}
-	c->close_pkt = rte_malloc("qs_close", NGTCP2_MAX_UDP_PAYLOAD_SIZE, 0);
+	c->close_pkt = qs_alloc_malloc(c->q.alloc, NGTCP2_MAX_UDP_PAYLOAD_SIZE);
 	if (c->close_pkt == NULL)
 		return -1;
 	ngtcp2_path_storage_zero(&ps);
@@ -236,7 +235,7 @@ handle_error(struct qs_conn *c)
 					       &c->q.last_error, env->now);
 	if (n <= 0) {
 		/* nothing to resend: a second try must not find it set */
-		rte_free(c->close_pkt);
+		qs_alloc_free(c->q.alloc, c->close_pkt);
 		c->close_pkt = NULL;
 		return -1;
 	}
@@ -476,7 +475,8 @@ qs_conn_new(struct qs_conn_set *set, const ngtcp2_pkt_hd *hd,
 	ngtcp2_cid scid;
 	struct qs_conn *c;
 
-	c = rte_zmalloc("qs_conn", sizeof(*c), RTE_CACHE_LINE_SIZE);
+	/* the worker's own allocator: no lock shared with other lcores */
+	c = qs_alloc_calloc(env->alloc, 1, sizeof(*c));
 	if (c == NULL)
 		return NULL;
 	c->set = set;
@@ -595,8 +595,8 @@ qs_conn_destroy(struct qs_conn *c)
 	if (c->q.conn != NULL)
 		ngtcp2_conn_del(c->q.conn);
 	tls_end(c);
-	rte_free(c->close_pkt);
-	rte_free(c);
+	qs_alloc_free(c->q.alloc, c->close_pkt);
+	qs_alloc_free(c->q.alloc, c);
 }
 
 void

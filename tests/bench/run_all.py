@@ -663,13 +663,13 @@ class Bench:
                 keys = ("ngtcp2", "nghttp3", "libc_heap_in_use", "lcore_alloc_in_use",
                         "lcore_alloc_spans")
                 libs = {k: mem.get(k, 0) - mem_before.get(k, 0) for k in keys}
-                # what libc's heap holds beyond the two libraries (whose
-                # objects are in the workers' allocators): GnuTLS
-                # above all
-                libs["GnuTLS and other libc"] = (
-                    libs.pop("libc_heap_in_use") - libs["ngtcp2"] - libs["nghttp3"] +
-                    libs.pop("lcore_alloc_in_use"))
-                libs["lcore allocator spans (of ngtcp2 + nghttp3)"] = \
+                # the workers' allocators hold the two libraries' objects
+                # (all up to 64 KiB: all of them) and quicsteer's
+                # connection structs; libc's heap GnuTLS's and the rest
+                libs["quicsteer's own"] = (libs.pop("lcore_alloc_in_use") -
+                                           libs["ngtcp2"] - libs["nghttp3"])
+                libs["GnuTLS and other libc"] = libs.pop("libc_heap_in_use")
+                libs["lcore allocator spans (ngtcp2, nghttp3, quicsteer)"] = \
                     libs.pop("lcore_alloc_spans")
         finally:
             if p.poll() is None:
