@@ -117,17 +117,6 @@ qs_alloc_fini(struct qs_alloc *a)
 	memset(a, 0, sizeof(*a));
 }
 
-static inline bool
-owns(const struct qs_alloc *a, const void *p)
-{
-	return qs_alloc_owns(a, p);
-}
-
-static inline unsigned int
-class_at(const struct qs_alloc *a, const void *p)
-{
-	return a->span_class[((const uint8_t *)p - a->base) / QS_ALLOC_SPAN];
-}
 
 /* A new object of cls from its span, or from a new span (what was left of
  * the old one stays unused); NULL when the region is used up. Its bytes
@@ -214,11 +203,11 @@ qs_alloc_free(struct qs_alloc *a, void *p)
 
 	if (p == NULL)
 		return;
-	if (!owns(a, p)) {
+	if (!qs_alloc_owns(a, p)) {
 		free(p);
 		return;
 	}
-	cls = class_at(a, p);
+	cls = qs_alloc_class_at(a, p);
 	csize = class_size(cls);
 	*(void **)p = a->free[cls];
 	a->free[cls] = p;
@@ -238,9 +227,9 @@ qs_alloc_realloc(struct qs_alloc *a, void *p, size_t size)
 		qs_alloc_free(a, p);
 		return NULL;
 	}
-	if (!owns(a, p))
+	if (!qs_alloc_owns(a, p))
 		return realloc(p, size);
-	csize = class_size(class_at(a, p));
+	csize = class_size(qs_alloc_class_at(a, p));
 	if (size <= csize)
 		return p;
 	np = qs_alloc_malloc(a, size);

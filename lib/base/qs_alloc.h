@@ -1,6 +1,6 @@
 /* A per-lcore allocator for what ngtcp2 and nghttp3 allocate and free per
  * packet, per stream and per connection (through their ngtcp2_mem /
- * nghttp3_mem hooks).
+ * nghttp3_mem hooks), and for quicsteer's own connection structs.
  *
  * Requests up to QS_ALLOC_SMALL_MAX bytes are rounded up to one of 32
  * small classes; larger ones, up to QS_ALLOC_LARGE_MAX, to a whole number
@@ -85,6 +85,13 @@ qs_alloc_owns(const struct qs_alloc *a, const void *p)
 	return a != NULL && (uintptr_t)p - (uintptr_t)a->base < a->size;
 }
 
+/* The class of p, which a owns. */
+static inline unsigned int
+qs_alloc_class_at(const struct qs_alloc *a, const void *p)
+{
+	return a->span_class[((const uint8_t *)p - a->base) / QS_ALLOC_SPAN];
+}
+
 /* Bytes usable at p (its class's size, or malloc_usable_size). */
 static inline size_t
 qs_alloc_usable_size(const struct qs_alloc *a, const void *p)
@@ -93,8 +100,7 @@ qs_alloc_usable_size(const struct qs_alloc *a, const void *p)
 		return 0;
 	if (!qs_alloc_owns(a, p))
 		return malloc_usable_size((void *)p);
-	return qs_alloc_class_size[a->span_class[((const uint8_t *)p - a->base) /
-						 QS_ALLOC_SPAN]];
+	return qs_alloc_class_size[qs_alloc_class_at(a, p)];
 }
 /* Bytes of the region in spans: an upper bound of what it made resident. */
 static inline uint64_t
