@@ -68,7 +68,7 @@ classify_ipv4(const uint8_t *frame, uint32_t len, const struct qs_listen *l,
 		return QS_PKT_MALFORMED;
 	if (qs_net_ipv4_is_fragment(ip))
 		return QS_PKT_MALFORMED;
-	if (rte_raw_cksum(ip, ihl) != 0xffff)
+	if (qs_net_cksum_fold(qs_net_cksum_add(ip, ihl, 0)) != 0xffff)
 		return QS_PKT_MALFORMED;
 	if (!qs_net_v4_is_ours(l, ip->dst_addr))
 		return QS_PKT_NOT_OURS;
@@ -275,7 +275,8 @@ qs_net_ipv4_hdr_ok(const struct rte_mbuf *m)
 		return true;
 	ip = rte_pktmbuf_mtod_offset(m, const struct rte_ipv4_hdr *,
 				     RTE_ETHER_HDR_LEN);
-	return rte_raw_cksum(ip, qs_net_l3_len(m)) == 0xffff;
+	return qs_net_cksum_fold(qs_net_cksum_add(ip, qs_net_l3_len(m), 0)) ==
+	       0xffff;
 }
 
 bool
