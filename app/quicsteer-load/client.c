@@ -183,7 +183,9 @@ sock_open(struct qsl_conn *c, struct qsl_sock *s)
 	if (opt->gro)
 		(void)setsockopt(fd, SOL_UDP, UDP_GRO, &one, sizeof(one));
 	s->local_len = sizeof(s->local);
-	if (connect(fd, (const struct sockaddr *)&opt->remote, opt->remote_len) != 0 ||
+	if ((opt->n_local > 0 &&
+	     bind(fd, (const struct sockaddr *)&opt->local[c->local_idx], opt->local_len) != 0) ||
+	    connect(fd, (const struct sockaddr *)&opt->remote, opt->remote_len) != 0 ||
 	    getsockname(fd, (struct sockaddr *)&s->local, &s->local_len) != 0 ||
 	    epoll_ctl(c->w->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
 		err = errno;

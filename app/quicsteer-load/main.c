@@ -42,6 +42,11 @@ usage(FILE *f)
 "      --connect-to ADDR[:PORT]\n"
 "                         connect there instead of the URI's host\n"
 "                         (IPv4, or IPv6 in brackets: [2001:db8::1]:443)\n"
+"      --local ADDR[,ADDR...]\n"
+"                         send from these local addresses (configured on\n"
+"                         an interface, the family of the server's), the\n"
+"                         connections spread over them: one address has\n"
+"                         ports for about 28,000 connections\n"
 "      --conn-requests N  close each connection after N requests and\n"
 "                         open a new one (handshake load)\n"
 "      --rebind-every N   after every N completed requests on a connection,\n"
@@ -282,8 +287,61 @@ resolve_remote(struct qsl_options *opt, const char *connect_to)
 	return 0;
 }
 
+/* --local A,B,...: IP literals of the server's family, each one that a
+ * socket can be bound to here (checked now, not at the first connect) */
+static int
+parse_local(struct qsl_options *opt, const char *list)
+{
+	char buf[1024], *save = NULL;
+
+	if (strlen(list) >= sizeof(buf)) {
+		fprintf(stderr, QSL_NAME ": --local: list too long\n");
+		return -1;
+	}
+	snprintf(buf, sizeof(buf), "%s", list);
+	for (char *a = strtok_r(buf, ",", &save); a != NULL; a = strtok_r(NULL, ",", &save)) {
+		struct sockaddr_storage *ss = &opt->local[opt->n_local];
+		struct addrinfo hints = {.ai_socktype = SOCK_DGRAM,
+					 .ai_flags = AI_NUMERICHOST,
+					 .ai_family = opt->remote.ss_family};
+		struct addrinfo *res;
+		int fd, err;
+
+		if (opt->n_local == QSL_MAX_LOCAL) {
+			fprintf(stderr, QSL_NAME ": --local: at most %d addresses\n",
+				QSL_MAX_LOCAL);
+			return -1;
+		}
+		if (!is_ip(a) || getaddrinfo(a, "0", &hints, &res) != 0) {
+			fprintf(stderr, QSL_NAME ": --local '%s': expected an %s address "
+				"(the server's family)\n", a,
+				opt->remote.ss_family == AF_INET ? "IPv4" : "IPv6");
+			return -1;
+		}
+		memcpy(ss, res->ai_addr, res->ai_addrlen);
+		opt->local_len = res->ai_addrlen;
+		freeaddrinfo(res);
+		fd = socket(ss->ss_family, SOCK_DGRAM | SOCK_CLOEXEC, IPPROTO_UDP);
+		err = fd < 0 || bind(fd, (struct sockaddr *)ss, opt->local_len) != 0 ? errno : 0;
+		if (fd >= 0)
+			close(fd);
+		if (err != 0) {
+			fprintf(stderr, QSL_NAME ": --local '%s': %s (is it an address "
+				"of this host?)\n", a, strerror(err));
+			return -1;
+		}
+		opt->n_local++;
+	}
+	if (opt->n_local == 0) {
+		fprintf(stderr, QSL_NAME ": --local: no address\n");
+		return -1;
+	}
+	return 0;
+}
+
 enum {
 	OPT_CONNECT_TO = 256,
+	OPT_LOCAL,
 	OPT_CONN_REQUESTS,
 	OPT_REBIND_EVERY,
 	OPT_MIGRATE,
@@ -309,6 +367,7 @@ static const struct option long_opts[] = {
 	{"max-concurrent-streams", required_argument, NULL, 'm'},
 	{"threads", required_argument, NULL, 't'},
 	{"connect-to", required_argument, NULL, OPT_CONNECT_TO},
+	{"local", required_argument, NULL, OPT_LOCAL},
 	{"conn-requests", required_argument, NULL, OPT_CONN_REQUESTS},
 	{"rebind-every", required_argument, NULL, OPT_REBIND_EVERY},
 	{"migrate", no_argument, NULL, OPT_MIGRATE},
@@ -336,7 +395,7 @@ static const struct option long_opts[] = {
 static int
 parse_options(struct qsl_options *opt, int argc, char **argv)
 {
-	const char *connect_to = NULL;
+	const char *connect_to = NULL, *local = NULL;
 	bool have_n = false, get = false, migrate = false;
 	double timeout_s = DEFAULT_TIMEOUT_S, max_time_s = 0, hold_s = 0;
 	double fraction = 0;
@@ -395,6 +454,9 @@ parse_options(struct qsl_options *opt, int argc, char **argv)
 			break;
 		case OPT_CONNECT_TO:
 			connect_to = optarg;
+			break;
+		case OPT_LOCAL:
+			local = optarg;
 			break;
 		case OPT_CONN_REQUESTS:
 			if (parse_u64(optarg, 1, &opt->conn_requests, "--conn-requests") != 0)
@@ -564,7 +626,9 @@ parse_options(struct qsl_options *opt, int argc, char **argv)
 		opt->conns = (uint32_t)opt->requests;
 	if (opt->threads > opt->conns)
 		opt->threads = opt->conns;
-	return resolve_remote(opt, connect_to);
+	if (resolve_remote(opt, connect_to) != 0)
+		return -1;
+	return local != NULL ? parse_local(opt, local) : 0;
 }
 
 /* ---- the run ---- */
@@ -622,6 +686,7 @@ setup_workers(struct run *r, uint64_t requests)
 		struct qsl_conn *c = &r->workers[i % opt->threads].conns[i / opt->threads];
 
 		c->index = i;
+		c->local_idx = opt->n_local > 0 ? i % opt->n_local : 0;
 		/* an even spread: slot i moves when [i*F, (i+1)*F) holds an
 		 * integer */
 		c->rebinds = opt->rebind_every != 0 &&
@@ -1062,8 +1127,8 @@ run_fini(struct run *r)
 	free_uris(&r->opt);
 }
 
-/* One socket per connection (two around a move): lift the soft limit on
- * open files as far as the hard one allows. */
+/* One socket per connection (two around a move): lift the limit on open
+ * files, the hard one too where we may (root), else as far as it allows. */
 static void
 raise_nofile(const struct qsl_options *opt)
 {
@@ -1072,6 +1137,12 @@ raise_nofile(const struct qsl_options *opt)
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= need)
 		return;
+	if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < need) {
+		struct rlimit up = {.rlim_cur = need, .rlim_max = need};
+
+		if (setrlimit(RLIMIT_NOFILE, &up) == 0)
+			return;
+	}
 	rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > need ? need
 									    : rl.rlim_max;
 	setrlimit(RLIMIT_NOFILE, &rl);

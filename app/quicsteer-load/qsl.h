@@ -41,6 +41,7 @@ enum qsl_move {
 };
 
 #define QSL_MAX_HEADERS 8
+#define QSL_MAX_LOCAL 64	/* --local addresses */
 
 struct qsl_options {
 	uint32_t conns;		/* -c */
@@ -78,6 +79,12 @@ struct qsl_options {
 	size_t n_headers;
 	struct sockaddr_storage remote;
 	socklen_t remote_len;
+	/* --local: source addresses (port 0), connections spread over them;
+	 * none: the kernel picks. One address has only the ephemeral port
+	 * range (about 28,000) for its connections. */
+	struct sockaddr_storage local[QSL_MAX_LOCAL];
+	socklen_t local_len;
+	uint32_t n_local;
 };
 
 /* ---- TLS (tls.c): shared credentials, per-connection sessions ---- */
@@ -168,6 +175,7 @@ struct qsl_conn {
 	uint64_t ticket_wait_until; /* priming: wait this long for a ticket */
 	uint32_t moves;		/* migrations/rebindings of this connection */
 	uint32_t uri_next;
+	uint32_t local_idx;	/* its --local address, kept across moves */
 	bool handshake_done, confirmed;
 	bool early_data;	/* 0-RTT attempted */
 	bool got_reset;		/* recv_stateless_reset fired */

@@ -73,12 +73,15 @@ sys.path.insert(0, str(REPO / "tests" / "integration"))
 sys.path.insert(0, str(REPO / "tests" / "load"))
 
 import rig as riglib  # noqa: E402
-from rig import (SERVER_V4, Rig, TestFailure, delta, total)  # noqa: E402
+from rig import (CLIENT_V4, SERVER_V4, Rig, TestFailure, delta, total)  # noqa: E402
 from loadlib import die_with_parent, make_cert  # noqa: E402
 
 PORT = 4433
 BIG = 100 << 20                      # item 3: bytes of the download
 CG_BULK = 16 << 20                   # item 8: the download under callgrind
+# item 4: connections per client address (quicsteer-load --local), under
+# the ephemeral port range of one address (32768-60999)
+IDLE_CONNS_PER_ADDR = 20000
 MIGRATION_PATH_BYTES = 32768          # item 6: each response
 PMD_ITEMS = (1, 3, 6)                 # the items --pmds repeats per PMD
 # rig names per PMD (the first 4 characters name the veth ends)
@@ -621,8 +624,24 @@ class Bench:
 
     # -- 4: memory per idle connection --------------------------------------
 
+    def idle_hold_s(self):
+        """How long item 4's connections stay open: the ramp's bound and
+        time to measure; servers keep idle connections longer."""
+        return int(self.a.idle_timeout) + 30
+
+    def client_addrs(self, n):
+        """Source addresses for n connections, the extra ones added to
+        the client veth: 198.18.0.10, .11, ..."""
+        extra = [f"198.18.0.{10 + i}" for i in range(-(-n // IDLE_CONNS_PER_ADDR) - 1)]
+        for addr in extra:
+            sh(["ip", "-n", self.rig.client_ns, "addr", "replace", f"{addr}/24",
+                "dev", self.rig.client_if])
+        return [CLIENT_V4, *extra]
+
     def run_idle(self, kind, pid):
         n = self.a.idle_conns
+        hold = self.idle_hold_s()
+        addrs = self.client_addrs(n)
         # warm up: first handshakes, first allocations of every kind
         self.rig.load([*self.ca(kind), "-c", 4, "-n", 40, self.url(kind, 64)], timeout=30)
         time.sleep(1.0)
@@ -630,7 +649,9 @@ class Bench:
         heap_before = self.heap_alloc() if kind == "qs" else 0
         mem_before = self.rig.telemetry("/quicsteer/memory") if kind == "qs" else None
         args = [*self.ca(kind), "-c", n, "-n", n, "-m", 1, "-t", self.a.client_threads,
-                "--max-pending", 64, "--timeout", 100, "--hold", 60, self.url(kind, 64)]
+                "--max-pending", 64, "--timeout", hold + 10, "--hold", hold,
+                *(["--local", ",".join(addrs)] if len(addrs) > 1 else []),
+                self.url(kind, 64)]
         argv = self.rig.client_argv([*args, "--json"])
         self.commands.append((f"4 idle {kind}", ("quicsteer-load " + " ".join(
             map(str, args)) + " --json   (SIGINT once held)").replace(str(self.rig._tmp),
@@ -944,9 +965,9 @@ def run_items(a, rig, table, pmd_table, peer_table):
         log("gtlsserver: item 6 (rebinding, a single socket: nothing to steer)")
         b.gt_start()
         gt["mig"] = b.guard("6", lambda: b.run_migration_gt())
-    if b.want(4):
+    if b.want(4) and not a.idle_only_quicsteer:
         log(f"gtlsserver: item 4 ({a.idle_conns} idle connections)")
-        b.gt_start(["--timeout=120s"])
+        b.gt_start([f"--timeout={b.idle_hold_s() + 40}s"])
         gt["idle"] = b.guard("4", lambda: b.run_idle("gt", rig.gtls.pid))
         rig.stop_gtlsserver()
         for peer in a.peers:
@@ -984,7 +1005,8 @@ def run_items(a, rig, table, pmd_table, peer_table):
     if b.want(4):
         log(f"quicsteer 1 worker: item 4 ({a.idle_conns} idle connections)")
         def idle():
-            b.qs_start(1, qs_config(max_conns=a.idle_conns + 2000, idle_ms=120000),
+            b.qs_start(1, qs_config(max_conns=a.idle_conns + 2000,
+                                    idle_ms=(b.idle_hold_s() + 40) * 1000),
                        mem=2048, ready_timeout=60)
             return b.run_idle("qs", rig.proc.pid)
         qs["idle"] = b.guard("4", idle)
@@ -1591,6 +1613,10 @@ def main():
     ap.add_argument("--idle-conns", type=int, default=10000)
     ap.add_argument("--idle-timeout", type=float, default=90,
                     help="bound on the ramp-up of item 4 (s)")
+    ap.add_argument("--idle-only-quicsteer", action="store_true",
+                    help="item 4 without gtlsserver and peers: for --idle-conns "
+                         "100000, whose client and two servers would not fit in "
+                         "memory together (about 100 KiB a connection each)")
     ap.add_argument("--mig-conns", type=int, default=1000)
     ap.add_argument("--rounds", type=int, default=3,
                     help="rounds of items 1, 2, 3 and 5 (medians are reported)")
