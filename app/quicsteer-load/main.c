@@ -928,9 +928,13 @@ report_text(const struct run *r, double secs)
 			printf(", others: %llu", (unsigned long long)r->total.closes_other);
 		printf(")\n");
 	}
-	printf("traffic: %llu body bytes, %llu datagrams sent, %llu received\n",
+	printf("traffic: %llu body bytes, %llu datagrams sent, %llu received",
 	       (unsigned long long)c->body_bytes, (unsigned long long)c->udp_tx,
 	       (unsigned long long)c->udp_rx);
+	if (c->udp_rx_dropped > 0)
+		printf(", %llu lost in the client's full socket buffers",
+		       (unsigned long long)c->udp_rx_dropped);
+	printf("\n");
 	printf("UDP calls: %llu sendmmsg (GSO %s, %llu with several datagrams), "
 	       "%llu recvmmsg (GRO %s, %llu buffers with several)\n",
 	       (unsigned long long)c->udp_tx_calls, gso_state(r),
@@ -1040,9 +1044,10 @@ report_json(const struct run *r, double secs)
 	       U(c->held));
 	printf("\"bytes\":{\"body\":%llu,\"udp_sent\":%llu,\"udp_received\":%llu},"
 	       "\"datagrams\":{\"sent\":%llu,\"received\":%llu,\"send_blocked\":%llu,"
-	       "\"send_calls\":%llu,\"receive_calls\":%llu},",
+	       "\"send_calls\":%llu,\"receive_calls\":%llu,\"receive_dropped\":%llu},",
 	       U(c->body_bytes), U(c->udp_tx_bytes), U(c->udp_rx_bytes), U(c->udp_tx),
-	       U(c->udp_rx), U(c->send_blocked), U(c->udp_tx_calls), U(c->udp_rx_calls));
+	       U(c->udp_rx), U(c->send_blocked), U(c->udp_tx_calls), U(c->udp_rx_calls),
+	       U(c->udp_rx_dropped));
 	printf("\"udp_offload\":{\"gso\":%s,\"gro\":%s,\"gso_sends\":%llu,"
 	       "\"gro_receives\":%llu},",
 	       gso_kept(r) ? "true" : "false", opt->gro ? "true" : "false",

@@ -123,6 +123,7 @@ struct qsl_sock {
 	struct qsl_conn *conn;
 	struct sockaddr_storage local;
 	socklen_t local_len;
+	uint32_t rx_dropped;	/* the kernel's drop count last seen */
 	bool want_out;		/* EPOLLOUT registered */
 };
 

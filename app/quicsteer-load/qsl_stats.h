@@ -62,6 +62,9 @@ struct qsl_counters {
 	uint64_t udp_tx_calls, udp_rx_calls;	/* sendmmsg, recvmmsg */
 	uint64_t gso_sends;	/* messages that carried several datagrams (GSO) */
 	uint64_t gro_receives;	/* buffers that held several datagrams (GRO) */
+	/* datagrams the kernel dropped at a full socket receive buffer
+	 * (SO_RXQ_OVFL): the client, not the server, lost them */
+	uint64_t udp_rx_dropped;
 };
 
 /* How the peer closed connections: CONNECTION_CLOSE codes and counts. */

@@ -57,6 +57,7 @@ import json
 import os
 import platform
 import re
+import resource
 import shlex
 import shutil
 import signal
@@ -79,9 +80,10 @@ from loadlib import die_with_parent, make_cert  # noqa: E402
 PORT = 4433
 BIG = 100 << 20                      # item 3: bytes of the download
 CG_BULK = 16 << 20                   # item 8: the download under callgrind
-# item 4: connections per client address (quicsteer-load --local), under
-# the ephemeral port range of one address (32768-60999)
-IDLE_CONNS_PER_ADDR = 20000
+# item 4: connections per quicsteer-load, each from its own address
+# (--local): under the ephemeral port range of one address (32768-60999)
+# and a socket each under the limit on open files
+IDLE_CONNS_PER_CLIENT = 20000
 MIGRATION_PATH_BYTES = 32768          # item 6: each response
 PMD_ITEMS = (1, 3, 6)                 # the items --pmds repeats per PMD
 # rig names per PMD (the first 4 characters name the veth ends)
@@ -629,51 +631,71 @@ class Bench:
         time to measure; servers keep idle connections longer."""
         return int(self.a.idle_timeout) + 30
 
-    def client_addrs(self, n):
-        """Source addresses for n connections, the extra ones added to
-        the client veth: 198.18.0.10, .11, ..."""
-        extra = [f"198.18.0.{10 + i}" for i in range(-(-n // IDLE_CONNS_PER_ADDR) - 1)]
-        for addr in extra:
+    def idle_clients(self, n):
+        """How item 4's n connections are spread: one quicsteer-load per
+        client address (198.18.0.2, then .10, .11, ... added to the client
+        veth), each with at most IDLE_CONNS_PER_CLIENT of them. A list of
+        (address, connections)."""
+        per = IDLE_CONNS_PER_CLIENT
+        hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+        if hard != resource.RLIM_INFINITY:
+            per = min(per, hard - 100)       # a socket each, and a few more
+        k = -(-n // per)
+        addrs = [CLIENT_V4] + [f"198.18.0.{10 + i}" for i in range(k - 1)]
+        for addr in addrs[1:]:
             sh(["ip", "-n", self.rig.client_ns, "addr", "replace", f"{addr}/24",
                 "dev", self.rig.client_if])
-        return [CLIENT_V4, *extra]
+        return [(addr, n // k + (i < n % k)) for i, addr in enumerate(addrs)]
 
     def run_idle(self, kind, pid):
         n = self.a.idle_conns
         hold = self.idle_hold_s()
-        addrs = self.client_addrs(n)
+        clients = self.idle_clients(n)
         # warm up: first handshakes, first allocations of every kind
         self.rig.load([*self.ca(kind), "-c", 4, "-n", 40, self.url(kind, 64)], timeout=30)
         time.sleep(1.0)
         before = vm_rss_kib(pid)
         heap_before = self.heap_alloc() if kind == "qs" else 0
         mem_before = self.rig.telemetry("/quicsteer/memory") if kind == "qs" else None
-        args = [*self.ca(kind), "-c", n, "-n", n, "-m", 1, "-t", self.a.client_threads,
-                "--max-pending", 64, "--timeout", hold + 10, "--hold", hold,
-                *(["--local", ",".join(addrs)] if len(addrs) > 1 else []),
-                self.url(kind, 64)]
-        argv = self.rig.client_argv([*args, "--json"])
-        self.commands.append((f"4 idle {kind}", ("quicsteer-load " + " ".join(
-            map(str, args)) + " --json   (SIGINT once held)").replace(str(self.rig._tmp),
-                                                                       "TMP")))
+        procs = []
         t0 = time.monotonic()
-        errf = self.rig._tmp / f"idle-{kind}.err"
-        with open(errf, "w") as err:
-            p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=err, text=True,
-                                 preexec_fn=die_with_parent)
+        for i, (addr, conns) in enumerate(clients):
+            args = [*self.ca(kind), "-c", conns, "-n", conns, "-m", 1,
+                    "-t", self.a.client_threads,
+                    "--max-pending", max(1, 64 // len(clients)),
+                    "--timeout", hold + 10, "--hold", hold,
+                    *(["--local", addr] if len(clients) > 1 else []),
+                    self.url(kind, 64)]
+            if i == 0:
+                self.commands.append((f"4 idle {kind}", (
+                    "quicsteer-load " + " ".join(map(str, args)) + " --json   (SIGINT "
+                    "once held" + (f"; {len(clients)} of them, one per address"
+                                   if len(clients) > 1 else "") + ")"
+                ).replace(str(self.rig._tmp), "TMP")))
+            errf = self.rig._tmp / f"idle-{kind}-{i}.err"
+            with open(errf, "w") as err:
+                procs.append((subprocess.Popen(
+                    self.rig.client_argv([*args, "--json"]), stdout=subprocess.PIPE,
+                    stderr=err, text=True, preexec_fn=die_with_parent), errf))
         held = None
         try:
             deadline = t0 + self.a.idle_timeout
-            while time.monotonic() < deadline and p.poll() is None:
-                m = re.search(r"holding (\d+) connections", errf.read_text())
-                if m:
-                    held = int(m.group(1))
+            counts = [None] * len(procs)
+            while time.monotonic() < deadline:
+                for i, (p, errf) in enumerate(procs):
+                    m = re.search(r"holding (\d+) connections", errf.read_text())
+                    if m:
+                        counts[i] = int(m.group(1))
+                if None not in counts or any(p.poll() is not None for p, _ in procs):
                     break
                 time.sleep(0.2)
+            if None not in counts:
+                held = sum(counts)
             ramp = time.monotonic() - t0
             if held is None:
                 raise TestFailure(f"{n} connections not held within "
-                                  f"{self.a.idle_timeout} s: {errf.read_text()[-1000:]}")
+                                  f"{self.a.idle_timeout} s: " + " | ".join(
+                                      e.read_text()[-600:] for _, e in procs))
             time.sleep(2.0)          # idle: ACKs and timers settle
             after = vm_rss_kib(pid)
             server_conns = heap = libs = None
@@ -693,25 +715,32 @@ class Bench:
                 libs["lcore allocator spans (ngtcp2, nghttp3, quicsteer)"] = \
                     libs.pop("lcore_alloc_spans")
         finally:
-            if p.poll() is None:
-                p.send_signal(signal.SIGINT)
-            try:
-                out, _ = p.communicate(timeout=60)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                out, _ = p.communicate(timeout=10)
-        try:
-            rep = json.loads(out)
-        except ValueError:
-            rep = {}
+            reps = []
+            for p, _ in procs:
+                if p.poll() is None:
+                    p.send_signal(signal.SIGINT)
+            for p, _ in procs:
+                try:
+                    out, _ = p.communicate(timeout=60)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    out, _ = p.communicate(timeout=10)
+                try:
+                    reps.append(json.loads(out))
+                except ValueError:
+                    reps.append({})
+        failed = sum(r.get("connections", {}).get("failed", 0) for r in reps)
+        errors = {}
+        for r in reps:
+            for k, v in (r.get("errors") or {}).items():
+                errors[k] = errors.get(k, 0) + v
         per_conn = (after - before) * 1024 / held if held else None
         return dict(before=before, after=after, held=held, per_conn=per_conn,
                     heap_per_conn=heap / held if heap is not None and held else None,
                     libs_per_conn={k: v / held for k, v in libs.items()}
                     if libs is not None and held else {},
                     ramp_s=ramp, server_conns=server_conns,
-                    failed=rep.get("connections", {}).get("failed"),
-                    errors=rep.get("errors"))
+                    failed=failed, errors=errors, clients=len(procs))
 
     def heap_alloc(self):
         """Bytes allocated from DPDK's heap (rte_malloc) on socket 0."""
@@ -1212,7 +1241,9 @@ def report(a, b, t, gt, qs, bench7):
         g, q = gt.get("idle") or {}, qs.get("idle") or {}
         kib = lambda r: r.get("per_conn") / 1024 if r.get("per_conn") else None  # noqa
         t.add("4", f"RSS per idle connection, KiB ({a.idle_conns} open)", kib(q), kib(g),
-              note=(f"held {q.get('held')}/{g.get('held')}; VmRSS before->after "
+              note=(f"held {q.get('held')}/{g.get('held')}"
+                    + (f" by {q.get('clients')} clients" if (q.get("clients") or 1) > 1
+                       else "") + "; VmRSS before->after "
                     f"{q.get('before', 0) // 1024}->{q.get('after', 0) // 1024} MiB / "
                     f"{g.get('before', 0) // 1024}->{g.get('after', 0) // 1024} MiB; "
                     f"quicsteer quic_conn_active {q.get('server_conns')}, of its "

@@ -6,6 +6,9 @@
   echo     sends every datagram back as it came
   flip     answers with the datagram, one byte of its payload flipped
   short    answers with the first 20 bytes of the datagram
+  flood    at the first datagram prints "got", waits for a line on stdin,
+           sends FLOOD datagrams of 1200 bytes back, prints "flooded" and
+           stays silent (a client's full receive buffer, on cue)
 
 bad_server.py MODE ADDR PORT SECONDS -- serves for at most SECONDS.
 """
@@ -15,6 +18,8 @@ import socket
 import sys
 import time
 
+FLOOD = 10000
+
 
 def main():
     mode, addr, port, seconds = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
@@ -22,12 +27,21 @@ def main():
     sock = socket.socket(family, socket.SOCK_DGRAM)
     sock.bind((addr, port))
     deadline = time.monotonic() + seconds
+    flooded = False
     while (left := deadline - time.monotonic()) > 0:
         ready, _, _ = select.select([sock], [], [], min(left, 0.5))
         if not ready:
             continue
         data, peer = sock.recvfrom(65536)
-        if mode == "silent":
+        if mode == "silent" or (mode == "flood" and flooded):
+            continue
+        if mode == "flood":
+            print("got", flush=True)
+            sys.stdin.readline()
+            for _ in range(FLOOD):
+                sock.sendto(bytes(1200), peer)
+            flooded = True
+            print("flooded", flush=True)
             continue
         if mode == "garbage":
             reply = os.urandom(len(data))

@@ -5,7 +5,9 @@ silent, answers garbage, echoes our packets, corrupts or truncates them
 fails every connection as a timeout (or a failed handshake), every request
 as failed, within the --timeout bound. A server that goes away in the
 middle of a -D run leaves the client to finish on time, with the lost
-connections counted."""
+connections counted. Datagrams lost in the client's own full receive
+buffer are counted (datagrams.receive_dropped), not taken for the
+server's."""
 import json
 import signal
 import subprocess
@@ -21,11 +23,13 @@ C, N = 3, 6
 TIMEOUT = 1          # quicsteer-load --timeout for these runs, seconds
 
 
-def bad_server(net, mode, seconds=20):
+def bad_server(net, mode, seconds=20, pipes=False):
+    pipe = subprocess.PIPE if pipes else subprocess.DEVNULL
     proc = subprocess.Popen(["ip", "netns", "exec", net.server_ns, sys.executable,
                              str(Path(__file__).with_name("bad_server.py")), mode,
                              SERVER_V4, str(BAD_PORT), str(seconds)],
-                            stdin=subprocess.DEVNULL, preexec_fn=die_with_parent)
+                            stdin=pipe, stdout=pipe if pipes else None, text=True,
+                            preexec_fn=die_with_parent)
     net.track(proc)
     deadline = time.monotonic() + 5
     while True:
@@ -90,6 +94,37 @@ def test():
         check(rep["connections"]["failed"] >= 1, "server gone: no connection failed")
         check(rep["elapsed_s"] < duration + 3, f"server gone: ran {rep['elapsed_s']} s")
         check("ERROR: " not in err.decode(), f"server gone: sanitizer: {err.decode()[-3000:]}")
+
+        test_client_drops(net)
+
+
+def test_client_drops(net):
+    """The client stopped (SIGSTOP) while a server floods it: what its
+    socket could not hold is counted, and with what it read adds up to
+    what was sent."""
+    flood = 10000
+    server = bad_server(net, "flood", pipes=True)
+    client = subprocess.Popen(
+        ["ip", "netns", "exec", net.client_ns, load_binary(), "--insecure", "--timeout", "3",
+         "--json", "-c", "1", "-n", "1", url("/1k.bin", port=BAD_PORT)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=die_with_parent)
+    net.track(client)
+    check_eq(server.stdout.readline().strip(), "got", "flood: the client's first datagram")
+    client.send_signal(signal.SIGSTOP)
+    server.stdin.write("go\n")
+    server.stdin.flush()
+    check_eq(server.stdout.readline().strip(), "flooded", "flood: sent")
+    client.send_signal(signal.SIGCONT)
+    out, err = client.communicate(timeout=15)
+    stop(server)
+    rep = json.loads(out)
+    d = rep["datagrams"]
+    print(f"flood of {flood} while stopped: received {d['received']}, dropped "
+          f"{d['receive_dropped']}; exit {client.returncode}")
+    check(d["receive_dropped"] > 0, f"flood: no drop counted: {d}")
+    check_eq(d["received"] + d["receive_dropped"], flood,
+             "flood: datagrams received + dropped in the client's buffer")
+    check("ERROR: " not in err.decode(), f"flood: sanitizer: {err.decode()[-3000:]}")
 
 
 def load_argv(site, duration):
