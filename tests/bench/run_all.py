@@ -627,9 +627,10 @@ class Bench:
     # -- 4: memory per idle connection --------------------------------------
 
     def idle_hold_s(self):
-        """How long item 4's connections stay open: the ramp's bound and
-        time to measure; servers keep idle connections longer."""
-        return int(self.a.idle_timeout) + 30
+        """How long item 4's connections stay open: the ramp's bound, the
+        idle time before the second sample and time to measure; servers
+        keep idle connections longer."""
+        return int(self.a.idle_timeout + self.a.idle_after) + 30
 
     def idle_clients(self, n):
         """How item 4's n connections are spread: one quicsteer-load per
@@ -697,23 +698,11 @@ class Bench:
                                   f"{self.a.idle_timeout} s: " + " | ".join(
                                       e.read_text()[-600:] for _, e in procs))
             time.sleep(2.0)          # idle: ACKs and timers settle
-            after = vm_rss_kib(pid)
-            server_conns = heap = libs = None
-            if kind == "qs":
-                server_conns = self.rig.qs_stats().get("quic_conn_active")
-                heap = self.heap_alloc() - heap_before
-                mem = self.rig.telemetry("/quicsteer/memory")
-                keys = ("ngtcp2", "nghttp3", "libc_heap_in_use", "lcore_alloc_in_use",
-                        "lcore_alloc_spans")
-                libs = {k: mem.get(k, 0) - mem_before.get(k, 0) for k in keys}
-                # the workers' allocators hold the two libraries' objects
-                # (all up to 64 KiB: all of them) and quicsteer's
-                # connection structs; libc's heap GnuTLS's and the rest
-                libs["quicsteer's own"] = (libs.pop("lcore_alloc_in_use") -
-                                           libs["ngtcp2"] - libs["nghttp3"])
-                libs["GnuTLS and other libc"] = libs.pop("libc_heap_in_use")
-                libs["lcore allocator spans (ngtcp2, nghttp3, quicsteer)"] = \
-                    libs.pop("lcore_alloc_spans")
+            after, server_conns, libs = self.idle_sample(kind, pid, mem_before)
+            heap = self.heap_alloc() - heap_before if kind == "qs" else None
+            # the steady state: what an idle connection still holds later
+            time.sleep(self.a.idle_after)
+            after_later, conns_later, libs_later = self.idle_sample(kind, pid, mem_before)
         finally:
             reps = []
             for p, _ in procs:
@@ -735,12 +724,38 @@ class Bench:
             for k, v in (r.get("errors") or {}).items():
                 errors[k] = errors.get(k, 0) + v
         per_conn = (after - before) * 1024 / held if held else None
+        per_conn_later = (after_later - before) * 1024 / held if held else None
         return dict(before=before, after=after, held=held, per_conn=per_conn,
                     heap_per_conn=heap / held if heap is not None and held else None,
                     libs_per_conn={k: v / held for k, v in libs.items()}
                     if libs is not None and held else {},
                     ramp_s=ramp, server_conns=server_conns,
+                    after_later=after_later, per_conn_later=per_conn_later,
+                    server_conns_later=conns_later,
+                    libs_per_conn_later={k: v / held for k, v in libs_later.items()}
+                    if libs_later is not None and held else {},
                     failed=failed, errors=errors, clients=len(procs))
+
+    def idle_sample(self, kind, pid, mem_before):
+        """The server's VmRSS (KiB); for quicsteer also its open
+        connections and the heap bytes by owner since mem_before."""
+        rss = vm_rss_kib(pid)
+        if kind != "qs":
+            return rss, None, None
+        conns = self.rig.qs_stats().get("quic_conn_active")
+        mem = self.rig.telemetry("/quicsteer/memory")
+        keys = ("ngtcp2", "nghttp3", "libc_heap_in_use", "lcore_alloc_in_use",
+                "lcore_alloc_spans")
+        libs = {k: mem.get(k, 0) - mem_before.get(k, 0) for k in keys}
+        # the workers' allocators hold the two libraries' objects (all up
+        # to 64 KiB: all of them) and quicsteer's connection structs;
+        # libc's heap GnuTLS's and the rest
+        libs["quicsteer's own"] = (libs.pop("lcore_alloc_in_use") -
+                                   libs["ngtcp2"] - libs["nghttp3"])
+        libs["GnuTLS and other libc"] = libs.pop("libc_heap_in_use")
+        libs["lcore allocator spans (ngtcp2, nghttp3, quicsteer)"] = \
+            libs.pop("lcore_alloc_spans")
+        return rss, conns, libs
 
     def heap_alloc(self):
         """Bytes allocated from DPDK's heap (rte_malloc) on socket 0."""
@@ -1260,6 +1275,13 @@ def report(a, b, t, gt, qs, bench7):
                 t.figure("4", f"quicsteer heap bytes per idle connection: {part}",
                          v / 1024, None, peer_name=None,
                          **fig("idle_alloc_kib_per_conn", "KiB", part=part))
+        later = lambda r: r.get("per_conn_later") / 1024 if r.get("per_conn_later") else None  # noqa
+        t.add("4", f"  the same after {a.idle_after:.0f} s more idle", later(q), later(g),
+              note=(f"quicsteer quic_conn_active {q.get('server_conns_later')}; heap bytes "
+                    "per connection then: " + ", ".join(
+                        f"{fmt(v / 1024)} KiB {k}" for k, v in
+                        (q.get("libs_per_conn_later") or {}).items())),
+              fig=fig("idle_kib_per_conn_later", "KiB"))
         ramp = lambda r: r["held"] / r["ramp_s"] if r.get("held") else None  # noqa
         t.add("4", "  ramp-up of those, connections/s (--max-pending 64)", ramp(q), ramp(g),
               note="handshake + 1 request each, all held open",
@@ -1644,6 +1666,8 @@ def main():
     ap.add_argument("--idle-conns", type=int, default=10000)
     ap.add_argument("--idle-timeout", type=float, default=90,
                     help="bound on the ramp-up of item 4 (s)")
+    ap.add_argument("--idle-after", type=float, default=60,
+                    help="item 4 samples memory again after this long idle (s)")
     ap.add_argument("--idle-only-quicsteer", action="store_true",
                     help="item 4 without gtlsserver and peers: for --idle-conns "
                          "100000, whose client and two servers would not fit in "
