@@ -105,10 +105,12 @@ def load_report(rps, p50_ms, hs_per_s=None):
 
 def idle_report(per_conn_kib, qs):
     r = dict(before=75 << 10, after=1175 << 10, held=10000, per_conn=per_conn_kib * 1024,
-             ramp_s=9.0, server_conns=10000 if qs else None, failed=0, errors={})
+             ramp_s=9.0, server_conns=10000 if qs else None, failed=0, errors={},
+             after_later=1180 << 10, per_conn_later=(per_conn_kib + 0.5) * 1024,
+             server_conns_later=10000 if qs else None)
     if qs:
-        r.update(heap_per_conn=1290.0, libs_per_conn={"ngtcp2": 40000.0, "nghttp3": 30000.0,
-                                                      "GnuTLS and other libc": 25000.0})
+        libs = {"ngtcp2": 40000.0, "nghttp3": 30000.0, "GnuTLS and other libc": 25000.0}
+        r.update(heap_per_conn=1290.0, libs_per_conn=libs, libs_per_conn_later=libs)
     return r
 
 
@@ -124,7 +126,7 @@ class FakeBench:
 
 def make_results(run_all, items):
     """The results document of a made-up run of the items."""
-    a = argparse.Namespace(idle_conns=10000, mig_conns=1000, cg_requests=4000,
+    a = argparse.Namespace(idle_conns=10000, idle_after=60, mig_conns=1000, cg_requests=4000,
                            cg_conns=100, only=set(items))
     gt = {"small": [load_report(r, 0.8) for r in (144149, 124625, 179627)],
           "conns": [load_report(0, 1.0, h) for h in (1002, 990, 1010)],
@@ -183,6 +185,9 @@ def test_results(run_all):
     idle = one("idle_kib_per_conn")
     check(idle.get("quicsteer") == 113.0 and idle.get("peer") == 128.0 and
           idle.get("unit") == "KiB", f"idle_kib_per_conn: {idle}")
+    later = one("idle_kib_per_conn_later")
+    check(later.get("quicsteer") == 113.5 and later.get("peer") == 128.5,
+          f"idle_kib_per_conn_later (after --idle-after): {later}")
     parts = [f["labels"]["part"] for f in figs if f["key"] == "idle_alloc_kib_per_conn"]
     check(parts == ["rte_malloc", "ngtcp2", "nghttp3", "GnuTLS and other libc"],
           f"quicsteer's allocations per idle connection: {parts}")
