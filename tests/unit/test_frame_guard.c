@@ -10,7 +10,9 @@
  *   and without offset and length, CRYPTO, NEW_TOKEN, CONNECTION_CLOSE,
  *   DATAGRAM; a truncated frame, or a type it does not know, ends the walk
  *   without a change after it; random payloads never make it write
- *   anything but zeros over whole NEW_CONNECTION_ID frames. */
+ *   anything but zeros over whole NEW_CONNECTION_ID frames;
+ * - runs of PADDING of every length and alignment (a padded datagram's
+ *   tail, a PMTU probe) are walked through to the frames after them. */
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -200,6 +202,51 @@ test_walk_stops(void)
 	TEST_CONTEXT_CLEAR();
 }
 
+/* PADDING runs of 0 to 40 bytes at 8 alignments, before a repeated
+ * NEW_CONNECTION_ID and a first one: the repeat is turned, the first is
+ * not, and a run that ends the payload ends the walk */
+static void
+test_padding_runs(void)
+{
+	TEST_CONTEXT("PADDING runs");
+	for (size_t off = 0; off < 8; off++) {
+		for (size_t run = 0; run <= 40; run++) {
+			struct qs_frame_guard g = {0};
+			uint8_t *payload = buf + off;
+			size_t a, b, base;
+
+			len = off;
+			base = len;
+			ncid(1, 0);
+			memset(buf + len, 0, run);
+			len += run;
+			a = ncid(1, 0);
+			memset(buf + len, 0, run);
+			len += run;
+			b = ncid(2, 0);
+			memset(buf + len, 0, run);
+			len += run;
+			CHECK_EQ(qs_frame_guard_filter(&g, payload, len - base), 1);
+			for (size_t i = a; i < b - run; i++)
+				CHECK_EQ(buf[i], 0);
+			CHECK_EQ(buf[b], 0x18);
+			CHECK_EQ(buf[base], 0x18);
+		}
+	}
+	/* a 1,400-byte probe: PING, then PADDING to the end */
+	{
+		struct qs_frame_guard g = {0};
+
+		len = 0;
+		put_varint(0x01);
+		memset(buf + len, 0, 1399);
+		len += 1399;
+		CHECK_EQ(qs_frame_guard_filter(&g, buf, len), 0);
+		CHECK_EQ(buf[0], 0x01);
+	}
+	TEST_CONTEXT_CLEAR();
+}
+
 static void
 test_random(void)
 {
@@ -231,6 +278,7 @@ main(void)
 {
 	test_repeats();
 	test_walk_stops();
+	test_padding_runs();
 	test_random();
 	return test_done("test_frame_guard");
 }
