@@ -530,6 +530,11 @@ def _hugetlbfs_dirs():
         return [Path(line.split()[1]) for line in f if line.split()[2:3] == ["hugetlbfs"]]
 
 
+# EAL --base-virtaddr on hugepages: 32 TiB, above ASan's shadow, far
+# below the libraries' mappings near 128 TiB (README "Packet capture")
+BASE_VIRTADDR = 0x200000000000
+
+
 def _die_with_parent():
     """preexec_fn: quicsteer gets SIGTERM if the test process dies, even by
     SIGKILL (survives the exec of `ip netns exec` and of quicsteer)."""
@@ -766,7 +771,13 @@ class Rig:
         if config is not None:
             app += ["--config", self.write_file(f"quicsteer-{self._starts}.ini", config)]
         app += list(app_args)
-        memory = (["--huge-dir", self.huge_dir] if self.hugepages else ["--no-huge"])
+        # on hugepages a secondary process (dpdk-dumpcap) maps the memory at
+        # the primary's addresses: at a fixed base far below where either
+        # process's libraries (and ASan's shadow) go, not where ASLR put it
+        # in the primary ("Cannot get a virtual area at requested address"
+        # in the secondary, seen once in a sanitized run)
+        memory = (["--huge-dir", self.huge_dir, f"--base-virtaddr={BASE_VIRTADDR:#x}"]
+                  if self.hugepages else ["--no-huge"])
         queues = io_lcores or workers
         eal_log = []
         if self.pmd == "af_packet":
